@@ -1,0 +1,6 @@
+"""``python -m cachecensus``."""
+
+from cachecensus.cli.app import main
+
+if __name__ == "__main__":
+    main()

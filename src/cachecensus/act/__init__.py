@@ -1,0 +1,1 @@
+"""act stage of the pipeline."""

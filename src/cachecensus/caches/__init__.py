@@ -1,0 +1,1 @@
+"""caches stage of the pipeline."""

@@ -1,0 +1,1 @@
+"""discover stage of the pipeline."""

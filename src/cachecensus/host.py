@@ -1,0 +1,338 @@
+"""The one seam between cachecensus and the machine it inspects.
+
+Everything above this module speaks in *system paths*: absolute POSIX paths as seen from
+inside the audited system.  Normally that system is this machine (root ``/``); with
+``--root DIR`` it is a mounted disk image or container rootfs, and a system path ``/etc/pip.conf``
+lives at ``DIR/etc/pip.conf`` on this machine.  :meth:`Host.real` maps one way,
+:meth:`Host.system` the other, and :meth:`Host.realpath` resolves symlinks *inside* the root,
+so an absolute link in an image never escapes to the host.
+
+Tests build a fake machine in a temporary directory and hand ``Host(root=tmp)`` to the code
+under test; nothing below the CLI touches ``os`` for machine facts without going through here.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import stat
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TypeVar
+
+from cachecensus.models import User
+
+T = TypeVar("T")
+
+#: Symlink hops followed before a path is declared a loop (Linux's own limit is 40).
+MAX_SYMLINK_HOPS = 40
+
+
+@dataclass(frozen=True)
+class ProcessInfo:
+    """A running process, as far as we may see it."""
+
+    pid: int
+    uid: int
+    name: str
+    exe: str | None
+    cwd: str | None
+    cmdline: tuple[str, ...]
+    environ: Mapping[str, str] | None
+    create_time: float
+
+
+@dataclass
+class Host:
+    """The machine under inspection.
+
+    ``root``: where the audited system's ``/`` is on this machine.
+    ``env``: the environment of the invoking user (empty by default with a foreign root:
+    the invoking shell's variables say nothing about a disk image).
+    ``euid``: the effective uid pip would run as (decides pip's cache-ownership check).
+    ``platform``: ``sys.platform`` of the audited system.
+    """
+
+    root: str = "/"
+    env: Mapping[str, str] = field(default_factory=dict)
+    euid: int = 0
+    platform: str = "linux"
+
+    @classmethod
+    def local(cls, root: str | None = None) -> Host:
+        """This machine (or, with ``root``, the system mounted there)."""
+        if root is None or os.path.realpath(root) == "/":
+            return cls(root="/", env=dict(os.environ), euid=os.geteuid(), platform=sys.platform)
+        real_root = os.path.realpath(root)
+        if not os.path.isdir(real_root):
+            raise NotADirectoryError(f"--root {root}: not a directory")
+        return cls(root=real_root, env={}, euid=0, platform="linux")
+
+    # ---------------------------------------------------------------- paths
+
+    @property
+    def live(self) -> bool:
+        """True when the audited system is the running one (processes can be inspected)."""
+        return self.root == "/"
+
+    def real(self, path: str) -> str:
+        """Where the system path ``path`` lives on this machine."""
+        if self.root == "/":
+            return path
+        norm = posixpath.normpath("/" + path.lstrip("/"))
+        return self.root if norm == "/" else self.root + norm
+
+    def system(self, real: str) -> str:
+        """The system path of a path on this machine (inverse of :meth:`real`)."""
+        if self.root == "/":
+            return real
+        if real == self.root:
+            return "/"
+        if real.startswith(self.root + "/"):
+            return real[len(self.root) :]
+        raise ValueError(f"{real} is outside the audited root {self.root}")
+
+    def realpath(self, path: str) -> str:
+        """Resolve every symlink in the system path ``path``, staying inside the root.
+
+        Like ``os.path.realpath`` (non-strict): missing components are kept as they are.
+        Raises :class:`OSError` (ELOOP) on a symlink loop.
+        """
+        if self.root == "/":
+            return os.path.realpath(path)
+        parts = [p for p in posixpath.normpath("/" + path).split("/") if p]
+        resolved = "/"
+        hops = 0
+        while parts:
+            name = parts.pop(0)
+            if name == "..":
+                resolved = posixpath.dirname(resolved)
+                continue
+            candidate = posixpath.join(resolved, name)
+            try:
+                st = os.lstat(self.real(candidate))
+            except OSError:
+                resolved = candidate
+                continue
+            if not stat.S_ISLNK(st.st_mode):
+                resolved = candidate
+                continue
+            hops += 1
+            if hops > MAX_SYMLINK_HOPS:
+                raise OSError(40, "Too many levels of symbolic links", path)
+            target = os.readlink(self.real(candidate))
+            if target.startswith("/"):
+                resolved = "/"
+            parts = [p for p in target.split("/") if p and p != "."] + parts
+        return posixpath.normpath(resolved)
+
+    def expanduser(self, path: str, user: User | None = None) -> str:
+        """``~`` / ``~name`` expansion against the audited system's passwd and ``HOME``."""
+        if not path.startswith("~"):
+            return path
+        head, sep, tail = path[1:].partition("/")
+        if head:
+            found = self.user_by_name(head)
+            if found is None:
+                return path
+            home = found.home
+        elif user is not None:
+            home = user.home
+        else:
+            home = self.env.get("HOME") or self.current_user().home
+        return (home.rstrip("/") or "/") + (sep + tail if sep else "")
+
+    # ---------------------------------------------------------------- files
+
+    def lstat(self, path: str) -> os.stat_result:
+        return os.lstat(self.real(path))
+
+    def stat(self, path: str) -> os.stat_result:
+        """``stat`` following symlinks inside the root."""
+        return os.stat(self.real(self.realpath(path)))
+
+    def exists(self, path: str) -> bool:
+        try:
+            self.stat(path)
+        except (OSError, ValueError):
+            return False
+        return True
+
+    def lexists(self, path: str) -> bool:
+        try:
+            self.lstat(path)
+        except (OSError, ValueError):
+            return False
+        return True
+
+    def is_dir(self, path: str) -> bool:
+        try:
+            return stat.S_ISDIR(self.stat(path).st_mode)
+        except (OSError, ValueError):
+            return False
+
+    def is_file(self, path: str) -> bool:
+        try:
+            return stat.S_ISREG(self.stat(path).st_mode)
+        except (OSError, ValueError):
+            return False
+
+    def is_symlink(self, path: str) -> bool:
+        try:
+            return stat.S_ISLNK(self.lstat(path).st_mode)
+        except (OSError, ValueError):
+            return False
+
+    def readlink(self, path: str) -> str:
+        return os.readlink(self.real(path))
+
+    def listdir(self, path: str) -> list[str]:
+        """Names in a directory (following symlinks inside the root); raises OSError."""
+        return os.listdir(self.real(self.realpath(path)))
+
+    def scandir(self, path: str) -> Iterator[os.DirEntry[str]]:
+        """``os.scandir`` of a system path; the entries carry *real* paths."""
+        with os.scandir(self.real(self.realpath(path))) as it:
+            yield from it
+
+    def read_bytes(self, path: str, limit: int | None = None) -> bytes:
+        with open(self.real(self.realpath(path)), "rb") as fh:
+            return fh.read() if limit is None else fh.read(limit)
+
+    def read_text(self, path: str, limit: int | None = None) -> str:
+        """Read a text file as UTF-8 (undecodable bytes replaced); raises OSError."""
+        return self.read_bytes(path, limit).decode("utf-8", errors="replace")
+
+    def access_writable(self, path: str) -> bool:
+        """``os.access(path, W_OK)`` for the invoking user (only meaningful on a live host)."""
+        return os.access(self.real(path), os.W_OK)
+
+    def disk_usage(self, path: str) -> tuple[int, int, int] | None:
+        """(total, used, free) bytes of the filesystem holding ``path``, or None."""
+        import psutil
+
+        try:
+            usage = psutil.disk_usage(self.real(self.realpath(path)))
+        except OSError:
+            return None
+        return (usage.total, usage.used, usage.free)
+
+    # ---------------------------------------------------------------- users
+
+    @cached_property
+    def _passwd(self) -> tuple[User, ...]:
+        try:
+            text = self.read_text("/etc/passwd")
+        except OSError:
+            return ()
+        users: list[User] = []
+        for line in text.splitlines():
+            fields = line.split(":")
+            if len(fields) < 7 or line.startswith(("#", "+", "-")):
+                continue
+            try:
+                uid, gid = int(fields[2]), int(fields[3])
+            except ValueError:
+                continue
+            users.append(
+                User(name=fields[0], uid=uid, gid=gid, home=fields[5] or "/", shell=fields[6])
+            )
+        return tuple(users)
+
+    def all_accounts(self) -> list[User]:
+        """Every account of the passwd database, system accounts included."""
+        return list(self._passwd)
+
+    def users(self) -> list[User]:
+        """Accounts with a real home: an existing directory other than ``/``, owned by the
+        account (or any home for root). Root comes first."""
+        real: list[User] = []
+        for user in self._passwd:
+            if user.home in ("/", "") or not self.is_dir(user.home):
+                continue
+            try:
+                owner = self.stat(user.home).st_uid
+            except OSError:
+                continue
+            if user.uid == 0 or owner == user.uid:
+                real.append(user)
+        real.sort(key=lambda u: (u.uid != 0, u.uid))
+        return real
+
+    def user_by_name(self, name: str) -> User | None:
+        return next((u for u in self._passwd if u.name == name), None)
+
+    def user_by_uid(self, uid: int) -> User | None:
+        return next((u for u in self._passwd if u.uid == uid), None)
+
+    def current_user(self) -> User:
+        """The invoking user (euid); on a foreign root, that system's root account."""
+        found = self.user_by_uid(self.euid)
+        if found is not None:
+            return found
+        home = self.env.get("HOME", "/root" if self.euid == 0 else "/")
+        return User(name=str(self.euid), uid=self.euid, gid=self.euid, home=home, shell="")
+
+    # ---------------------------------------------------------------- processes
+
+    def processes(self) -> list[ProcessInfo]:
+        """Running processes (only on a live host); fields we may not read are None."""
+        if not self.live:
+            return []
+        import psutil
+
+        found: list[ProcessInfo] = []
+        for proc in psutil.process_iter(["pid", "uids", "name", "create_time"]):
+            try:
+                info = proc.info
+                uids = info.get("uids")
+                uid = uids.effective if uids is not None else -1
+                exe = _maybe(proc.exe)
+                cwd = _maybe(proc.cwd)
+                cmdline = tuple(_maybe(proc.cmdline) or ())
+                environ = _maybe(proc.environ)
+            except (psutil.NoSuchProcess, psutil.ZombieProcess):
+                continue
+            found.append(
+                ProcessInfo(
+                    pid=info["pid"],
+                    uid=uid,
+                    name=info.get("name") or "",
+                    exe=exe or None,
+                    cwd=cwd or None,
+                    cmdline=cmdline,
+                    environ=environ,
+                    create_time=info.get("create_time") or 0.0,
+                )
+            )
+        return found
+
+    def user_env(self, user: User) -> Mapping[str, str] | None:
+        """The environment variables ``user`` really runs with.
+
+        For the invoking user: this process's own environment.  For another user on a live
+        host: the environment of their longest-running process that has ``HOME`` set (a login
+        shell or session leader, typically).  None when none can be read; callers then apply
+        the defaults.
+        """
+        if self.live and user.uid == self.euid:
+            return self.env
+        best: ProcessInfo | None = None
+        for proc in self.processes():
+            if proc.uid != user.uid or not proc.environ or "HOME" not in proc.environ:
+                continue
+            if best is None or proc.create_time < best.create_time:
+                best = proc
+        return best.environ if best is not None else None
+
+
+def _maybe(call: Callable[[], T]) -> T | None:
+    """Call a psutil accessor; None where access is denied or the value is unavailable."""
+    import psutil
+
+    try:
+        return call()
+    except (psutil.AccessDenied, psutil.NoSuchProcess, psutil.ZombieProcess, OSError):
+        return None

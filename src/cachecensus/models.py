@@ -1,0 +1,206 @@
+"""Plain typed records passed between the pipeline's stages.
+
+Host -> discover -> resolve -> scan -> select -> act -> report.  Every record is a frozen
+dataclass of plain values so that each stage is a function of the one before and the
+report stage can turn any of them into JSON/TOML with ``dataclasses.asdict``.
+All paths are *system paths* (see :mod:`cachecensus.host`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+#: Version of every ``--json``/``--toml`` document's layout. Bump on incompatible change.
+SCHEMA = 1
+
+
+@dataclass(frozen=True)
+class User:
+    """An account of the audited system's passwd database."""
+
+    name: str
+    uid: int
+    gid: int
+    home: str
+    shell: str
+
+
+class EnvKind(str, Enum):
+    """Where a Python environment comes from."""
+
+    SYSTEM = "system"  # /usr/bin, /usr/local/bin, distro Pythons
+    PYENV = "pyenv"
+    UV_MANAGED = "uv-managed"  # uv python install
+    CONDA = "conda"  # conda/mamba base or env
+    VENV = "venv"  # any pyvenv.cfg environment not claimed by a tool below
+    PIPX = "pipx"
+    UV_TOOL = "uv-tool"
+    VIRTUALENVWRAPPER = "virtualenvwrapper"  # WORKON_HOME / ~/.virtualenvs
+    PIPENV = "pipenv"  # ~/.local/share/virtualenvs
+    POETRY = "poetry"  # poetry's virtualenvs.path
+    OTHER = "other"  # /opt and PATH finds that are none of the above
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class Environment:
+    """One Python environment (an interpreter plus its ``sys.prefix``).
+
+    ``interpreter`` is the canonical path (symlinks to the same binary inside one prefix are
+    one environment; the other names are in ``aliases``). ``problem`` is set, and other fields
+    may be None, when the environment is broken (dangling symlink, unreadable pyvenv.cfg...).
+    """
+
+    interpreter: str
+    prefix: str
+    kind: EnvKind
+    name: str
+    version: str | None = None
+    owner: str | None = None
+    base_interpreter: str | None = None
+    pip_version: str | None = None
+    found_by: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+    problem: str | None = None
+
+    @property
+    def is_venv(self) -> bool:
+        return self.base_interpreter is not None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One layer that had a say about a cache location (provenance).
+
+    ``source``: ``env`` (an environment variable), ``config`` (a config file), ``default``
+    (the tool's built-in default), ``check`` (a runtime rule such as pip's ownership check).
+    ``where``: the variable name, ``FILE:LINE [section]``, or a description of the default.
+    ``effective`` is True for the layer that decided; overridden layers are kept, False.
+    """
+
+    source: str
+    where: str
+    key: str
+    value: str
+    effective: bool = False
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """Where one tool's cache is for one (user, environment) pair, and why."""
+
+    tool: str
+    view: str  # pip: install | cache | download | wheel (the command whose options apply)
+    cache_dir: str | None  # None when disabled
+    disabled: bool
+    reason: str  # a one-line human explanation
+    decided_by: tuple[Decision, ...] = ()
+    problems: tuple[str, ...] = ()  # e.g. "/etc/pip.conf:3: ..." — reported, not fatal
+    error: str | None = None  # what pip itself would fail with (e.g. invalid boolean)
+
+
+@dataclass(frozen=True)
+class Usage:
+    """A (user, environment) pair that uses a cache."""
+
+    user: str
+    environment: str  # interpreter path, or "" for the user's default (no environment)
+    view: str = "install"
+
+
+@dataclass(frozen=True)
+class CacheDir:
+    """One distinct physical cache directory and everyone that uses it."""
+
+    tool: str
+    path: str  # symlinks resolved: two names for one directory are one cache
+    exists: bool
+    owner: str | None
+    used_by: tuple[Usage, ...] = ()
+    names: tuple[str, ...] = ()  # the spellings under which users reach it
+
+
+class Kind(str, Enum):
+    """What a cache entry holds."""
+
+    WHEEL = "wheel"  # a downloaded wheel (HTTP cache body)
+    SDIST = "sdist"  # a downloaded source distribution
+    INDEX_PAGE = "index-page"  # PEP 503 HTML / PEP 691 JSON project page
+    BUILT_WHEEL = "built-wheel"  # a wheel pip built locally (wheels/)
+    UNKNOWN = "unknown"  # a well-formed entry whose body is none of the above
+    CORRUPT = "corrupt"  # a record or body we could not parse
+    ORPHAN = "orphan"  # half an entry: body without record, record without body
+    SELFCHECK = "selfcheck"  # pip's version-check state
+    STRAY = "stray"  # a file that is not cache-shaped (never deleted)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """One file of an entry, as ``lstat`` saw it."""
+
+    path: str
+    size: int  # apparent bytes (st_size)
+    physical: int  # st_blocks * 512
+    inode: int
+    dev: int
+    nlink: int
+    uid: int
+    mtime_ns: int
+    atime_ns: int
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One logical cache entry: its files (record first, then body) and what it holds."""
+
+    tool: str
+    cache_dir: str
+    area: str  # pip: http | http-v2 | wheels | selfcheck | "" (top level)
+    key: str  # the entry's path relative to the cache dir (record path for HTTP entries)
+    kind: Kind
+    files: tuple[FileInfo, ...]
+    project: str | None = None  # normalised (PEP 503)
+    version: str | None = None
+    filename: str | None = None
+    url: str | None = None
+    date: str | None = None  # ISO 8601, from the HTTP record's Date header
+    content_type: str | None = None
+    detail: str | None = None  # why corrupt/unknown/orphan
+    sha256: str | None = None  # of the artifact body, when known
+
+    @property
+    def size(self) -> int:
+        return sum(f.size for f in self.files)
+
+    @property
+    def physical(self) -> int:
+        return sum(f.physical for f in self.files)
+
+    @property
+    def last_used_ns(self) -> int:
+        return max((max(f.atime_ns, f.mtime_ns) for f in self.files), default=0)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something that could not be read or understood; the rest of the work went on."""
+
+    path: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Census:
+    """What discovery and resolution found on the machine."""
+
+    users: tuple[User, ...]
+    environments: tuple[Environment, ...]
+    caches: tuple[CacheDir, ...]
+    resolutions: tuple[tuple[Usage, Resolution], ...] = ()
+    problems: tuple[Problem, ...] = field(default_factory=tuple)

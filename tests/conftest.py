@@ -1,0 +1,203 @@
+"""Shared fixtures: real pip in throwaway venvs, the real-caches fixture, a loopback index.
+
+Expensive things (venvs with pinned pip, downloaded distributions) are built once and kept
+under ``.venv/test-work/`` so a second run of the suite starts warm; CI starts cold and
+builds them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tarfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SUPPORT = Path(__file__).resolve().parent / "support"
+WORK = Path(os.environ.get("CACHECENSUS_TEST_WORK", REPO / ".venv" / "test-work"))
+
+#: pip versions the differential tests run against: the newest and the last with ``http/``.
+PIP_NEW = "26.3"
+PIP_OLD = "23.2.1"
+
+#: Small distributions the loopback index serves (name==version, sdist or wheel as on PyPI).
+INDEX_DISTS = (
+    "six==1.16.0",
+    "six==1.17.0",
+    "idna==3.7",
+    "attrs==23.2.0",
+    "packaging==24.1",
+    "docopt==0.6.2",
+    "requests==2.32.3",
+    "certifi==2024.7.4",
+    "charset-normalizer==3.3.2",
+    "urllib3==2.2.2",
+)
+
+
+def _clean_env() -> dict[str, str]:
+    """The environment for a child pip: no PIP_* or XDG_* from the developer's shell."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "XDG_"))}
+
+
+@pytest.fixture(scope="session")
+def pip_venv() -> Callable[[str], Path]:
+    """Factory: a venv (kept across runs) with exactly ``pip==VERSION``; returns its python."""
+    made: dict[str, Path] = {}
+
+    def make(version: str) -> Path:
+        if version in made:
+            return made[version]
+        home = WORK / f"venv-pip-{version}"
+        python = home / "bin" / "python"
+        marker = home / ".ready"
+        if not marker.exists():
+            shutil.rmtree(home, ignore_errors=True)
+            home.parent.mkdir(parents=True, exist_ok=True)
+            base = getattr(sys, "_base_executable", sys.executable)
+            subprocess.run([base, "-m", "venv", str(home)], check=True)
+            subprocess.run(
+                [
+                    str(python),
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--no-cache-dir",
+                    "--disable-pip-version-check",
+                    f"pip=={version}",
+                ],
+                check=True,
+                env=_clean_env(),
+            )
+            marker.write_text(version)
+        made[version] = python
+        return python
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def real_caches_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real-caches fixture unpacked once (read-only use: copy before changing)."""
+    dest = tmp_path_factory.mktemp("real-caches-src")
+    with tarfile.open(FIXTURES / "real-caches.tar.gz") as tar:
+        tar.extractall(dest, filter="tar") if sys.version_info >= (3, 12) else tar.extractall(dest)
+    return dest / "real-caches"
+
+
+@pytest.fixture
+def real_caches(real_caches_dir: Path, tmp_path: Path) -> Path:
+    """A private, writable copy of the real-caches fixture for one test."""
+    dest = tmp_path / "real-caches"
+    shutil.copytree(real_caches_dir, dest, symlinks=True)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def index_dists() -> Path:
+    """A folder of the distributions in INDEX_DISTS, downloaded once from PyPI."""
+    dest = WORK / "dists"
+    marker = dest / ".ready"
+    if not marker.exists() or marker.read_text() != "\n".join(INDEX_DISTS):
+        shutil.rmtree(dest, ignore_errors=True)
+        dest.mkdir(parents=True)
+        for spec in INDEX_DISTS:
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "download",
+                    "--quiet",
+                    "--no-deps",
+                    "--no-cache-dir",
+                    "--disable-pip-version-check",
+                    "-d",
+                    str(dest),
+                    spec,
+                ],
+                check=True,
+            )
+        marker.write_text("\n".join(INDEX_DISTS))
+    return dest
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def loopback_index(index_dists: Path) -> Iterator[str]:
+    """URL of a loopback simple index with PyPI's caching headers (pip caches its answers)."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            str(SUPPORT / "pypi_like_index.py"),
+            str(index_dists),
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    else:
+        proc.kill()
+        raise RuntimeError("loopback index did not start")
+    try:
+        yield f"http://127.0.0.1:{port}/simple/"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture
+def pip_runner(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run a real pip with a private HOME and no inherited PIP_/XDG_ variables.
+
+    ``pip_runner(python, *args, env={...}, cwd=...)``; the global config files of the
+    machine still apply, as they would for a user.
+    """
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+
+    def run(
+        python: Path,
+        *args: str,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+        check: bool = False,
+    ) -> subprocess.CompletedProcess[str]:
+        full = _clean_env()
+        full["HOME"] = str(home)
+        full["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+        full.update(env or {})
+        return subprocess.run(
+            [str(python), "-m", "pip", *args],
+            env=full,
+            cwd=cwd or tmp_path,
+            capture_output=True,
+            text=True,
+            check=check,
+        )
+
+    return run
