@@ -204,3 +204,22 @@ class Census:
     caches: tuple[CacheDir, ...]
     resolutions: tuple[tuple[Usage, Resolution], ...] = ()
     problems: tuple[Problem, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class CacheScan:
+    """Everything one scan of one cache directory found.
+
+    ``files``/``size``/``physical`` count every regular file under the directory, cache-shaped
+    or not (``size`` is what ``du -sb`` counts, minus directories); ``entries`` are the
+    logical cache entries (strays included, as ``Kind.STRAY``).
+    """
+
+    tool: str
+    cache_dir: str
+    exists: bool
+    entries: tuple[Entry, ...]
+    files: int
+    size: int
+    physical: int
+    problems: tuple[Problem, ...] = ()
