@@ -1,0 +1,219 @@
+"""Run an environment's pip with its cache disabled.
+
+``cachecensus install ARGS`` becomes ``PY -m pip install --no-cache-dir ARGS`` and
+``cachecensus pip ARGS`` becomes ``PY -m pip SUBCOMMAND --no-cache-dir REST``: pip's output
+streams straight through (the child inherits our stdin/stdout/stderr) and its exit code is
+the result.  Nothing here prints; the CLI decides what to say around the run.
+
+An environment without pip (uv-made venvs have none) can be served by uv instead:
+``uv pip install --no-cache --python PY ARGS``.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import shutil
+import signal
+import subprocess
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import IO, Any
+
+from cachecensus.discover.interpreter import inspect_interpreter
+from cachecensus.host import Host
+from cachecensus.models import Environment
+
+#: pip's general options that take a value (pip 26.3 ``general_group``): the word after
+#: one of these, before the subcommand, is the option's value, not the subcommand.
+PIP_GLOBAL_VALUE_OPTIONS = frozenset(
+    {
+        "--python",
+        "--log",
+        "--log-file",
+        "--local-log",
+        "--keyring-provider",
+        "--proxy",
+        "--retries",
+        "--timeout",
+        "--default-timeout",
+        "--exists-action",
+        "--trusted-host",
+        "--cert",
+        "--client-cert",
+        "--cache-dir",
+        "--use-feature",
+        "--use-deprecated",
+        "--resume-retries",
+    }
+)
+
+NO_CACHE = "--no-cache-dir"
+
+
+@dataclass(frozen=True)
+class Target:
+    """The interpreter whose pip runs, and what its environment holds."""
+
+    python: str
+    prefix: str
+    pip_version: str | None  # None: no ``pip-*.dist-info`` in the environment
+    name: str | None = None  # the environment's name when it came from discovery
+    problem: str | None = None  # why ``python`` is not a usable interpreter
+
+    @property
+    def has_pip(self) -> bool:
+        return self.pip_version is not None
+
+
+def inspect_target(host: Host, python: str, name: str | None = None) -> Target:
+    """What runs for ``--python PY`` (a path; callers resolve bare names with :func:`which`)."""
+    env = inspect_interpreter(host, python)
+    return Target(
+        python=python,
+        prefix=env.prefix,
+        pip_version=env.pip_version,
+        name=name,
+        problem=env.problem,
+    )
+
+
+def match_environments(envs: Iterable[Environment], wanted: str) -> list[Environment]:
+    """The environments ``--env WANTED`` names: by name, prefix, interpreter or alias (one
+    environment reached through several interpreters counts once)."""
+    key = wanted.rstrip("/") or "/"
+    found: dict[str, Environment] = {}
+    for env in envs:
+        if key in (env.name, env.prefix, env.interpreter, *env.aliases):
+            found.setdefault(env.prefix, env)
+    return list(found.values())
+
+
+def target_of(env: Environment) -> Target:
+    return Target(
+        python=env.interpreter,
+        prefix=env.prefix,
+        pip_version=env.pip_version,
+        name=env.name,
+        problem=env.problem,
+    )
+
+
+def which(name: str, path: str | None) -> str | None:
+    """``name`` as the shell would find it on ``path`` (an absolute path), or None."""
+    if "/" in name:
+        return os.path.abspath(name) if os.path.exists(name) else None
+    found = shutil.which(name, path=path)
+    return os.path.abspath(found) if found else None
+
+
+def default_python(host: Host) -> str | None:
+    """The first ``python3`` on ``PATH`` that is a real interpreter.
+
+    Not ``sys.executable``: cachecensus usually runs from its own venv (pipx, uv tool), and
+    installing there is never what the user means.  "Real" means a file that is an
+    interpreter rather than a shim script (pyenv's and asdf's shims pick a Python by the
+    current directory when they run; we name and run the interpreter itself, so a shim is
+    skipped and the next ``python3`` on ``PATH`` is taken).
+    """
+    for directory in host.env.get("PATH", "").split(os.pathsep):
+        if not directory or not directory.startswith("/"):
+            continue
+        candidate = posixpath.join(directory, "python3")
+        if not os.access(host.real(candidate), os.X_OK):
+            continue
+        if inspect_interpreter(host, candidate).problem is None:
+            return candidate
+    return None
+
+
+def install_argv(python: str, args: Sequence[str]) -> list[str]:
+    """``PY -m pip install --no-cache-dir ARGS``."""
+    return [python, "-m", "pip", "install", NO_CACHE, *args]
+
+
+def split_subcommand(args: Sequence[str]) -> tuple[list[str], str | None, list[str]]:
+    """pip's command line split into (general options before, subcommand, rest).
+
+    The subcommand is the first word that is neither an option nor the value of one of
+    pip's value-taking general options (pip parses its general options the same way,
+    interspersed arguments off). No subcommand (``pip --version``) gives ``None``.
+    """
+    before: list[str] = []
+    index = 0
+    while index < len(args):
+        word = args[index]
+        if word == "--":
+            break
+        if not word.startswith("-") or word == "-":
+            return before, word, list(args[index + 1 :])
+        before.append(word)
+        if word in PIP_GLOBAL_VALUE_OPTIONS and index + 1 < len(args):
+            before.append(args[index + 1])
+            index += 1
+        index += 1
+    return list(args), None, []
+
+
+def pip_argv(python: str, args: Sequence[str]) -> list[str]:
+    """``PY -m pip [GENERAL] SUBCOMMAND --no-cache-dir REST`` (``--no-cache-dir`` first when
+    there is no subcommand)."""
+    before, sub, rest = split_subcommand(args)
+    if sub is None:
+        return [python, "-m", "pip", NO_CACHE, *args]
+    return [python, "-m", "pip", *before, sub, NO_CACHE, *rest]
+
+
+def uv_argv(uv: str, python: str, subcommand: str, args: Sequence[str]) -> list[str]:
+    """``uv pip SUBCOMMAND --no-cache --python PY ARGS`` (uv's spelling of the same)."""
+    return [uv, "pip", subcommand, "--no-cache", "--python", python, *args]
+
+
+def uv_equivalent(python: str, args: Sequence[str], *, install: bool) -> list[str] | None:
+    """The uv command doing what ``install_argv``/``pip_argv`` would (``uv`` by name), or
+    None when the pip command line has general options uv would not understand."""
+    if install:
+        return uv_argv("uv", python, "install", args)
+    before, sub, rest = split_subcommand(args)
+    if sub is None or before:
+        return None
+    return uv_argv("uv", python, sub, rest)
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    stdout: IO[str] | int | None = None,
+) -> int:
+    """Run ``argv`` with our stdin/stderr (and stdout unless redirected); its exit code.
+
+    Ctrl-C reaches the child (same process group) and is ignored here while it runs, so
+    the child decides how to stop and its code is what we return.  A child killed by a
+    signal gives ``128 + signal`` like a shell.  A program that cannot be started gives
+    127 (not found) or 126 (not executable), like a shell.
+    """
+    # A Python-level handler, not SIG_IGN: ignored signals stay ignored across exec, a
+    # handler is reset to the default there, so the child still stops on Ctrl-C.
+    try:
+        previous: Any = signal.signal(signal.SIGINT, _ignore)
+    except ValueError:  # not the main thread: leave signals alone
+        previous = None
+    try:
+        try:
+            proc = subprocess.Popen(
+                list(argv), env=dict(env) if env is not None else None, stdout=stdout
+            )
+        except FileNotFoundError:
+            return 127
+        except PermissionError:
+            return 126
+        code = proc.wait()
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    return 128 - code if code < 0 else code
+
+
+def _ignore(signum: int, frame: object) -> None:
+    """SIGINT while the child runs: the child got it too and decides."""

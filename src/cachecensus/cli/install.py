@@ -1,0 +1,180 @@
+"""``cachecensus install`` and ``cachecensus pip``: an environment's pip, cache disabled.
+
+Our own options (``--python``, ``--env``, ``--use-uv``, ``--json``, ``-h``) are recognised
+before ``--``; every other word, and everything after ``--``, goes to pip unchanged and in
+order (``-v``, ``--index-url URL``, ``-r FILE``...).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import shlex
+import shutil
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import typer
+
+from cachecensus.act import install as act
+from cachecensus.cli.common import EXIT_USAGE, JsonOption, fail, make_host, warn
+from cachecensus.host import Host
+from cachecensus.models import SCHEMA, Environment
+
+#: Unknown options are pip's: keep them (in order) among the arguments.
+PASSTHROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
+
+PythonOption = typer.Option(
+    None,
+    "--python",
+    metavar="PY",
+    help="The interpreter whose pip runs (a path or a name on PATH). "
+    "Default: the first python3 on PATH that is a real interpreter (shims are skipped).",
+)
+EnvOption = typer.Option(
+    None,
+    "--env",
+    metavar="NAME",
+    help="A discovered environment (its name, prefix or interpreter; see `cachecensus envs`).",
+)
+UseUvOption = typer.Option(
+    False,
+    "--use-uv",
+    help="Run `uv pip ... --no-cache --python PY` instead (for environments without pip).",
+)
+
+
+def _find_env(host: Host, name: str) -> act.Target:
+    """``--env NAME``: an environment discovery found, by name, prefix or interpreter."""
+    discovery = importlib.import_module("cachecensus.discover")
+    discover: Any = getattr(discovery, "discover", None)
+    if discover is None:
+        fail("--env needs environment discovery, which this build lacks; pass --python PY")
+    found = discover(host, [host.current_user()])
+    envs: list[Environment] = list(getattr(found, "environments", found))
+    matches = act.match_environments(envs, name)
+    if not matches:
+        fail(f"--env {name}: no such environment (see `cachecensus envs`)")
+    if len(matches) > 1:
+        listed = ", ".join(sorted(env.interpreter for env in matches))
+        fail(f"--env {name}: ambiguous ({listed}); pass --python PY")
+    return act.target_of(matches[0])
+
+
+def choose_target(host: Host, python: str | None, env: str | None) -> act.Target:
+    """The interpreter to run, from ``--python``/``--env`` or the default."""
+    if python and env:
+        fail("--python and --env are mutually exclusive")
+    if env:
+        return _find_env(host, env)
+    if python:
+        path = act.which(python, host.env.get("PATH"))
+        if path is None:
+            fail(f"--python {python}: not found")
+    else:
+        found = act.default_python(host)
+        if found is None:
+            fail("no python3 interpreter on PATH; pass --python PY or --env NAME")
+        path = found
+    return act.inspect_target(host, path)
+
+
+def _run(
+    *,
+    command: str,
+    target: act.Target,
+    argv: list[str],
+    uv_argv: list[str] | None,
+    use_uv: bool,
+    as_json: bool,
+) -> None:
+    """Say what runs, run it (pip's output streaming through), exit with its code."""
+    runner = "pip"
+    if use_uv:
+        uv = shutil.which("uv")
+        if uv is None:
+            fail("--use-uv: uv is not on PATH")
+        if uv_argv is None:
+            fail("--use-uv: uv has no equivalent of these pip options")
+        argv = [uv, *uv_argv[1:]]
+        runner = "uv"
+    elif not target.has_pip and target.problem is None:
+        where = target.name or target.prefix
+        hint = f"`{shlex.join(uv_argv)}`" if uv_argv else "uv pip"
+        fail(
+            f"{where} has no pip (no pip-*.dist-info; a uv-made venv?): "
+            f"run {hint}, or pass --use-uv to have cachecensus run it",
+            EXIT_USAGE,
+        )
+    elif target.problem is not None:
+        warn(f"{target.python}: {target.problem}; running it anyway")
+    print(f"cachecensus: running: {shlex.join(argv)}", file=sys.stderr, flush=True)
+    sys.stdout.flush()
+    code = act.run(argv, stdout=2 if as_json else None)
+    if as_json:
+        document = {
+            "schema": SCHEMA,
+            "command": command,
+            "python": target.python,
+            "environment": target.name,
+            "runner": runner,
+            "argv": argv,
+            "exit_code": code,
+        }
+        print(json.dumps(document, indent=2))
+    raise typer.Exit(code)
+
+
+def install(
+    pip_args: list[str] | None = typer.Argument(
+        None, metavar="[--] PIP_ARGS...", help="Requirements and pip install options."
+    ),
+    python: str | None = PythonOption,
+    env: str | None = EnvOption,
+    use_uv: bool = UseUvOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Install with pip's cache disabled: `PY -m pip install --no-cache-dir PIP_ARGS...`.
+
+    pip's output streams through and its exit code is ours.
+    """
+    host = make_host(None)
+    target = choose_target(host, python, env)
+    args: Sequence[str] = pip_args or []
+    _run(
+        command="install",
+        target=target,
+        argv=act.install_argv(target.python, args),
+        uv_argv=act.uv_equivalent(target.python, args, install=True),
+        use_uv=use_uv,
+        as_json=as_json,
+    )
+
+
+def pip(
+    pip_args: list[str] | None = typer.Argument(
+        None, metavar="[--] ARGS...", help="A pip command line (download, wheel, install...)."
+    ),
+    python: str | None = PythonOption,
+    env: str | None = EnvOption,
+    use_uv: bool = UseUvOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Run any pip command with its cache disabled (`--no-cache-dir` after the subcommand)."""
+    host = make_host(None)
+    target = choose_target(host, python, env)
+    args: Sequence[str] = pip_args or []
+    _run(
+        command="pip",
+        target=target,
+        argv=act.pip_argv(target.python, args),
+        uv_argv=act.uv_equivalent(target.python, args, install=False),
+        use_uv=use_uv,
+        as_json=as_json,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("install", context_settings=PASSTHROUGH)(install)
+    app.command("pip", context_settings=PASSTHROUGH)(pip)
