@@ -289,21 +289,20 @@ _cachecensus_python() {  # -> REPLY: the interpreter of the cachecensus on PATH
 }
 
 _cachecensus_dynamic() {  # KIND PREFIX: add the matching dynamic candidates to COMPREPLY
-    local kind=$1 cur=$2 stampkind=$1 fresh='' k v t REPLY
+    local kind=$1 cur=$2 stampkind=$1 fresh='' v REPLY
     [[ $kind == python ]] && stampkind=env
     _cachecensus_candidates_file
     local file=$REPLY
     local -a found=()
     if [[ -r $file ]]; then
-        while IFS=$'\t' read -r k v t; do
-            if [[ $k == "$kind" ]]; then
-                [[ $v == "$cur"* ]] && found+=("$v")
-            elif [[ $k == '#stamp' && $v == "$stampkind" ]]; then
-                if [[ -z ${EPOCHSECONDS:-} ]] || (( EPOCHSECONDS - t < @MAX_AGE@ )); then
-                    fresh=1
-                fi
-            fi
-        done < "$file"
+        # one awk pass (a shell loop over thousands of lines costs tens of ms)
+        while IFS= read -r v; do
+            if [[ $v == $'\t'fresh ]]; then fresh=1; else found+=("$v"); fi
+        done < <(awk -F '\t' -v k="$kind" -v sk="$stampkind" -v p="$cur" \
+                     -v now="${EPOCHSECONDS:-}" -v max=@MAX_AGE@ '
+            $1 == k && index($2, p) == 1 { print $2 }
+            $1 == "#stamp" && $2 == sk && (now == "" || now - $3 < max) { f = 1 }
+            END { if (f) print "\tfresh" }' "$file" 2>/dev/null)
     fi
     if [[ -z $fresh ]]; then
         _cachecensus_python
@@ -429,23 +428,20 @@ _cachecensus_python() {  # -> REPLY: the interpreter of the cachecensus on PATH
 }
 
 _cachecensus_dynamic() {  # KIND: offer the dynamic candidates of that kind
-    local kind=$1 stampkind=$1 fresh='' REPLY line
-    local -a found fields
+    local kind=$1 stampkind=$1 fresh='' REPLY stamp
+    local -a found lines
     [[ $kind == python ]] && stampkind=env
     zmodload -F zsh/datetime p:EPOCHSECONDS 2>/dev/null
     _cachecensus_candidates_file
     local file=$REPLY
     if [[ -r $file ]]; then
-        for line in "${(@f)$(<$file)}"; do
-            fields=("${(@ps:\t:)line}")
-            if [[ $fields[1] == $kind ]]; then
-                found+=("$fields[2]")
-            elif [[ $fields[1] == '#stamp' && $fields[2] == $stampkind ]]; then
-                if [[ -z ${EPOCHSECONDS:-} ]] || (( EPOCHSECONDS - fields[3] < @MAX_AGE@ )); then
-                    fresh=1
-                fi
-            fi
-        done
+        # builtin array filters: a shell loop over thousands of lines costs tens of ms
+        lines=("${(@f)$(<$file)}")
+        found=("${(@)${(@M)lines:#${kind}$'\t'*}#${kind}$'\t'}")
+        stamp=${${(M)lines:#\#stamp$'\t'${stampkind}$'\t'*}[1]##*$'\t'}
+        if [[ -n $stamp ]] && { [[ -z ${EPOCHSECONDS:-} ]] || (( EPOCHSECONDS - stamp < @MAX_AGE@ )); }; then
+            fresh=1
+        fi
     fi
     if [[ -z $fresh ]]; then
         _cachecensus_python
