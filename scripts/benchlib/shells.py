@@ -98,8 +98,11 @@ run pip 'pip uninstall p'
 
 
 def _run(shell: str, script: str, env: dict[str, str]) -> dict[str, list[float]]:
-    argv = {"bash": ["bash", "--norc", "--noprofile", "-c"], "zsh": ["zsh", "-f", "-c"],
-            "fish": ["fish", "--no-config", "-c"]}[shell]
+    argv = {
+        "bash": ["bash", "--norc", "--noprofile", "-c"],
+        "zsh": ["zsh", "-f", "-c"],
+        "fish": ["fish", "--no-config", "-c"],
+    }[shell]
     proc = subprocess.run([*argv, script], env=env, capture_output=True, text=True, timeout=900)
     times: dict[str, list[float]] = {}
     counts: dict[str, int] = {}
@@ -112,8 +115,10 @@ def _run(shell: str, script: str, env: dict[str, str]) -> dict[str, list[float]]
         counts[label] = int(count)
     for label in ("ours", "pip"):
         if not times.get(label) or counts.get(label, 0) == 0:
-            raise SystemExit(f"bench: {shell} completion of {label} gave no candidates:\n"
-                             f"{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+            raise SystemExit(
+                f"bench: {shell} completion of {label} gave no candidates:\n"
+                f"{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
+            )
     return times
 
 
@@ -136,7 +141,12 @@ def bench_completion(tabs: int, work: Path, report: Any, pip_python: Path) -> st
         clock = statistics.median(times["clock"]) if "clock" in times else 0.0
         ours = max(0.0, statistics.median(times["ours"]) - clock)
         theirs = max(1e-9, statistics.median(times["pip"]) - clock)
-        report.add(f"dynamic TAB p50, {shell} ({len(projects)} projects)", ours,
-                   f"pip's completion ({shell})", theirs, "≤ 15 ms")
+        report.add(
+            f"dynamic TAB p50, {shell} ({len(projects)} projects)",
+            ours,
+            f"pip's completion ({shell})",
+            theirs,
+            "≤ 15 ms",
+        )
         done.append(shell)
     return f"completion: {tabs} TABs per shell and tool in {', '.join(done)}"

@@ -439,8 +439,10 @@ _cachecensus_dynamic() {  # KIND: offer the dynamic candidates of that kind
         lines=("${(@f)$(<$file)}")
         found=("${(@)${(@M)lines:#${kind}$'\t'*}#${kind}$'\t'}")
         stamp=${${(M)lines:#\#stamp$'\t'${stampkind}$'\t'*}[1]##*$'\t'}
-        if [[ -n $stamp ]] && { [[ -z ${EPOCHSECONDS:-} ]] || (( EPOCHSECONDS - stamp < @MAX_AGE@ )); }; then
-            fresh=1
+        if [[ -n $stamp ]]; then
+            if [[ -z ${EPOCHSECONDS:-} ]] || (( EPOCHSECONDS - stamp < @MAX_AGE@ )); then
+                fresh=1
+            fi
         fi
     fi
     if [[ -z $fresh ]]; then
