@@ -1,0 +1,268 @@
+"""The audit: what every physical cache holds, counted once per inode.
+
+Pure over scan results: given the :class:`~cachecensus.models.CacheScan` of each distinct
+cache (and who uses it), work out per cache and machine-wide totals, stale and orphaned
+entries, bytes duplicated across caches (same sha256) and bytes hard-linked elsewhere
+(present in the cache but not reclaimable by deleting it).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+from cachecensus.models import CacheScan, Entry, FileInfo, Kind, Problem, Usage
+
+#: Kinds that are cache entries proper (everything a purge would remove).
+ARTIFACT_KINDS = frozenset(
+    {Kind.WHEEL, Kind.SDIST, Kind.INDEX_PAGE, Kind.BUILT_WHEEL, Kind.UNKNOWN, Kind.CORRUPT}
+)
+#: Kinds whose bytes are wasted outright: half entries pip will never serve.
+ORPHAN_KINDS = frozenset({Kind.ORPHAN, Kind.CORRUPT})
+#: pip revalidates index pages after their max-age (PyPI: 600 s); older ones are stale.
+INDEX_PAGE_MAX_AGE_S = 600
+DEFAULT_STALE_DAYS = 90
+
+
+@dataclass(frozen=True)
+class Bucket:
+    entries: int = 0
+    bytes: int = 0
+
+
+@dataclass(frozen=True)
+class CacheAudit:
+    tool: str
+    path: str
+    exists: bool
+    owner: str | None
+    size: int  # apparent bytes of every regular file (du -sb minus directories)
+    physical: int  # allocated bytes
+    files: int
+    entries: int  # cache entries proper (no strays, no selfcheck)
+    by_kind: dict[str, Bucket]
+    projects: int
+    oldest: int | None  # last-use time, epoch seconds
+    newest: int | None
+    used_by: tuple[Usage, ...]
+    stale: Bucket
+    orphaned: Bucket
+    duplicated: Bucket  # artifacts whose content also lives in another cache
+    linked_elsewhere: int  # bytes whose inode has links outside this cache
+    reclaimable: int  # bytes really freed by removing every entry (per inode)
+    filesystem: dict[str, float] | None = None
+    problems: tuple[Problem, ...] = ()
+
+
+@dataclass(frozen=True)
+class Totals:
+    caches: int
+    size: int  # once per inode across all caches
+    physical: int
+    files: int
+    entries: int
+    reclaimable: int
+    duplicated: Bucket
+    stale: Bucket
+    orphaned: Bucket
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    caches: tuple[CacheAudit, ...]
+    totals: Totals
+    problems: tuple[Problem, ...] = field(default_factory=tuple)
+
+
+def _inode(f: FileInfo) -> tuple[int, int]:
+    return (f.dev, f.inode)
+
+
+def _is_stale(entry: Entry, now: float, stale_after_s: float) -> bool:
+    last = entry.last_used_ns / 1e9
+    if entry.kind == Kind.INDEX_PAGE:
+        return now - last > INDEX_PAGE_MAX_AGE_S
+    return entry.kind in ARTIFACT_KINDS and now - last > stale_after_s
+
+
+def audit(
+    scans: Iterable[tuple[CacheScan, tuple[Usage, ...], str | None]],
+    *,
+    sha256_of: Callable[[Entry], str | None] | None = None,
+    disk_usage: Callable[[str], tuple[int, int, int] | None] | None = None,
+    now: float | None = None,
+    stale_days: float = DEFAULT_STALE_DAYS,
+) -> AuditReport:
+    """Audit scanned caches: ``(scan, used_by, owner)`` for each distinct physical cache.
+
+    ``sha256_of`` gives an artifact's content hash (memoised by the caller); it is only
+    asked for artifacts whose size matches an artifact in *another* cache, so a machine
+    with one cache hashes nothing.
+    """
+    now = time.time() if now is None else now
+    items = list(scans)
+    links_inside: Counter[tuple[int, int]] = Counter()
+    for scan, _, _ in items:
+        seen_here: set[tuple[str, tuple[int, int]]] = set()
+        for entry in scan.entries:
+            for f in entry.files:
+                if (f.path, _inode(f)) not in seen_here:
+                    seen_here.add((f.path, _inode(f)))
+                    links_inside[_inode(f)] += 1
+    duplicated = _duplicates([s for s, _, _ in items], sha256_of)
+    caches = [
+        _audit_one(scan, used_by, owner, duplicated, now, stale_days, disk_usage)
+        for scan, used_by, owner in items
+    ]
+    return AuditReport(caches=tuple(caches), totals=_totals(items, caches, links_inside))
+
+
+def _duplicates(
+    scans: list[CacheScan], sha256_of: Callable[[Entry], str | None] | None
+) -> dict[str, set[str]]:
+    """Per cache dir, the keys of artifacts whose content also lives in another cache."""
+    out: dict[str, set[str]] = defaultdict(set)
+    if sha256_of is None or len(scans) < 2:
+        return out
+    by_size: dict[int, list[Entry]] = defaultdict(list)
+    for scan in scans:
+        for entry in scan.entries:
+            if entry.kind in (Kind.WHEEL, Kind.SDIST, Kind.BUILT_WHEEL) and entry.files:
+                by_size[entry.files[-1].size].append(entry)
+    for group in by_size.values():
+        if len({e.cache_dir for e in group}) < 2:
+            continue
+        by_hash: dict[str, list[Entry]] = defaultdict(list)
+        for entry in group:
+            digest = entry.sha256 or sha256_of(entry)
+            if digest:
+                by_hash[digest].append(entry)
+        for same in by_hash.values():
+            if len({e.cache_dir for e in same}) > 1:
+                # the first cache keeps the "original"; every other copy is a duplicate
+                first = min(e.cache_dir for e in same)
+                for e in same:
+                    if e.cache_dir != first:
+                        out[e.cache_dir].add(e.key)
+    return out
+
+
+def _audit_one(
+    scan: CacheScan,
+    used_by: tuple[Usage, ...],
+    owner: str | None,
+    duplicated: Mapping[str, set[str]],
+    now: float,
+    stale_days: float,
+    disk_usage: Callable[[str], tuple[int, int, int] | None] | None,
+) -> CacheAudit:
+    by_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    projects: set[str] = set()
+    stale = [0, 0]
+    orphaned = [0, 0]
+    dup = [0, 0]
+    times: list[int] = []
+    counted: set[tuple[int, int]] = set()
+    linked_elsewhere = reclaimable = entries = 0
+    dup_keys = duplicated.get(scan.cache_dir, set())
+    links_here: Counter[tuple[int, int]] = Counter(
+        _inode(f) for e in scan.entries for f in {x.path: x for x in e.files}.values()
+    )
+    for entry in scan.entries:
+        bucket = by_kind[entry.kind.value]
+        bucket[0] += 1
+        bucket[1] += entry.size
+        if entry.kind in (Kind.STRAY, Kind.SELFCHECK):
+            continue
+        entries += 1
+        if entry.project:
+            projects.add(entry.project)
+        times.append(entry.last_used_ns // 1_000_000_000)
+        if _is_stale(entry, now, stale_days * 86400):
+            stale[0] += 1
+            stale[1] += entry.size
+        if entry.kind in ORPHAN_KINDS:
+            orphaned[0] += 1
+            orphaned[1] += entry.size
+        if entry.key in dup_keys:
+            dup[0] += 1
+            dup[1] += entry.size
+        for f in entry.files:
+            ino = _inode(f)
+            if ino in counted:
+                continue
+            counted.add(ino)
+            if f.nlink > links_here[ino]:  # a link outside this cache keeps it alive
+                linked_elsewhere += f.size
+            else:
+                reclaimable += f.size
+    fs = disk_usage(scan.cache_dir) if disk_usage and scan.exists else None
+    filesystem = (
+        {"total": fs[0], "used": fs[1], "free": fs[2], "share": scan.physical / fs[0]}
+        if fs and fs[0]
+        else None
+    )
+    return CacheAudit(
+        tool=scan.tool,
+        path=scan.cache_dir,
+        exists=scan.exists,
+        owner=owner,
+        size=scan.size,
+        physical=scan.physical,
+        files=scan.files,
+        entries=entries,
+        by_kind={k: Bucket(v[0], v[1]) for k, v in sorted(by_kind.items())},
+        projects=len(projects),
+        oldest=min(times) if times else None,
+        newest=max(times) if times else None,
+        used_by=used_by,
+        stale=Bucket(*stale),
+        orphaned=Bucket(*orphaned),
+        duplicated=Bucket(*dup),
+        linked_elsewhere=linked_elsewhere,
+        reclaimable=reclaimable,
+        filesystem=filesystem,
+        problems=scan.problems,
+    )
+
+
+def _totals(
+    items: list[tuple[CacheScan, tuple[Usage, ...], str | None]],
+    caches: list[CacheAudit],
+    links_inside: Mapping[tuple[int, int], int],
+) -> Totals:
+    """Machine-wide numbers, each inode counted once however many caches hold it;
+    reclaimable = what removing every audited entry frees (no link left outside)."""
+    seen: set[tuple[int, int]] = set()
+    size = physical = files = reclaimable = 0
+    for scan, _, _ in items:
+        for entry in scan.entries:
+            for f in entry.files:
+                if _inode(f) in seen:
+                    continue
+                seen.add(_inode(f))
+                size += f.size
+                physical += f.physical
+                files += 1
+                if (
+                    entry.kind not in (Kind.STRAY, Kind.SELFCHECK)
+                    and f.nlink <= links_inside[_inode(f)]
+                ):
+                    reclaimable += f.size
+    return Totals(
+        caches=len(caches),
+        size=size,
+        physical=physical,
+        files=files,
+        entries=sum(c.entries for c in caches),
+        reclaimable=reclaimable,
+        duplicated=Bucket(
+            sum(c.duplicated.entries for c in caches), sum(c.duplicated.bytes for c in caches)
+        ),
+        stale=Bucket(sum(c.stale.entries for c in caches), sum(c.stale.bytes for c in caches)),
+        orphaned=Bucket(
+            sum(c.orphaned.entries for c in caches), sum(c.orphaned.bytes for c in caches)
+        ),
+    )
