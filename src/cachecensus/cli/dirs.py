@@ -1,0 +1,100 @@
+"""``cachecensus dir``: where pip's cache is, for any environment and user, and why."""
+
+from __future__ import annotations
+
+import enum
+import os
+import sys
+
+import typer
+
+from cachecensus.cli.common import (
+    EXIT_OK,
+    EXIT_PARTIAL,
+    JsonOption,
+    RootOption,
+    fail,
+    make_host,
+)
+from cachecensus.models import SCHEMA
+
+
+class View(str, enum.Enum):
+    install = "install"
+    cache = "cache"
+    download = "download"
+    wheel = "wheel"
+
+
+def dir_command(
+    python: str | None = typer.Option(
+        None,
+        "--python",
+        metavar="PY",
+        help="The environment's interpreter (default: the first real python3 on PATH).",
+    ),
+    user: str | None = typer.Option(
+        None, "--user", metavar="NAME", help="Resolve as NAME would (their variables, uid)."
+    ),
+    view: View = typer.Option(
+        View.cache,
+        "--for",
+        help="The pip command whose config section applies ([cache] is what 'pip cache dir' "
+        "reads; installs read [install]).",
+    ),
+    root: str | None = RootOption,
+    json_output: bool = JsonOption,
+) -> None:
+    """Print the pip cache directory exactly as 'PY -m pip cache dir' would, and why."""
+    from cachecensus.act.install import default_python
+    from cachecensus.discover.interpreter import inspect_interpreter
+    from cachecensus.resolve.pip import resolve_pip
+    from cachecensus.targets import TargetError, _user_env, users_for
+
+    host = make_host(root)
+    try:
+        (who,) = users_for(host, user, False)
+    except TargetError as exc:
+        fail(str(exc))
+    if python is None:
+        python = default_python(host) if host.live else None
+        if python is None:
+            fail("no python3 found on PATH; name one with --python")
+    env = inspect_interpreter(host, host.expanduser(python), found_by="--python")
+    if env.problem and env.version is None:
+        fail(f"--python {python}: {env.problem}")
+    variables = dict(host.env) if (user is None and host.live) else _user_env(host, who)
+    cwd = os.getcwd() if host.live else who.home
+    res = resolve_pip(
+        host,
+        user=who,
+        env=variables,
+        prefix=env.prefix,
+        view=view.value,
+        cwd=cwd,
+        euid=who.uid,
+        pip_version=env.pip_version,
+    )
+    if json_output:
+        from cachecensus.report import print_json, to_jsonable
+
+        doc = {"schema": SCHEMA, "python": env.interpreter, "pip_version": env.pip_version}
+        doc.update(to_jsonable(res))
+        print_json(doc)
+    else:
+        for problem in res.problems:
+            print(f"cachecensus: warning: {problem}", file=sys.stderr)
+        if res.error:  # pip prints no directory at all: it exits with this error
+            print(f"cachecensus: error: pip would fail: {res.error}", file=sys.stderr)
+            if res.cache_dir is not None:
+                print(f"cachecensus: (without that: {res.cache_dir})", file=sys.stderr)
+        elif res.cache_dir is not None:
+            print(res.cache_dir)
+        else:
+            print(f"cachecensus: pip's cache is {res.reason}", file=sys.stderr)
+    failed = res.cache_dir is None or res.error is not None
+    raise typer.Exit(EXIT_PARTIAL if failed else EXIT_OK)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("dir")(dir_command)

@@ -1,0 +1,74 @@
+"""Rendering records for people (rich tables) and machines (JSON, TOML).
+
+``to_jsonable`` turns the pipeline's frozen dataclasses, enums and tuples into plain JSON
+values; every command's ``--json`` document is built from it and carries ``"schema"``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Plain JSON values from records (dataclasses), enums, mappings and sequences."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, enum.Enum):
+        return obj.value
+    if isinstance(obj, Mapping):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        return [to_jsonable(v) for v in obj]
+    return obj
+
+
+def print_json(doc: Any) -> None:
+    json.dump(to_jsonable(doc), sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
+def _drop_none(value: Any) -> Any:
+    """TOML has no null: drop None values (absent keys mean null in our TOML output)."""
+    if isinstance(value, dict):
+        return {k: _drop_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_none(v) for v in value if v is not None]
+    return value
+
+
+def print_toml(doc: Any) -> None:
+    import tomli_w
+
+    sys.stdout.write(tomli_w.dumps(_drop_none(to_jsonable(doc))))
+
+
+def human_bytes(n: float) -> str:
+    """pip's ``format_size`` style: 1 decimal in kB/MB/GB (powers of 1000)."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if abs(n) >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{int(n)} bytes"
+
+
+def print_table(
+    title: str | None,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    stderr: bool = False,
+) -> None:
+    """A rich table (imported lazily: only human output pays for rich)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", show_lines=False)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    Console(stderr=stderr, soft_wrap=False).print(table)

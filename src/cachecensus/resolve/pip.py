@@ -1,0 +1,191 @@
+"""Where pip's cache is for one (user, environment), decided exactly as pip decides it.
+
+pip builds its options from defaults, then configuration (``cli/parser.py``
+``_update_defaults``): the items of section ``[global]``, then of the running command's
+section (``[install]``, ``[cache]``, ``[download]``, ``[wheel]``), then ``PIP_*`` variables,
+each section's value being the last file's (files in the order of
+:func:`~cachecensus.resolve.pipconfig.config_files`), empty values dropped.
+``cache-dir`` is a path option (``~`` expanded); ``no-cache-dir`` is a callback option that
+disables the cache for *any* valid boolean, and, being evaluated late, wins over every
+``cache-dir`` wherever it stands; an invalid boolean is an error pip exits with.
+``base_command.py`` then normalises the directory (``~``, absolute, symlinks resolved) and
+silently disables it when ``check_path_owner`` fails (root: the nearest existing ancestor
+must be owned by root; others: it must be writable).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import stat
+from collections.abc import Mapping
+
+from cachecensus.host import Host
+from cachecensus.models import Decision, Resolution, User
+from cachecensus.resolve.pipconfig import LoadedConfig, PipEnv, Setting, load
+
+VIEWS = ("install", "cache", "download", "wheel")
+_TRUE = ("y", "yes", "t", "true", "on", "1")
+_FALSE = ("n", "no", "f", "false", "off", "0")
+
+
+def strtobool(value: str) -> bool:
+    """pip's ``strtobool``; raises ValueError like pip for anything else."""
+    lowered = value.lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ValueError(f"invalid truth value {value!r}")
+
+
+def ordered_items(config: LoadedConfig, view: str) -> list[Setting]:
+    """pip's ``_get_ordered_configuration_items`` for the command ``view``."""
+    per_section: dict[str, dict[str, Setting]] = {"global": {}, view: {}, ":env:": {}}
+    for setting in config.settings:
+        if setting.section in per_section:
+            per_section[setting.section][setting.key] = setting  # the later file wins
+    return [s for section in per_section.values() for s in section.values() if s.value]
+
+
+def _groups(host: Host, uid: int) -> set[int]:
+    """gids of the account ``uid`` (primary and supplementary) from the system's files."""
+    user = host.user_by_uid(uid)
+    gids = {user.gid} if user else set()
+    try:
+        text = host.read_text("/etc/group")
+    except OSError:
+        return gids
+    for line in text.splitlines():
+        fields = line.split(":")
+        if len(fields) >= 4 and user and user.name in fields[3].split(","):
+            try:
+                gids.add(int(fields[2]))
+            except ValueError:
+                continue
+    return gids
+
+
+def _writable(host: Host, path: str, uid: int) -> bool:
+    if uid == host.euid and host.live:
+        return host.access_writable(path)
+    try:
+        st = host.stat(path)
+    except OSError:
+        return False
+    if st.st_uid == uid:
+        return bool(st.st_mode & stat.S_IWUSR)
+    if st.st_gid in _groups(host, uid):
+        return bool(st.st_mode & stat.S_IWGRP)
+    return bool(st.st_mode & stat.S_IWOTH)
+
+
+def check_path_owner(host: Host, path: str, euid: int) -> tuple[bool, str]:
+    """pip's ``check_path_owner`` for a process with ``euid``: (ok, the path it judged)."""
+    previous = None
+    while path != previous:
+        if host.lexists(path):
+            if euid == 0:
+                try:
+                    return host.lstat(path).st_uid == 0, path
+                except OSError:
+                    return False, path
+            return _writable(host, path, euid), path
+        previous, path = path, posixpath.dirname(path)
+    return False, path
+
+
+def normalize_path(penv: PipEnv, path: str) -> str:
+    """pip's ``normalize_path``: ``~``, absolute against the working dir, symlinks resolved."""
+    return penv.host.realpath(penv.absolute(penv.expanduser(path)))
+
+
+def resolve_pip(
+    host: Host,
+    *,
+    user: User,
+    env: Mapping[str, str],
+    prefix: str | None,
+    view: str = "install",
+    cwd: str | None = None,
+    euid: int | None = None,
+    pip_version: str | None = None,
+) -> Resolution:
+    """The cache directory pip (``pip_version``, in the environment at ``prefix``) uses
+    when ``user`` runs ``pip VIEW`` with variables ``env`` in ``cwd``; see module doc."""
+    if view not in VIEWS:
+        raise ValueError(f"view must be one of {', '.join(VIEWS)}")
+    penv = PipEnv(host, user, env, pip_version, cwd)
+    config = load(penv, prefix)
+    default_dir, default_where = penv.user_cache_dir()
+    decisions: list[Decision] = []
+    cache_dir: str | None = default_dir
+    winner: int | None = None
+    disabled_by: int | None = None
+    error = config.error
+    for setting in ordered_items(config, view):
+        if setting.key == "cache-dir":
+            decisions.append(Decision(_source(setting), setting.where, "cache-dir", setting.value))
+            cache_dir = penv.expanduser(setting.value)
+            winner = len(decisions) - 1
+        elif setting.key == "no-cache-dir":
+            decisions.append(
+                Decision(_source(setting), setting.where, "no-cache-dir", setting.value)
+            )
+            try:
+                strtobool(setting.value)
+            except ValueError as exc:
+                error = error or f"--no-cache-dir error: {exc}"
+                continue
+            disabled_by = len(decisions) - 1
+    decisions.insert(0, Decision("default", f"default: {default_where}", "cache-dir", default_dir))
+    shift = 1
+    problems = config.problems
+    if disabled_by is not None:
+        decisions = _mark(decisions, disabled_by + shift)
+        where = decisions[disabled_by + shift].where
+        value = decisions[disabled_by + shift].value
+        return Resolution(
+            "pip",
+            view,
+            None,
+            True,
+            f"disabled by no-cache-dir = {value} ({where})",
+            tuple(decisions),
+            problems,
+            error,
+        )
+    effective = 0 if winner is None else winner + shift
+    decisions = _mark(decisions, effective)
+    assert cache_dir is not None
+    normalized = normalize_path(penv, cache_dir)
+    ok, judged = check_path_owner(host, normalized, user.uid if euid is None else euid)
+    if not ok:
+        owner = "root" if (user.uid if euid is None else euid) == 0 else user.name
+        reason = (
+            f"disabled: {judged} is not owned by or writable for {owner} "
+            f"(pip's ownership check; cache-dir {normalized})"
+        )
+        check = Decision("check", "pip's check_path_owner", "cache-dir", judged, True)
+        demoted = tuple(Decision(d.source, d.where, d.key, d.value, False) for d in decisions)
+        return Resolution("pip", view, None, True, reason, (*demoted, check), problems, error)
+    where = decisions[effective].where
+    reason = f"{_describe(decisions[effective])} ({where})"
+    return Resolution("pip", view, normalized, False, reason, tuple(decisions), problems, error)
+
+
+def _source(setting: Setting) -> str:
+    return "env" if setting.variant == "env-var" else "config"
+
+
+def _describe(decision: Decision) -> str:
+    if decision.source == "default":
+        return "pip's default"
+    if decision.source == "env":
+        return "set by the environment"
+    return "set by a config file"
+
+
+def _mark(decisions: list[Decision], index: int) -> list[Decision]:
+    return [
+        Decision(d.source, d.where, d.key, d.value, i == index) for i, d in enumerate(decisions)
+    ]
