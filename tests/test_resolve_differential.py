@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
 from conftest import PIP_NEW, PIP_OLD, REPO
 
 CACHECENSUS = str(Path(sys.executable).parent / "cachecensus")
@@ -280,13 +281,29 @@ def test_install_view_is_where_downloads_land(
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "XDG_"))}
     env.update(HOME=str(home), PIP_DISABLE_PIP_VERSION_CHECK="1")
-    rc, ours = _run([CACHECENSUS, "dir", "--python", str(python), "--for", "download"], env,
-                    tmp_path)
+    rc, ours = _run(
+        [CACHECENSUS, "dir", "--python", str(python), "--for", "download"], env, tmp_path
+    )
     assert rc == 0 and ours == f"{tmp_path}/download-view"
     subprocess.run(
-        [str(python), "-m", "pip", "download", "--no-deps", "-d", str(tmp_path / "out"),
-         "--index-url", loopback_index, "--trusted-host", "127.0.0.1", "six==1.16.0"],
-        env=env, cwd=tmp_path, check=True, capture_output=True,
+        [
+            str(python),
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "-d",
+            str(tmp_path / "out"),
+            "--index-url",
+            loopback_index,
+            "--trusted-host",
+            "127.0.0.1",
+            "six==1.16.0",
+        ],
+        env=env,
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
     )
     written = {p.name for p in (tmp_path / "download-view" / "http-v2").rglob("*") if p.is_file()}
     assert written, "pip download wrote nothing where --for download said"
