@@ -6,7 +6,7 @@
 
 _cachecensus_subcommands() {  # PATH -> REPLY: its subcommands
     case "$1" in
-        '') REPLY='dir install pip completion' ;;
+        '') REPLY='envs dir install pip completion' ;;
         'completion') REPLY='show install uninstall' ;;
         *) REPLY='' ;;
     esac
@@ -15,6 +15,7 @@ _cachecensus_subcommands() {  # PATH -> REPLY: its subcommands
 _cachecensus_options() {  # PATH -> REPLY: its options
     case "$1" in
         '') REPLY='--version -h --help' ;;
+        'envs') REPLY='--user --all-users --scan --root --json -h --help' ;;
         'dir') REPLY='--python --user --for --root --json -h --help' ;;
         'install') REPLY='--python --env --use-uv --json -h --help' ;;
         'pip') REPLY='--python --env --use-uv --json -h --help' ;;
@@ -28,6 +29,9 @@ _cachecensus_options() {  # PATH -> REPLY: its options
 
 _cachecensus_value() {  # PATH OPTION -> REPLY: the option's value kind ('' for a flag)
     case "$1|$2" in
+        'envs|--user') REPLY='user' ;;
+        'envs|--scan') REPLY='dir' ;;
+        'envs|--root') REPLY='dir' ;;
         'dir|--python') REPLY='python' ;;
         'dir|--user') REPLY='user' ;;
         'dir|--for') REPLY='choice:install cache download wheel' ;;

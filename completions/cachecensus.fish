@@ -8,6 +8,12 @@
 # the value kind of an option (empty for a flag)
 function __cachecensus_value --argument-names cmdpath option
     switch "$cmdpath|$option"
+        case 'envs|--user'
+            echo 'user'
+        case 'envs|--scan'
+            echo 'dir'
+        case 'envs|--root'
+            echo 'dir'
         case 'dir|--python'
             echo 'python'
         case 'dir|--user'
@@ -38,7 +44,7 @@ end
 function __cachecensus_subcommands --argument-names cmdpath
     switch "$cmdpath"
         case ''
-            printf '%s\n' 'dir' 'install' 'pip' 'completion'
+            printf '%s\n' 'envs' 'dir' 'install' 'pip' 'completion'
         case 'completion'
             printf '%s\n' 'show' 'install' 'uninstall'
     end
@@ -123,12 +129,19 @@ end
 
 complete -c cachecensus -f
 
+complete -c cachecensus -n '__cachecensus_at \'\'' -a 'envs' -d 'List every Python environment and user, and the pip cache each pair uses.'
 complete -c cachecensus -n '__cachecensus_at \'\'' -a 'dir' -d 'Print the pip cache directory exactly as \'PY -m pip cache dir\' would, and why.'
 complete -c cachecensus -n '__cachecensus_at \'\'' -a 'install' -d 'Install with pip\'s cache disabled: `PY -m pip install --no-cache-dir PIP_ARGS...`.'
 complete -c cachecensus -n '__cachecensus_at \'\'' -a 'pip' -d 'Run any pip command with its cache disabled (`--no-cache-dir` after the subcommand).'
 complete -c cachecensus -n '__cachecensus_at \'\'' -a 'completion' -d 'Shell completion for bash, zsh and fish (fast: no Python at TAB).'
 complete -c cachecensus -n '__cachecensus_at \'\'' -l 'version' -d 'Show the version and exit.'
 complete -c cachecensus -n '__cachecensus_at \'\'' -s 'h' -l 'help' -d 'Show help and exit.'
+complete -c cachecensus -n '__cachecensus_at \'envs\'' -l 'user' -x -a '(__fish_complete_users)' -d 'Only this user (default: you).'
+complete -c cachecensus -n '__cachecensus_at \'envs\'' -l 'all-users' -d 'Every user with a real home, root included.'
+complete -c cachecensus -n '__cachecensus_at \'envs\'' -l 'scan' -x -a '(__fish_complete_directories (commandline -ct))' -d 'Also look for venvs (pyvenv.cfg) under DIR (repeatable).'
+complete -c cachecensus -n '__cachecensus_at \'envs\'' -l 'root' -x -a '(__fish_complete_directories (commandline -ct))' -d 'Treat DIR as the machine\'s root (a mounted disk image or container rootfs).'
+complete -c cachecensus -n '__cachecensus_at \'envs\'' -l 'json' -d 'Print machine-readable JSON (see README).'
+complete -c cachecensus -n '__cachecensus_at \'envs\'' -s 'h' -l 'help' -d 'Show help and exit.'
 complete -c cachecensus -n '__cachecensus_at \'dir\'' -l 'python' -r -F -a '(__cachecensus_candidates python)' -d 'The environment\'s interpreter (default: the first real python3 on PATH).'
 complete -c cachecensus -n '__cachecensus_at \'dir\'' -l 'user' -x -a '(__fish_complete_users)' -d 'Resolve as NAME would (their variables, uid).'
 complete -c cachecensus -n '__cachecensus_at \'dir\'' -l 'for' -x -a 'install cache download wheel' -d 'The pip command whose config section applies ([cache] is what \'pip cache dir\' reads; installs read [install]).'

@@ -144,9 +144,9 @@ def pip_version(host: Host, prefix: str, xy: str | None) -> str | None:
     return None
 
 
-def owner_name(host: Host, path: str) -> str | None:
+def owner_name(host: Host, path: str, *, follow: bool = True) -> str | None:
     try:
-        uid = host.stat(path).st_uid
+        uid = (host.stat(path) if follow else host.lstat(path)).st_uid
     except (OSError, ValueError):
         return None
     user = host.user_by_uid(uid)
@@ -207,7 +207,7 @@ def inspect_interpreter(
             prefix=prefix,
             kind=kind or EnvKind.OTHER,
             name=posixpath.basename(prefix) or path,
-            owner=owner_name(host, path) if host.lexists(path) else None,
+            owner=owner_name(host, path, follow=False) if host.lexists(path) else None,
             found_by=found,
             problem=broken,
         )

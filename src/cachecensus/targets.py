@@ -1,0 +1,136 @@
+"""Which caches a command works on: named directories, one interpreter's, or the census.
+
+Every command that reads or changes caches (``audit``, ``list``, ``info``, ``remove``,
+``purge``, ``prune``, ``dedupe``) takes the same selection options; this module turns them
+into a list of distinct physical caches (symlinks resolved, so one cache reached under two
+names, or shared by ten environments, is one target).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cachecensus.host import Host
+from cachecensus.models import CacheDir, Problem, Usage, User
+
+
+class TargetError(ValueError):
+    """Bad selection input (unknown user, unusable interpreter): a usage error."""
+
+
+@dataclass(frozen=True)
+class Selection:
+    caches: tuple[CacheDir, ...]
+    problems: tuple[Problem, ...] = ()
+    environments: tuple[str, ...] = ()  # names of the environments discovered (completion)
+
+
+def users_for(host: Host, user: str | None, all_users: bool) -> list[User]:
+    """The invoking user, one named user, or every user with a real home (root first)."""
+    if all_users:
+        return host.users()
+    if user is not None:
+        found = host.user_by_name(user)
+        if found is None:
+            raise TargetError(f"no such user: {user}")
+        return [found]
+    return [host.current_user()]
+
+
+def _owner(host: Host, path: str) -> str | None:
+    try:
+        uid = host.stat(path).st_uid
+    except (OSError, ValueError):
+        return None
+    found = host.user_by_uid(uid)
+    return found.name if found else str(uid)
+
+
+def named_caches(host: Host, paths: Sequence[str]) -> Selection:
+    """``--cache-dir DIR ...``: exactly these directories (no discovery)."""
+    seen: dict[str, CacheDir] = {}
+    for raw in paths:
+        path = host.realpath(host.expanduser(raw))
+        if path in seen:
+            continue
+        exists = host.is_dir(path)
+        if not exists and host.lexists(path):
+            raise TargetError(f"--cache-dir {raw}: not a directory")
+        seen[path] = CacheDir(
+            tool="pip", path=path, exists=exists, owner=_owner(host, path), names=(raw,)
+        )
+    return Selection(caches=tuple(seen.values()))
+
+
+def interpreter_caches(host: Host, python: str, users: Sequence[User]) -> Selection:
+    """``--python PY``: the cache pip in that environment uses (install view) per user."""
+    from cachecensus.discover.interpreter import inspect_interpreter
+    from cachecensus.resolve.pip import resolve_pip
+
+    env = inspect_interpreter(host, host.expanduser(python), found_by="--python")
+    if env.problem and env.version is None:
+        raise TargetError(f"--python {python}: {env.problem}")
+    caches: dict[str, CacheDir] = {}
+    problems: list[Problem] = []
+    for user in users:
+        variables = _user_env(host, user)
+        res = resolve_pip(
+            host, user=user, env=variables, prefix=env.prefix, pip_version=env.pip_version
+        )
+        for p in res.problems:
+            problems.append(Problem(path=env.interpreter, message=p))
+        if res.cache_dir is None:
+            problems.append(Problem(path=env.interpreter, message=f"pip cache {res.reason}"))
+            continue
+        path = host.realpath(res.cache_dir)
+        usage = Usage(user=user.name, environment=env.interpreter)
+        old = caches.get(path)
+        caches[path] = CacheDir(
+            tool="pip",
+            path=path,
+            exists=host.is_dir(path),
+            owner=_owner(host, path),
+            used_by=(*(old.used_by if old else ()), usage),
+            names=tuple(dict.fromkeys((*(old.names if old else ()), res.cache_dir))),
+        )
+    return Selection(caches=tuple(caches.values()), problems=tuple(problems))
+
+
+def _user_env(host: Host, user: User) -> dict[str, str]:
+    found = host.user_env(user)
+    if found is not None:
+        return dict(found)
+    return {"HOME": user.home, "USER": user.name, "LOGNAME": user.name}
+
+
+def census_caches(host: Host, users: Sequence[User], scan_dirs: Sequence[str] = ()) -> Selection:
+    """Every cache the census finds for ``users`` (discovery + resolution)."""
+    from cachecensus.census import build_census
+    from cachecensus.discover import discover
+
+    environments, problems = discover(host, list(users), scan_dirs=tuple(scan_dirs))
+    census = build_census(host, list(users), environments)
+    return Selection(
+        caches=tuple(census.caches),
+        problems=(*problems, *census.problems),
+        environments=tuple(e.name for e in environments),
+    )
+
+
+def select_caches(
+    host: Host,
+    *,
+    cache_dirs: Sequence[str] = (),
+    python: str | None = None,
+    user: str | None = None,
+    all_users: bool = False,
+    scan_dirs: Sequence[str] = (),
+) -> Selection:
+    """The caches the selection options name; raises :class:`TargetError` on bad input."""
+    if cache_dirs:
+        return named_caches(host, cache_dirs)
+    users = users_for(host, user, all_users)
+    if python is not None:
+        return interpreter_caches(host, python, users)
+    return census_caches(host, users, scan_dirs)
