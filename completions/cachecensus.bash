@@ -6,7 +6,7 @@
 
 _cachecensus_subcommands() {  # PATH -> REPLY: its subcommands
     case "$1" in
-        '') REPLY='envs dir install pip completion' ;;
+        '') REPLY='envs dir audit list info install pip completion' ;;
         'completion') REPLY='show install uninstall' ;;
         *) REPLY='' ;;
     esac
@@ -17,6 +17,9 @@ _cachecensus_options() {  # PATH -> REPLY: its options
         '') REPLY='--version -h --help' ;;
         'envs') REPLY='--user --all-users --scan --root --json -h --help' ;;
         'dir') REPLY='--python --user --for --root --json -h --help' ;;
+        'audit') REPLY='--cache-dir --python --user --all-users --scan --root --json --toml --stale-days -h --help' ;;
+        'list') REPLY='--version --kind --cache-dir --python --user --all-users --scan --root --json -h --help' ;;
+        'info') REPLY='--python --cache-dir --user --root --json -h --help' ;;
         'install') REPLY='--python --env --use-uv --json -h --help' ;;
         'pip') REPLY='--python --env --use-uv --json -h --help' ;;
         'completion') REPLY='-h --help' ;;
@@ -36,6 +39,23 @@ _cachecensus_value() {  # PATH OPTION -> REPLY: the option's value kind ('' for 
         'dir|--user') REPLY='user' ;;
         'dir|--for') REPLY='choice:install cache download wheel' ;;
         'dir|--root') REPLY='dir' ;;
+        'audit|--cache-dir') REPLY='dir' ;;
+        'audit|--python') REPLY='python' ;;
+        'audit|--user') REPLY='user' ;;
+        'audit|--scan') REPLY='dir' ;;
+        'audit|--root') REPLY='dir' ;;
+        'audit|--stale-days') REPLY='any' ;;
+        'list|--version') REPLY='any' ;;
+        'list|--kind') REPLY='choice:wheel sdist index-page built-wheel unknown corrupt orphan selfcheck stray' ;;
+        'list|--cache-dir') REPLY='dir' ;;
+        'list|--python') REPLY='python' ;;
+        'list|--user') REPLY='user' ;;
+        'list|--scan') REPLY='dir' ;;
+        'list|--root') REPLY='dir' ;;
+        'info|--python') REPLY='python' ;;
+        'info|--cache-dir') REPLY='dir' ;;
+        'info|--user') REPLY='user' ;;
+        'info|--root') REPLY='dir' ;;
         'install|--python') REPLY='python' ;;
         'install|--env') REPLY='env' ;;
         'pip|--python') REPLY='python' ;;
@@ -50,6 +70,7 @@ _cachecensus_value() {  # PATH OPTION -> REPLY: the option's value kind ('' for 
 
 _cachecensus_arguments() {  # PATH -> REPLY: the kind of its arguments
     case "$1" in
+        'list') REPLY='project' ;;
         'install') REPLY='project' ;;
         'pip') REPLY='any' ;;
         'completion show') REPLY='choice:bash zsh fish' ;;

@@ -48,10 +48,15 @@ def print_toml(doc: Any) -> None:
 
 
 def human_bytes(n: float) -> str:
-    """pip's ``format_size`` style: 1 decimal in kB/MB/GB (powers of 1000)."""
-    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if abs(n) >= scale:
-            return f"{n / scale:.1f} {unit}"
+    """pip's ``format_size`` (powers of 1000, the same rounding), plus GB above 1e9."""
+    if n > 1000 * 1000 * 1000:
+        return f"{n / 1e9:.1f} GB"
+    if n > 1000 * 1000:
+        return f"{n / 1000.0 / 1000:.1f} MB"
+    if n > 10 * 1000:
+        return f"{int(n / 1000)} kB"
+    if n > 1000:
+        return f"{n / 1000.0:.1f} kB"
     return f"{int(n)} bytes"
 
 

@@ -1,0 +1,283 @@
+"""``audit``, ``list`` and ``info``: what every cache holds."""
+
+from __future__ import annotations
+
+import enum
+import time
+from typing import Any
+
+import typer
+
+from cachecensus.cli.common import EXIT_OK, EXIT_PARTIAL, JsonOption, RootOption, fail
+from cachecensus.cli.scanning import (
+    AllUsersOption,
+    CacheDirOption,
+    PythonOption,
+    ScanOption,
+    UserOption,
+    remember_projects,
+    scan_selected,
+)
+from cachecensus.models import SCHEMA, Kind
+
+
+class KindChoice(str, enum.Enum):
+    wheel = "wheel"
+    sdist = "sdist"
+    index_page = "index-page"
+    built_wheel = "built-wheel"
+    unknown = "unknown"
+    corrupt = "corrupt"
+    orphan = "orphan"
+    selfcheck = "selfcheck"
+    stray = "stray"
+
+
+def _when(seconds: int | None) -> str:
+    return time.strftime("%Y-%m-%d", time.localtime(seconds)) if seconds else "-"
+
+
+def audit_command(
+    cache_dir: list[str] = CacheDirOption,
+    python: str | None = PythonOption,
+    user: str | None = UserOption,
+    all_users: bool = AllUsersOption,
+    scan: list[str] = ScanOption,
+    root: str | None = RootOption,
+    json_output: bool = JsonOption,
+    toml_output: bool = typer.Option(False, "--toml", help="Print TOML (same layout as --json)."),
+    stale_days: float = typer.Option(
+        90, "--stale-days", min=0, help="Downloads unused this many days count as stale."
+    ),
+) -> None:
+    """One row per physical cache: size, contents, users, stale, duplicated, reclaimable."""
+    from cachecensus.audit import audit
+    from cachecensus.caches.pip import sha256_of
+
+    if json_output and toml_output:
+        fail("--json and --toml exclude each other")
+    scanned = scan_selected(
+        root=root,
+        cache_dirs=cache_dir,
+        python=python,
+        user=user,
+        all_users=all_users,
+        scan_dirs=scan,
+        json_output=json_output or toml_output,
+    )
+    host = scanned.host
+    report = audit(
+        [(result, cache.used_by, cache.owner) for cache, result in scanned.caches],
+        sha256_of=lambda e: sha256_of(host, e),
+        disk_usage=host.disk_usage,
+        stale_days=stale_days,
+    )
+    remember_projects(scanned)
+    doc: dict[str, Any] = {
+        "schema": SCHEMA,
+        "caches": report.caches,
+        "totals": report.totals,
+        "problems": scanned.problems,
+    }
+    if json_output or toml_output:
+        from cachecensus.report import print_json, print_toml
+
+        (print_toml if toml_output else print_json)(doc)
+    else:
+        _render_audit(report, scanned.problems)
+    raise typer.Exit(EXIT_PARTIAL if scanned.problems else EXIT_OK)
+
+
+def _render_audit(report: Any, problems: list[Any]) -> None:
+    from cachecensus.report import human_bytes, print_table
+
+    rows = []
+    for c in report.caches:
+        kinds = ", ".join(f"{b.entries} {k}" for k, b in c.by_kind.items() if b.entries)
+        users = sorted({u.user for u in c.used_by})
+        envs = len({u.environment for u in c.used_by if u.environment})
+        rows.append(
+            [
+                c.path + ("" if c.exists else " (absent)") + (f"\n{kinds}" if kinds else ""),
+                human_bytes(c.size),
+                f"{c.entries} / {c.projects}",
+                (", ".join(users) + (f" ({envs} envs)" if envs else "")) or "-",
+                human_bytes(c.stale.bytes + c.orphaned.bytes),
+                human_bytes(c.duplicated.bytes),
+                human_bytes(c.reclaimable),
+            ]
+        )
+    print_table(
+        "pip caches",
+        [
+            "cache / contents",
+            "size",
+            "entries / projects",
+            "used by",
+            "stale+orphaned",
+            "duplicated",
+            "reclaimable",
+        ],
+        rows,
+    )
+    t = report.totals
+    print(
+        f"{t.caches} caches, {human_bytes(t.size)} in {t.files} files (each inode once), "
+        f"{t.entries} entries; reclaimable {human_bytes(t.reclaimable)}, duplicated "
+        f"{human_bytes(t.duplicated.bytes)}, stale {human_bytes(t.stale.bytes)}"
+    )
+    for problem in problems:
+        print(f"note: {problem.path}: {problem.message}" if problem.path else problem.message)
+
+
+def list_command(
+    pattern: str | None = typer.Argument(
+        None, metavar="[PATTERN]", help="Project glob; 'name-1.2' also matches versions."
+    ),
+    version: str | None = typer.Option(
+        None, "--version", metavar="SPEC", help="A PEP 440 specifier, e.g. '>=1.16,<2'."
+    ),
+    kind: list[KindChoice] = typer.Option([], "--kind", help="Only entries of these kinds."),
+    cache_dir: list[str] = CacheDirOption,
+    python: str | None = PythonOption,
+    user: str | None = UserOption,
+    all_users: bool = AllUsersOption,
+    scan: list[str] = ScanOption,
+    root: str | None = RootOption,
+    json_output: bool = JsonOption,
+) -> None:
+    """Every cached entry (downloads, index pages, built wheels...) matching PATTERN."""
+    from cachecensus.select import parse_spec, select
+
+    try:
+        spec = parse_spec(version)
+    except ValueError as exc:
+        fail(str(exc))
+    scanned = scan_selected(
+        root=root,
+        cache_dirs=cache_dir,
+        python=python,
+        user=user,
+        all_users=all_users,
+        scan_dirs=scan,
+        json_output=json_output,
+    )
+    kinds = [Kind(k.value) for k in kind] or None
+    entries = [
+        e
+        for _, result in scanned.caches
+        for e in select(result.entries, pattern, spec=spec, kinds=kinds)
+    ]
+    remember_projects(scanned)
+    if json_output:
+        from cachecensus.report import print_json
+
+        print_json(
+            {
+                "schema": SCHEMA,
+                "entries": [
+                    {
+                        "project": e.project,
+                        "version": e.version,
+                        "kind": e.kind.value,
+                        "size": e.size,
+                        "physical": e.physical,
+                        "filename": e.filename,
+                        "path": e.files[0].path if e.files else None,
+                        "files": [f.path for f in e.files],
+                        "cache_dir": e.cache_dir,
+                        "area": e.area,
+                        "date": e.date,
+                        "detail": e.detail,
+                        "last_used": e.last_used_ns // 1_000_000_000,
+                    }
+                    for e in entries
+                ],
+                "problems": scanned.problems,
+            }
+        )
+    else:
+        _render_list(entries)
+        for problem in scanned.problems:
+            print(f"note: {problem.path}: {problem.message}")
+    raise typer.Exit(EXIT_PARTIAL if scanned.problems else EXIT_OK)
+
+
+def _render_list(entries: list[Any]) -> None:
+    from cachecensus.report import human_bytes, print_table
+
+    if not entries:
+        print("No matching cache entries.")
+        return
+    order = sorted(entries, key=lambda e: (e.project or "~", e.version or "", e.kind.value))
+    rows = [
+        [
+            e.project or "-",
+            e.version or "-",
+            e.kind.value,
+            human_bytes(e.size),
+            e.filename or e.detail or "",
+            e.cache_dir,
+        ]
+        for e in order
+    ]
+    print_table(
+        f"{len(entries)} entries", ["project", "version", "kind", "size", "file", "cache"], rows
+    )
+
+
+def info_command(
+    python: str | None = PythonOption,
+    cache_dir: list[str] = CacheDirOption,
+    user: str | None = UserOption,
+    root: str | None = RootOption,
+    json_output: bool = JsonOption,
+) -> None:
+    """pip's 'cache info' for any environment, with the counts pip gets wrong put right."""
+    from cachecensus.act.install import default_python
+    from cachecensus.caches.pip import pip_info
+    from cachecensus.cli.common import make_host
+    from cachecensus.report import human_bytes
+
+    if not cache_dir and python is None:
+        python = default_python(make_host(root))
+        if python is None:
+            fail("no python3 on PATH; name one with --python or --cache-dir")
+    scanned = scan_selected(
+        root=root,
+        cache_dirs=cache_dir,
+        python=python,
+        user=user,
+        all_users=False,
+        scan_dirs=[],
+        json_output=json_output,
+    )
+    infos = [pip_info(result) for _, result in scanned.caches]
+    if json_output:
+        from cachecensus.report import print_json
+
+        print_json({"schema": SCHEMA, "caches": infos, "problems": scanned.problems})
+    else:
+        for info in infos:
+            print(f"Package index page cache location (pip v23.3+): {info['http_cache_location']}")
+            print(
+                f"Package index page cache location (older pips): {info['old_http_cache_location']}"
+            )
+            print(f"Package index page cache size: {human_bytes(info['http_cache_size'])}")
+            print(
+                f"Number of HTTP files: {info['http_files']} ({info['http_entries']} cache entries)"
+            )
+            print(f"Locally built wheels location: {info['wheels_cache_location']}")
+            print(f"Locally built wheels size: {human_bytes(info['wheels_cache_size'])}")
+            print(f"Number of locally built wheels: {info['built_wheels']}")
+        for problem in scanned.problems:
+            print(f"note: {problem.path}: {problem.message}")
+    if not infos:
+        fail("that environment's pip cache is disabled", EXIT_PARTIAL)
+    raise typer.Exit(EXIT_PARTIAL if scanned.problems else EXIT_OK)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("audit")(audit_command)
+    app.command("list")(list_command)
+    app.command("info")(info_command)

@@ -1,0 +1,98 @@
+"""Options and steps shared by every command that reads caches (audit, list, info, remove...)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import typer
+
+from cachecensus.cli.common import fail, make_host, warn
+from cachecensus.host import Host
+from cachecensus.models import CacheDir, CacheScan, Problem
+
+CacheDirOption = typer.Option(
+    [], "--cache-dir", metavar="DIR", help="Only these cache dirs, no discovery (repeatable)."
+)
+PythonOption = typer.Option(
+    None, "--python", metavar="PY", help="Only the cache of this interpreter's environment."
+)
+UserOption = typer.Option(None, "--user", metavar="NAME", help="Caches of this user (root).")
+AllUsersOption = typer.Option(
+    False, "--all-users", help="Caches of every user with a real home, root included."
+)
+ScanOption = typer.Option(
+    [], "--scan", metavar="DIR", help="Also look for venvs under DIR (repeatable)."
+)
+
+
+@dataclass
+class Scanned:
+    host: Host
+    caches: list[tuple[CacheDir, CacheScan]]
+    problems: list[Problem]
+    environments: tuple[str, ...]
+
+
+def scan_selected(
+    *,
+    root: str | None,
+    cache_dirs: list[str],
+    python: str | None,
+    user: str | None,
+    all_users: bool,
+    scan_dirs: list[str],
+    json_output: bool,
+    identify: bool = True,
+) -> Scanned:
+    """Select caches (cachecensus.targets), then scan each once, with the memo and a
+    progress bar on long runs."""
+    from cachecensus.caches.pip import scan
+    from cachecensus.cli.progress import progress
+    from cachecensus.memo import open_memo
+    from cachecensus.targets import TargetError, select_caches
+
+    if user is not None and all_users:
+        fail("--user and --all-users exclude each other")
+    host = make_host(root)
+    try:
+        selection = select_caches(
+            host,
+            cache_dirs=cache_dirs,
+            python=python,
+            user=user,
+            all_users=all_users,
+            scan_dirs=scan_dirs,
+        )
+    except TargetError as exc:
+        fail(str(exc))
+    memo = open_memo() if identify else None
+    if memo is not None and memo.warning:
+        warn(memo.warning)
+    results: list[tuple[CacheDir, CacheScan]] = []
+    try:
+        with progress("identifying cache entries", json_output=json_output) as bar:
+            for cache in selection.caches:
+                bar.relabel(f"scanning {cache.path}")
+                results.append(
+                    (
+                        cache,
+                        scan(host, cache.path, memo=memo, identify=identify, progress=bar.advance),
+                    )
+                )
+    finally:
+        if memo is not None:
+            memo.close()
+    problems = list(selection.problems)
+    for _, result in results:
+        problems.extend(result.problems)
+    return Scanned(host, results, problems, selection.environments)
+
+
+def remember_projects(scanned: Scanned) -> None:
+    """Refresh the completion candidates with the project names just seen."""
+    if not scanned.host.live:
+        return
+    from cachecensus.complete import write_candidates
+
+    names = {e.project for _, s in scanned.caches for e in s.entries if e.project}
+    write_candidates(sorted(names), None)
