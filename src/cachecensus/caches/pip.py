@@ -80,14 +80,18 @@ def _walk(
                 for entry in it:
                     child = f"{rel}/{entry.name}" if rel else entry.name
                     try:
+                        # d_type answers is_dir() without a syscall: only files are stat'ed
+                        if entry.is_dir(follow_symlinks=False):
+                            stack.append(child)
+                            continue
                         st = entry.stat(follow_symlinks=False)
                     except OSError as exc:
                         problems.append(Problem(f"{cache_dir}/{child}", exc.strerror or str(exc)))
                         continue
-                    if stat.S_ISDIR(st.st_mode):
-                        stack.append(child)
-                    elif stat.S_ISREG(st.st_mode):
+                    if stat.S_ISREG(st.st_mode):
                         files.append((child, st))
+                    elif stat.S_ISDIR(st.st_mode):  # d_type unknown on this filesystem
+                        stack.append(child)
                     else:
                         others.append((child, st))
         except OSError as exc:
