@@ -6,7 +6,7 @@
 
 _cachecensus_subcommands() {  # PATH -> REPLY: its subcommands
     case "$1" in
-        '') REPLY='envs dir audit list info install pip completion' ;;
+        '') REPLY='envs dir audit list info remove purge prune dedupe install pip completion' ;;
         'completion') REPLY='show install uninstall' ;;
         *) REPLY='' ;;
     esac
@@ -20,6 +20,10 @@ _cachecensus_options() {  # PATH -> REPLY: its options
         'audit') REPLY='--cache-dir --python --user --all-users --scan --root --json --toml --stale-days -h --help' ;;
         'list') REPLY='--version --kind --cache-dir --python --user --all-users --scan --root --json -h --help' ;;
         'info') REPLY='--python --cache-dir --user --root --json -h --help' ;;
+        'remove') REPLY='--version --kind --cache-dir --python --user --all-users --scan --root --dry-run -n --yes -y --force --json -h --help' ;;
+        'purge') REPLY='--cache-dir --python --user --all-users --scan --root --dry-run -n --yes -y --force --json -h --help' ;;
+        'prune') REPLY='--older-than --max-size --machine-wide --keep-latest --index-pages-older-than --cache-dir --python --user --all-users --scan --root --dry-run -n --yes -y --force --json -h --help' ;;
+        'dedupe') REPLY='--link --cache-dir --user --all-users --scan --root --dry-run -n --yes -y --json -h --help' ;;
         'install') REPLY='--python --env --use-uv --json -h --help' ;;
         'pip') REPLY='--python --env --use-uv --json -h --help' ;;
         'completion') REPLY='-h --help' ;;
@@ -56,6 +60,31 @@ _cachecensus_value() {  # PATH OPTION -> REPLY: the option's value kind ('' for 
         'info|--cache-dir') REPLY='dir' ;;
         'info|--user') REPLY='user' ;;
         'info|--root') REPLY='dir' ;;
+        'remove|--version') REPLY='any' ;;
+        'remove|--kind') REPLY='choice:wheel sdist index-page built-wheel unknown corrupt orphan selfcheck stray' ;;
+        'remove|--cache-dir') REPLY='dir' ;;
+        'remove|--python') REPLY='python' ;;
+        'remove|--user') REPLY='user' ;;
+        'remove|--scan') REPLY='dir' ;;
+        'remove|--root') REPLY='dir' ;;
+        'purge|--cache-dir') REPLY='dir' ;;
+        'purge|--python') REPLY='python' ;;
+        'purge|--user') REPLY='user' ;;
+        'purge|--scan') REPLY='dir' ;;
+        'purge|--root') REPLY='dir' ;;
+        'prune|--older-than') REPLY='any' ;;
+        'prune|--max-size') REPLY='any' ;;
+        'prune|--keep-latest') REPLY='any' ;;
+        'prune|--index-pages-older-than') REPLY='any' ;;
+        'prune|--cache-dir') REPLY='dir' ;;
+        'prune|--python') REPLY='python' ;;
+        'prune|--user') REPLY='user' ;;
+        'prune|--scan') REPLY='dir' ;;
+        'prune|--root') REPLY='dir' ;;
+        'dedupe|--cache-dir') REPLY='dir' ;;
+        'dedupe|--user') REPLY='user' ;;
+        'dedupe|--scan') REPLY='dir' ;;
+        'dedupe|--root') REPLY='dir' ;;
         'install|--python') REPLY='python' ;;
         'install|--env') REPLY='env' ;;
         'pip|--python') REPLY='python' ;;
@@ -71,6 +100,7 @@ _cachecensus_value() {  # PATH OPTION -> REPLY: the option's value kind ('' for 
 _cachecensus_arguments() {  # PATH -> REPLY: the kind of its arguments
     case "$1" in
         'list') REPLY='project' ;;
+        'remove') REPLY='project' ;;
         'install') REPLY='project' ;;
         'pip') REPLY='any' ;;
         'completion show') REPLY='choice:bash zsh fish' ;;

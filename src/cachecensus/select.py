@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
@@ -83,3 +85,132 @@ def select(
 ) -> list[Entry]:
     wanted = None if kinds is None else frozenset(kinds)
     return [e for e in entries if matches(e, pattern, spec=spec, kinds=wanted)]
+
+
+# ---------------------------------------------------------------------- plans
+
+#: What ``purge`` removes: everything pip would rebuild (never selfcheck/ or strays).
+PURGEABLE = frozenset(
+    {
+        Kind.WHEEL,
+        Kind.SDIST,
+        Kind.INDEX_PAGE,
+        Kind.BUILT_WHEEL,
+        Kind.UNKNOWN,
+        Kind.CORRUPT,
+        Kind.ORPHAN,
+    }
+)
+#: Kinds whose versions ``--keep-latest`` compares.
+VERSIONED = frozenset({Kind.WHEEL, Kind.SDIST, Kind.BUILT_WHEEL})
+
+
+@dataclass(frozen=True)
+class PlanItem:
+    entry: Entry
+    freed: int  # bytes really freed: per inode, 0 while another link survives
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Plan:
+    items: tuple[PlanItem, ...]
+
+    @property
+    def caches(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(i.entry.cache_dir for i in self.items))
+
+    @property
+    def files(self) -> int:
+        return sum(len(i.entry.files) for i in self.items)
+
+    @property
+    def size(self) -> int:
+        return sum(i.entry.size for i in self.items)
+
+    @property
+    def freed(self) -> int:
+        return sum(i.freed for i in self.items)
+
+
+def make_plan(chosen: Iterable[tuple[Entry, str]]) -> Plan:
+    """A plan for ``(entry, reason)`` pairs, with dedupe-aware accounting: a file frees its
+    bytes only if every link to its inode goes in this plan; each inode counts once; an
+    entry chosen twice (one cache reached twice) is planned once."""
+    unique: dict[tuple[str, str], tuple[Entry, str]] = {}
+    for entry, reason in chosen:
+        if entry.kind in SELECTABLE:
+            unique.setdefault((entry.cache_dir, entry.key), (entry, reason))
+    links: Counter[tuple[int, int]] = Counter()
+    seen_paths: set[str] = set()
+    for entry, _ in unique.values():
+        for f in entry.files:
+            if f.path not in seen_paths:
+                seen_paths.add(f.path)
+                links[(f.dev, f.inode)] += 1
+    counted: set[tuple[int, int]] = set()
+    items = []
+    for entry, reason in unique.values():
+        freed = 0
+        for f in entry.files:
+            ino = (f.dev, f.inode)
+            if ino not in counted and f.nlink <= links[ino]:
+                freed += f.size
+            counted.add(ino)
+        items.append(PlanItem(entry, freed, reason))
+    return Plan(tuple(items))
+
+
+def purge(entries: Iterable[Entry]) -> list[tuple[Entry, str]]:
+    return [(e, "purge") for e in entries if e.kind in PURGEABLE]
+
+
+def older_than(
+    entries: Iterable[Entry], seconds: float, now: float, kinds: frozenset[Kind] = PURGEABLE
+) -> list[tuple[Entry, str]]:
+    limit = (now - seconds) * 1e9
+    return [
+        (e, "unused since " + _day(e.last_used_ns))
+        for e in entries
+        if e.kind in kinds and e.last_used_ns < limit
+    ]
+
+
+def keep_latest(entries: Iterable[Entry], n: int) -> list[tuple[Entry, str]]:
+    """All but the ``n`` newest versions of each project, per cache and kind."""
+    groups: dict[tuple[str, str, Kind], list[Entry]] = {}
+    for e in entries:
+        if e.kind in VERSIONED and e.project and e.version:
+            groups.setdefault((e.cache_dir, e.project, e.kind), []).append(e)
+    out: list[tuple[Entry, str]] = []
+    for group in groups.values():
+        versions = sorted({e.version for e in group if e.version}, key=_version_key, reverse=True)
+        keep = set(versions[:n])
+        out.extend((e, f"older than the {n} newest") for e in group if e.version not in keep)
+    return out
+
+
+def over_budget(entries: Iterable[Entry], budget: int) -> list[tuple[Entry, str]]:
+    """Least recently used entries until what is left fits ``budget`` bytes."""
+    pool = sorted((e for e in entries if e.kind in PURGEABLE), key=lambda e: e.last_used_ns)
+    total = sum(e.size for e in pool)
+    out: list[tuple[Entry, str]] = []
+    for e in pool:
+        if total <= budget:
+            break
+        out.append((e, "least recently used, over the size budget"))
+        total -= e.size
+    return out
+
+
+def _version_key(text: str) -> tuple[int, Version | str]:
+    try:
+        return (1, Version(text))
+    except InvalidVersion:
+        return (0, text)
+
+
+def _day(ns: int) -> str:
+    import time
+
+    return time.strftime("%Y-%m-%d", time.localtime(ns / 1e9))

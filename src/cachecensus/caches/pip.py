@@ -458,3 +458,21 @@ def pip_info(result: CacheScan) -> dict[str, Any]:
         "wheels_cache_size": sum(f.size for f in wheel_files),
         "built_wheels": len(built),
     }
+
+
+def is_cache_shaped(rel: str) -> bool:
+    """Whether ``rel`` (relative to a pip cache dir) is a path pip itself writes entries at:
+    the only files removal may ever touch."""
+    parts = rel.split("/")
+    if parts[0] in HTTP_AREAS and _is_hash_rel(parts):
+        name = parts[-1]
+        if _TMP.match(name) or _HASH.match(name):
+            return True
+        return parts[0] == "http-v2" and name.endswith(".body") and bool(_HASH.match(name[:-5]))
+    if parts[0] == "wheels" and len(parts) == 6:
+        hexed = all(
+            len(p) == n and all(c in "0123456789abcdef" for c in p)
+            for p, n in zip(parts[1:5], _WHEEL_DIRS, strict=True)
+        )
+        return hexed and (parts[5] == "origin.json" or parts[5].endswith(".whl"))
+    return False

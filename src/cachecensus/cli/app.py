@@ -13,7 +13,7 @@ import typer
 from cachecensus import __version__
 
 #: Command-family modules under ``cachecensus.cli``, in ``--help`` order.
-FAMILIES: tuple[str, ...] = ("envs", "dirs", "audit", "install", "completion")
+FAMILIES: tuple[str, ...] = ("envs", "dirs", "audit", "remove", "install", "completion")
 
 app = typer.Typer(
     name="cachecensus",

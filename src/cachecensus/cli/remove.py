@@ -1,0 +1,444 @@
+"""``remove``, ``purge``, ``prune`` and ``dedupe``: every one plans first, shows the plan,
+asks, and only then deletes (``--dry-run`` stops after the plan; ``--yes`` skips the
+question; with no terminal to ask on and no ``--yes`` it refuses)."""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import typer
+
+from cachecensus.cli.audit import KindChoice
+from cachecensus.cli.common import EXIT_OK, EXIT_PARTIAL, JsonOption, RootOption, fail
+from cachecensus.cli.scanning import (
+    AllUsersOption,
+    CacheDirOption,
+    PythonOption,
+    Scanned,
+    ScanOption,
+    UserOption,
+    remember_projects,
+    scan_selected,
+)
+from cachecensus.models import SCHEMA, Entry, Kind
+
+DryRunOption = typer.Option(False, "--dry-run", "-n", help="Show the plan; delete nothing.")
+YesOption = typer.Option(False, "--yes", "-y", help="Do not ask (needed without a terminal).")
+ForceOption = typer.Option(False, "--force", help="Even when a running pip or uv uses the cache.")
+
+_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 10**3,
+    "m": 10**6,
+    "g": 10**9,
+    "t": 10**12,
+    "ki": 2**10,
+    "mi": 2**20,
+    "gi": 2**30,
+    "ti": 2**40,
+}
+_AGES = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_size(text: str) -> int:
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]i?)?b?\s*", text.lower())
+    if not match:
+        raise ValueError(f"not a size: {text!r} (try 500M or 5G)")
+    return int(float(match.group(1)) * _UNITS[match.group(2) or ""])
+
+
+def parse_age(text: str) -> float:
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*", text.lower())
+    if not match:
+        raise ValueError(f"not an age: {text!r} (try 30d, 12h or 2w)")
+    return float(match.group(1)) * _AGES[match.group(2) or "d"]
+
+
+def _plan_rows(plan: Any) -> list[list[str]]:
+    from cachecensus.report import human_bytes
+
+    return [
+        [
+            item.entry.project or "-",
+            item.entry.version or "-",
+            item.entry.kind.value,
+            human_bytes(item.entry.size),
+            human_bytes(item.freed),
+            item.reason,
+            item.entry.cache_dir,
+        ]
+        for item in sorted(
+            plan.items, key=lambda i: (i.entry.project or "~", i.entry.version or "")
+        )
+    ]
+
+
+def _plan_doc(plan: Any) -> dict[str, Any]:
+    return {
+        "entries": len(plan.items),
+        "files": plan.files,
+        "bytes": plan.size,
+        "freed_bytes": plan.freed,
+        "caches": list(plan.caches),
+        "items": [
+            {
+                "project": i.entry.project,
+                "version": i.entry.version,
+                "kind": i.entry.kind.value,
+                "cache_dir": i.entry.cache_dir,
+                "files": [f.path for f in i.entry.files],
+                "bytes": i.entry.size,
+                "freed_bytes": i.freed,
+                "reason": i.reason,
+            }
+            for i in plan.items
+        ],
+    }
+
+
+def run_plan(
+    scanned: Scanned,
+    chosen: list[tuple[Entry, str]],
+    *,
+    what: str,
+    dry_run: bool,
+    yes: bool,
+    force: bool,
+    json_output: bool,
+) -> None:
+    """Show the plan, confirm, execute, report; exits with 0 (done), 1 (partial)."""
+    from cachecensus.act.delete import execute
+    from cachecensus.cli.progress import progress
+    from cachecensus.report import human_bytes, print_json, print_table
+    from cachecensus.select import make_plan
+
+    plan = make_plan(chosen)
+    remember_projects(scanned)
+    doc: dict[str, Any] = {
+        "schema": SCHEMA,
+        "command": what,
+        "dry_run": dry_run,
+        "plan": _plan_doc(plan),
+        "problems": scanned.problems,
+    }
+    if not json_output:
+        if plan.items:
+            print_table(
+                f"{what}: {len(plan.items)} entries, {plan.files} files",
+                ["project", "version", "kind", "size", "frees", "why", "cache"],
+                _plan_rows(plan),
+            )
+        print(
+            f"{what}: {len(plan.items)} entries, {human_bytes(plan.size)}; frees "
+            f"{human_bytes(plan.freed)} (files linked elsewhere free nothing)"
+        )
+    if dry_run or not plan.items:
+        if json_output:
+            print_json({**doc, "removed": [], "freed_bytes": 0, "skipped": []})
+        raise typer.Exit(EXIT_PARTIAL if scanned.problems else EXIT_OK)
+    if not yes:
+        if not sys.stdin.isatty():
+            fail(
+                "refusing to delete without --yes: no terminal to confirm on "
+                "(see the plan with --dry-run)"
+            )
+        if not typer.confirm(f"Delete these {len(plan.items)} entries?", default=False):
+            print("Nothing deleted.", file=sys.stderr)
+            raise typer.Exit(EXIT_OK)
+    with progress(f"{what}: deleting", json_output=json_output, total=len(plan.items)) as bar:
+        result = execute(scanned.host, plan, force=force, progress=bar.advance)
+    doc.update(
+        removed=result.removed,
+        freed_bytes=result.freed,
+        skipped=[{"path": p, "reason": r} for p, r in result.skipped],
+    )
+    if json_output:
+        print_json(doc)
+    else:
+        print(f"Removed {len(result.removed)} files, freed {human_bytes(result.freed)}.")
+        for path, reason in result.skipped:
+            print(f"skipped {path}: {reason}", file=sys.stderr)
+    raise typer.Exit(EXIT_PARTIAL if (result.skipped or scanned.problems) else EXIT_OK)
+
+
+def _scan(**kw: Any) -> Scanned:
+    return scan_selected(**kw)
+
+
+def remove_command(
+    pattern: str = typer.Argument(
+        ..., metavar="PATTERN", help="Project glob; 'name-1.2' also matches versions."
+    ),
+    version: str | None = typer.Option(
+        None, "--version", metavar="SPEC", help="A PEP 440 specifier, e.g. '<2'."
+    ),
+    kind: list[KindChoice] = typer.Option([], "--kind", help="Only entries of these kinds."),
+    cache_dir: list[str] = CacheDirOption,
+    python: str | None = PythonOption,
+    user: str | None = UserOption,
+    all_users: bool = AllUsersOption,
+    scan: list[str] = ScanOption,
+    root: str | None = RootOption,
+    dry_run: bool = DryRunOption,
+    yes: bool = YesOption,
+    force: bool = ForceOption,
+    json_output: bool = JsonOption,
+) -> None:
+    """Remove every cached file of PATTERN: downloads, index pages and built wheels."""
+    from cachecensus.select import parse_spec, select
+
+    try:
+        spec = parse_spec(version)
+    except ValueError as exc:
+        fail(str(exc))
+    kinds = [Kind(k.value) for k in kind] or None
+    if kinds and ({Kind.STRAY, Kind.SELFCHECK} & set(kinds)):
+        fail("strays and pip's selfcheck state are never removed")
+    scanned = _scan(
+        root=root,
+        cache_dirs=cache_dir,
+        python=python,
+        user=user,
+        all_users=all_users,
+        scan_dirs=scan,
+        json_output=json_output,
+    )
+    chosen = [
+        (e, f"matches {pattern}")
+        for _, s in scanned.caches
+        for e in select(s.entries, pattern, spec=spec, kinds=kinds)
+    ]
+    run_plan(
+        scanned,
+        chosen,
+        what="remove",
+        dry_run=dry_run,
+        yes=yes,
+        force=force,
+        json_output=json_output,
+    )
+
+
+def purge_command(
+    cache_dir: list[str] = CacheDirOption,
+    python: str | None = PythonOption,
+    user: str | None = UserOption,
+    all_users: bool = AllUsersOption,
+    scan: list[str] = ScanOption,
+    root: str | None = RootOption,
+    dry_run: bool = DryRunOption,
+    yes: bool = YesOption,
+    force: bool = ForceOption,
+    json_output: bool = JsonOption,
+) -> None:
+    """Remove everything pip would rebuild (http/, http-v2/, wheels/); keep the cache dir,
+    selfcheck/ and any file pip did not write."""
+    from cachecensus.select import purge
+
+    scanned = _scan(
+        root=root,
+        cache_dirs=cache_dir,
+        python=python,
+        user=user,
+        all_users=all_users,
+        scan_dirs=scan,
+        json_output=json_output,
+        identify=False,
+    )
+    chosen = [pair for _, s in scanned.caches for pair in purge(s.entries)]
+    run_plan(
+        scanned,
+        chosen,
+        what="purge",
+        dry_run=dry_run,
+        yes=yes,
+        force=force,
+        json_output=json_output,
+    )
+
+
+def prune_command(
+    older_than: str | None = typer.Option(
+        None, "--older-than", metavar="AGE", help="Entries unused for AGE (30d, 12h, 2w)."
+    ),
+    max_size: str | None = typer.Option(
+        None,
+        "--max-size",
+        metavar="SIZE",
+        help="Drop least recently used entries until each "
+        "cache (or all, with --machine-wide) fits SIZE.",
+    ),
+    machine_wide: bool = typer.Option(
+        False, "--machine-wide", help="--max-size is one budget for all caches."
+    ),
+    keep_latest: int | None = typer.Option(
+        None,
+        "--keep-latest",
+        metavar="N",
+        min=1,
+        help="Keep the N newest versions of each project.",
+    ),
+    index_pages_older_than: str | None = typer.Option(
+        None, "--index-pages-older-than", metavar="AGE", help="Index pages fetched before AGE."
+    ),
+    cache_dir: list[str] = CacheDirOption,
+    python: str | None = PythonOption,
+    user: str | None = UserOption,
+    all_users: bool = AllUsersOption,
+    scan: list[str] = ScanOption,
+    root: str | None = RootOption,
+    dry_run: bool = DryRunOption,
+    yes: bool = YesOption,
+    force: bool = ForceOption,
+    json_output: bool = JsonOption,
+) -> None:
+    """Trim caches by age, size budget (least recently used first) or versions kept.
+
+    Age is last use: atime where the filesystem records it, else mtime (relatime and
+    noatime mounts update atime rarely or never; the plan says which it used)."""
+    from cachecensus import select as sel
+
+    if not any((older_than, max_size, keep_latest, index_pages_older_than)):
+        fail(
+            "say what to prune: --older-than, --max-size, --keep-latest or --index-pages-older-than"
+        )
+    try:
+        age = parse_age(older_than) if older_than else None
+        budget = parse_size(max_size) if max_size else None
+        page_age = parse_age(index_pages_older_than) if index_pages_older_than else None
+    except ValueError as exc:
+        fail(str(exc))
+    scanned = _scan(
+        root=root,
+        cache_dirs=cache_dir,
+        python=python,
+        user=user,
+        all_users=all_users,
+        scan_dirs=scan,
+        json_output=json_output,
+    )
+    now = time.time()
+    chosen: list[tuple[Entry, str]] = []
+    every = [e for _, s in scanned.caches for e in s.entries]
+    rules: list[Callable[[list[Entry]], list[tuple[Entry, str]]]] = []
+    if age is not None:
+        rules.append(lambda es: sel.older_than(es, age, now))
+    if page_age is not None:
+        rules.append(lambda es: sel.older_than(es, page_age, now, frozenset({Kind.INDEX_PAGE})))
+    if keep_latest is not None:
+        rules.append(lambda es: sel.keep_latest(es, keep_latest))
+    for rule in rules:
+        chosen.extend(rule(every))
+    if budget is not None:
+        gone = {(e.cache_dir, e.key) for e, _ in chosen}
+        left = [e for e in every if (e.cache_dir, e.key) not in gone]
+        groups = (
+            [left]
+            if machine_wide
+            else [[e for e in left if e.cache_dir == c.path] for c, _ in scanned.caches]
+        )
+        for group in groups:
+            chosen.extend(sel.over_budget(group, budget))
+    run_plan(
+        scanned,
+        chosen,
+        what="prune",
+        dry_run=dry_run,
+        yes=yes,
+        force=force,
+        json_output=json_output,
+    )
+
+
+def dedupe_command(
+    link: bool = typer.Option(
+        False, "--link", help="Replace copies with hard links (same owner and filesystem only)."
+    ),
+    cache_dir: list[str] = CacheDirOption,
+    user: str | None = UserOption,
+    all_users: bool = AllUsersOption,
+    scan: list[str] = ScanOption,
+    root: str | None = RootOption,
+    dry_run: bool = DryRunOption,
+    yes: bool = YesOption,
+    json_output: bool = JsonOption,
+) -> None:
+    """The same artifact (same sha256) cached in several caches: report it, or hard-link
+    the copies that one owner holds on one filesystem (never across owners)."""
+    from cachecensus.act.dedupe import find_duplicates, link_duplicates
+    from cachecensus.report import human_bytes, print_json, print_table
+
+    scanned = _scan(
+        root=root,
+        cache_dirs=cache_dir,
+        python=None,
+        user=user,
+        all_users=all_users,
+        scan_dirs=scan,
+        json_output=json_output,
+    )
+    groups = find_duplicates(scanned.host, [s for _, s in scanned.caches])
+    doc: dict[str, Any] = {
+        "schema": SCHEMA,
+        "command": "dedupe",
+        "dry_run": dry_run or not link,
+        "groups": [g.as_json() for g in groups],
+        "duplicated_bytes": sum(g.wasted for g in groups),
+        "linkable_bytes": sum(g.linkable for g in groups),
+        "problems": scanned.problems,
+    }
+    if not json_output:
+        rows = [
+            [
+                g.project or "-",
+                g.version or "-",
+                human_bytes(g.size),
+                str(len(g.copies)),
+                human_bytes(g.linkable),
+                "\n".join(c.cache_dir for c in g.copies),
+            ]
+            for g in groups
+        ]
+        print_table(
+            f"{len(groups)} artifacts cached more than once",
+            ["project", "version", "size", "copies", "linkable", "caches"],
+            rows,
+        )
+        print(
+            f"duplicated {human_bytes(doc['duplicated_bytes'])}; hard-linking would free "
+            f"{human_bytes(doc['linkable_bytes'])}"
+        )
+    if not link or dry_run or not groups:
+        if json_output:
+            print_json({**doc, "linked": [], "freed_bytes": 0, "skipped": []})
+        raise typer.Exit(EXIT_PARTIAL if scanned.problems else EXIT_OK)
+    if not yes:
+        if not sys.stdin.isatty():
+            fail("refusing to link without --yes: no terminal to confirm on")
+        if not typer.confirm("Replace these copies with hard links?", default=False):
+            raise typer.Exit(EXIT_OK)
+    result = link_duplicates(scanned.host, groups)
+    doc.update(
+        linked=result.linked,
+        freed_bytes=result.freed,
+        skipped=[{"path": p, "reason": r} for p, r in result.skipped],
+    )
+    if json_output:
+        print_json(doc)
+    else:
+        print(f"Linked {len(result.linked)} copies, freed {human_bytes(result.freed)}.")
+        for path, reason in result.skipped:
+            print(f"skipped {path}: {reason}", file=sys.stderr)
+    raise typer.Exit(EXIT_PARTIAL if result.skipped else EXIT_OK)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("remove")(remove_command)
+    app.command("purge")(purge_command)
+    app.command("prune")(prune_command)
+    app.command("dedupe")(dedupe_command)

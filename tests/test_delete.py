@@ -1,0 +1,391 @@
+"""Removal: what goes, what never goes, and the accounting — on real caches, as root."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from cachecensus.act.delete import execute
+from cachecensus.caches.pip import scan
+from cachecensus.host import Host
+from cachecensus.models import Kind
+from cachecensus.select import make_plan, purge, select
+from conftest import PIP_NEW, REPO
+
+CACHECENSUS = str(Path(sys.executable).parent / "cachecensus")
+HOST = Host.local()
+NOBODY = 65534
+root_only = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (CI runs as root)")
+
+
+def digests(top: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(top)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in top.rglob("*")
+        if p.is_file() and not p.is_symlink()
+    }
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, CACHECENSUS_MEMO="off")
+    return subprocess.run(
+        [CACHECENSUS, *args], capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL
+    )
+
+
+@pytest.fixture
+def world_dir() -> Iterator[Path]:
+    """A directory every user can reach (pytest's tmp dirs are root-only)."""
+    top = Path(tempfile.mkdtemp(prefix="cc-delete-"))
+    os.chmod(top, 0o755)
+    yield top
+    shutil.rmtree(top, ignore_errors=True)
+
+
+def test_remove_six_everywhere_then_pip_downloads_it_again(
+    real_caches: Path, pip_venv: Callable[[str], Path], loopback_index: str, tmp_path: Path
+) -> None:
+    names = ("pip-26.3", "pip-23.2.1", "pip-23-then-26")
+    before = {n: digests(real_caches / n) for n in names}
+    args = [a for n in names for a in ("--cache-dir", str(real_caches / n))]
+    proc = run("remove", "six", "--yes", "--json", *args)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["schema"] == 1 and doc["skipped"] == []
+    assert doc["freed_bytes"] == doc["plan"]["freed_bytes"] > 0
+    removed = set(doc["removed"])
+    for n in names:
+        left = scan(HOST, str(real_caches / n))
+        assert not [e for e in left.entries if e.project == "six"], n
+        after = digests(real_caches / n)
+        for rel, digest in after.items():  # every other file is byte-identical
+            assert before[n][rel] == digest
+        gone = set(before[n]) - set(after)
+        assert gone == {
+            r
+            for r in (
+                str(Path(p).relative_to(real_caches / n))
+                for p in removed
+                if p.startswith(f"{real_caches / n}/")
+            )
+        }
+    # empty hash dirs were cleaned up, the area dirs kept
+    assert (real_caches / "pip-26.3" / "http-v2").is_dir()
+    for d in (real_caches / "pip-26.3" / "http-v2").rglob("*"):
+        assert not d.is_dir() or any(d.iterdir())
+    # and real pip, pointed at that cache, fetches six again (it was really gone)
+    cache = real_caches / "pip-26.3"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "XDG_"))}
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    subprocess.run(
+        [
+            str(pip_venv(PIP_NEW)),
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "-d",
+            str(tmp_path / "o"),
+            "--index-url",
+            loopback_index,
+            "--trusted-host",
+            "127.0.0.1",
+            "--cache-dir",
+            str(cache),
+            "six==1.16.0",
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    again = scan(HOST, str(cache))
+    assert [e.version for e in again.entries if e.project == "six" and e.kind == Kind.WHEEL] == [
+        "1.16.0"
+    ]
+
+
+def test_dry_run_and_no_terminal_delete_nothing(real_caches: Path) -> None:
+    cache = real_caches / "pip-26.3"
+    before = digests(cache)
+    dry = run("purge", "--cache-dir", str(cache), "--dry-run", "--json")
+    assert dry.returncode == 0 and json.loads(dry.stdout)["plan"]["entries"] == 15
+    refused = run("purge", "--cache-dir", str(cache))
+    assert refused.returncode == 2 and "--yes" in refused.stderr
+    assert digests(cache) == before
+
+
+def test_purge_keeps_selfcheck_and_strays(real_caches: Path) -> None:
+    cache = real_caches / "pip-26.3"
+    (cache / "selfcheck").mkdir()
+    (cache / "selfcheck" / "abc.json").write_text("{}")
+    (cache / "README-mine.txt").write_text("mine")
+    (cache / "http-v2" / "notes.txt").write_text("mine too")
+    proc = run("purge", "--cache-dir", str(cache), "--yes", "--json")
+    assert proc.returncode == 0, proc.stderr
+    left = {str(p.relative_to(cache)) for p in cache.rglob("*") if p.is_file()}
+    assert left == {"selfcheck/abc.json", "README-mine.txt", "http-v2/notes.txt"}
+
+
+def test_cache_dir_set_to_a_home_loses_nothing_of_the_user(world_dir: Path) -> None:
+    home = world_dir / "home"
+    (home / "wheels" / "my-project").mkdir(parents=True)
+    (home / ".bashrc").write_text("export X=1\n")
+    (home / "notes.txt").write_text("important")
+    (home / "wheels" / "my-project" / "mine-1.0-py3-none-any.whl").write_bytes(b"PK\x03\x04")
+    (home / "http-v2").mkdir()
+    (home / "http-v2" / "thesis.pdf").write_bytes(b"%PDF")
+    before = digests(home)
+    proc = run("purge", "--cache-dir", str(home), "--yes", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["plan"]["entries"] == 0
+    assert digests(home) == before
+
+
+def _six_plan(cache: Path) -> tuple[object, list[Path]]:
+    result = scan(HOST, str(cache))
+    chosen = [(e, "test") for e in select(result.entries, "six")]
+    files = [Path(f.path) for e, _ in chosen for f in e.files]
+    return make_plan(chosen), files
+
+
+def test_a_hash_dir_swapped_for_a_symlink_is_not_followed(
+    real_caches: Path, tmp_path: Path
+) -> None:
+    cache = real_caches / "pip-26.3"
+    plan, files = _six_plan(cache)
+    sentinel_dir = tmp_path / "victim"
+    sentinel_dir.mkdir()
+    target = files[0]
+    # the leaf hash dir of six's first file becomes a symlink to a dir holding a file of
+    # the very same name: following it would delete the sentinel
+    shutil.copy(target, sentinel_dir / target.name)
+    shutil.rmtree(target.parent)
+    os.symlink(sentinel_dir, target.parent)
+    result = execute(HOST, plan)  # type: ignore[arg-type]
+    assert (sentinel_dir / target.name).exists()
+    assert any("symlink" in why for _, why in result.skipped)
+
+
+def test_cache_dir_itself_a_symlink_is_refused(real_caches: Path, tmp_path: Path) -> None:
+    cache = real_caches / "pip-26.3"
+    plan, _ = _six_plan(cache)
+    moved = tmp_path / "moved"
+    cache.rename(moved)
+    os.symlink(moved, cache)
+    result = execute(HOST, plan)  # type: ignore[arg-type]
+    assert result.removed == [] and result.skipped
+    assert len(digests(moved)) == 30
+
+
+def test_racing_symlink_swaps_never_reach_the_sentinel(world_dir: Path) -> None:
+    """A thread keeps swapping hash dirs for symlinks to a sentinel dir while a purge of a
+    600-entry cache runs; the sentinel survives every round."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    from benchlib.cachegen import build_pip_cache
+
+    cache = world_dir / "cache"
+    build_pip_cache(str(cache), entries=600, total_bytes=3_000_000, seed=5)
+    victim = world_dir / "victim"
+    victim.mkdir()
+    leaves = sorted({p.parent for p in (cache / "http-v2").rglob("*.body")})
+    planted = 0
+    for leaf in leaves[:50]:
+        for f in leaf.iterdir():
+            (victim / f.name).write_bytes(b"sentinel")
+            planted += 1
+    result_scan = scan(HOST, str(cache))
+    plan = make_plan(purge(result_scan.entries))
+    stop = threading.Event()
+
+    def swapper() -> None:
+        i = 0
+        while not stop.is_set() and i < 5000:
+            leaf = leaves[i % 50]
+            i += 1
+            try:
+                aside = leaf.with_name(leaf.name + ".aside")
+                leaf.rename(aside)
+                os.symlink(victim, leaf)
+                time.sleep(0)
+                os.unlink(leaf)
+                aside.rename(leaf)
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=swapper)
+    thread.start()
+    try:
+        execute(HOST, plan)
+    finally:
+        stop.set()
+        thread.join()
+    survivors = list(victim.iterdir())
+    assert len(survivors) == planted  # not one sentinel was deleted through a symlink
+    assert all(p.read_bytes() == b"sentinel" for p in survivors)
+
+
+@root_only
+def test_root_acts_as_the_owner_of_a_users_cache(real_caches_dir: Path, world_dir: Path) -> None:
+    cache = world_dir / "nobodys-cache"
+    shutil.copytree(real_caches_dir / "pip-26.3", cache)
+    for dirpath, dirnames, filenames in os.walk(cache):
+        for name in dirnames + filenames:
+            os.lchown(os.path.join(dirpath, name), NOBODY, NOBODY)
+    os.lchown(cache, NOBODY, NOBODY)
+    # a root-owned, root-only hash dir inside nobody's cache: nobody cannot delete in it
+    plan, files = _six_plan(cache)
+    guarded = files[0].parent
+    os.chown(guarded, 0, 0)
+    os.chmod(guarded, 0o755)
+    result = execute(HOST, plan)  # type: ignore[arg-type]
+    assert files[0].exists(), "root must not have deleted it: the child ran as nobody"
+    assert any(why == "permission denied" for _, why in result.skipped)
+    others = [f for f in files if f.parent != guarded]
+    assert others and not any(f.exists() for f in others)
+
+
+@root_only
+def test_read_only_dirs_are_skipped_with_a_reason(real_caches_dir: Path, world_dir: Path) -> None:
+    cache = world_dir / "ro-cache"
+    shutil.copytree(real_caches_dir / "pip-26.3", cache)
+    for dirpath, dirnames, filenames in os.walk(cache):
+        for name in dirnames + filenames:
+            os.lchown(os.path.join(dirpath, name), NOBODY, NOBODY)
+    os.lchown(cache, NOBODY, NOBODY)
+    plan, files = _six_plan(cache)
+    os.chmod(files[0].parent, 0o555)
+    result = execute(HOST, plan)  # type: ignore[arg-type]
+    assert files[0].exists()
+    assert (str(files[0]), "permission denied") in result.skipped
+    assert len(result.removed) == len(files) - 2  # that entry's record and body both stay
+
+
+def test_hard_linked_files_free_nothing_while_the_other_link_lives(
+    real_caches: Path, tmp_path: Path
+) -> None:
+    cache = real_caches / "pip-26.3"
+    subprocess.run(["cp", "-al", str(cache), str(tmp_path / "copy")], check=True)
+    proc = run("remove", "six", "--cache-dir", str(cache), "--yes", "--json")
+    doc = json.loads(proc.stdout)
+    assert doc["plan"]["bytes"] > 0 and doc["plan"]["freed_bytes"] == 0
+    assert doc["freed_bytes"] == 0 and doc["removed"]
+    both = run(
+        "remove",
+        "idna",
+        "--cache-dir",
+        str(cache),
+        "--cache-dir",
+        str(tmp_path / "copy"),
+        "--dry-run",
+        "--json",
+    )
+    plan = json.loads(both.stdout)["plan"]
+    assert plan["freed_bytes"] * 2 == plan["bytes"]  # both links go: freed once per inode
+
+
+def test_a_purge_killed_midway_leaves_a_cache_pip_can_use(
+    world_dir: Path, pip_venv: Callable[[str], Path], loopback_index: str, tmp_path: Path
+) -> None:
+    sys.path.insert(0, str(REPO / "scripts"))
+    from benchlib.cachegen import build_pip_cache
+
+    cache = world_dir / "cache"
+    build_pip_cache(str(cache), entries=3000, total_bytes=30_000_000, seed=3)
+    proc = subprocess.Popen(
+        [CACHECENSUS, "purge", "--cache-dir", str(cache), "--yes"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=dict(os.environ, CACHECENSUS_MEMO="off"),
+    )
+
+    def bodies() -> int:  # os.walk shrugs at directories the purge removes under it
+        return sum(n.endswith(".body") for _, _, names in os.walk(cache) for n in names)
+
+    deadline = time.monotonic() + 60
+    start = bodies()
+    while time.monotonic() < deadline and proc.poll() is None:
+        if bodies() < start * 0.8:
+            break
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert 0 < bodies() < start, "the purge was not caught mid-way"
+    # never a record without its body: pip would take that for a hit and fail
+    for record in (cache / "http-v2").rglob("*"):
+        if record.is_file() and not record.name.endswith(".body"):
+            assert record.with_name(record.name + ".body").exists(), record
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "XDG_"))}
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    subprocess.run(
+        [
+            str(pip_venv(PIP_NEW)),
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "-d",
+            str(tmp_path / "o"),
+            "--index-url",
+            loopback_index,
+            "--trusted-host",
+            "127.0.0.1",
+            "--cache-dir",
+            str(cache),
+            "six==1.16.0",
+            "idna==3.7",
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_prune_rules(real_caches: Path) -> None:
+    cache = real_caches / "pip-26.3"
+    keep = run("prune", "--keep-latest", "1", "--cache-dir", str(cache), "--dry-run", "--json")
+    items = json.loads(keep.stdout)["plan"]["items"]
+    assert [(i["project"], i["version"]) for i in items] == [("six", "1.16.0")]
+    budget = run("prune", "--max-size", "100k", "--cache-dir", str(cache), "--dry-run", "--json")
+    plan = json.loads(budget.stdout)["plan"]
+    assert plan["entries"] > 0
+    assert 261183 - plan["bytes"] <= 100_000  # what is left fits the budget
+    old = run("prune", "--older-than", "36500d", "--cache-dir", str(cache), "--dry-run", "--json")
+    assert json.loads(old.stdout)["plan"]["entries"] == 0
+    for bad in (
+        ["prune", "--cache-dir", str(cache)],
+        ["prune", "--max-size", "lots", "--cache-dir", str(cache)],
+        ["prune", "--older-than", "soon", "--cache-dir", str(cache)],
+        ["remove", "six", "--kind", "stray", "--cache-dir", str(cache)],
+    ):
+        proc = run(*bad)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, bad
+
+
+def test_dedupe_reports_and_links_same_owner_copies(real_caches: Path) -> None:
+    a, b = real_caches / "pip-26.3", real_caches / "pip-23-then-26"
+    report = run("dedupe", "--cache-dir", str(a), "--cache-dir", str(b), "--json")
+    doc = json.loads(report.stdout)
+    projects = {(g["project"], g["version"]) for g in doc["groups"]}
+    assert ("six", "1.17.0") in projects and ("packaging", "24.1") in projects
+    linked = run(
+        "dedupe", "--link", "--yes", "--json", "--cache-dir", str(a), "--cache-dir", str(b)
+    )
+    out = json.loads(linked.stdout)
+    assert linked.returncode == 0, linked.stderr
+    assert out["linked"] and out["freed_bytes"] == doc["linkable_bytes"]
+    after = json.loads(run("audit", "--json", "--cache-dir", str(a), "--cache-dir", str(b)).stdout)
+    assert after["totals"]["size"] < sum(c["size"] for c in after["caches"])
+    # the linked caches still scan the same
+    assert {(e.project, e.version) for e in scan(HOST, str(b)).entries if e.project}
