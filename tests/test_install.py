@@ -294,3 +294,46 @@ def test_use_uv_installs_without_touching_uv_cache(
     assert "uv pip install --no-cache --python" in result.stderr
     assert _six_version(venv_without_pip) == "1.16.0"
     assert _files(tmp_path / "uv-cache") == []
+
+
+def test_refresh_removes_stale_entries_first_then_installs_uncached(
+    venv_with_pip: Path, pip_env: dict[str, str], loopback_index: str, tmp_path: Path
+) -> None:
+    """Plain pip caches six (download + index page); `install --refresh` removes exactly
+    those entries from that environment's cache, then installs with the cache off."""
+    cache = tmp_path / "pip-cache"
+    subprocess.run(
+        [str(venv_with_pip), "-m", "pip", "download", "--no-deps", "-d", str(tmp_path / "dl"),
+         "six==1.16.0", "idna==3.7", *_index(loopback_index)],
+        env=pip_env, check=True, capture_output=True,
+    )  # fmt: skip
+    before = {p for p in _files(cache)}
+    assert len(before) >= 8  # six and idna: wheel + index page, record + body each
+    refused = _cc("install", "--refresh", "--python", str(venv_with_pip), "--", "six==1.16.0",
+                  *_index(loopback_index), env=pip_env)
+    assert refused.returncode == 2 and "--yes" in refused.stderr  # no terminal to ask on
+    assert {p for p in _files(cache)} == before
+    result = _cc(
+        "install", "--refresh", "--yes", "--python", str(venv_with_pip), "--", "six==1.16.0",
+        *_index(loopback_index), env=pip_env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "refresh: 2 entries" in result.stdout  # the plan was shown
+    assert _six_version(venv_with_pip) == "1.16.0"
+    after = {p for p in _files(cache)}
+    assert after < before and len(before - after) == 4  # six's wheel and page, nothing new
+    scanned = subprocess.run(
+        [str(CACHECENSUS), "list", "--json", "--cache-dir", str(cache)],
+        env=pip_env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert {e["project"] for e in json.loads(scanned.stdout)["entries"]} == {"idna"}
+
+
+def test_requirement_names_from_arguments_and_files(tmp_path: Path) -> None:
+    from cachecensus.act.install import requirement_names
+
+    reqs = tmp_path / "r.txt"
+    reqs.write_text("Django>=4 --hash=sha256:abc\n# comment\n-i http://x/simple\nsix\n")
+    got = requirement_names(["-U", "Requests[socks]>=2", "-r", str(reqs), "--index-url",
+                             "http://x", "./local/path", "zope.interface"])
+    assert got == ["requests", "zope-interface", "django", "six"]

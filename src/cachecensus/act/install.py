@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 import shutil
 import signal
 import subprocess
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -217,3 +218,80 @@ def run(
 
 def _ignore(signum: int, frame: object) -> None:
     """SIGINT while the child runs: the child got it too and decides."""
+
+
+#: ``pip install`` options that take a value (so their value is not a requirement).
+INSTALL_VALUE_OPTIONS = PIP_GLOBAL_VALUE_OPTIONS | frozenset(
+    {
+        "-r",
+        "--requirement",
+        "-c",
+        "--constraint",
+        "-e",
+        "--editable",
+        "-i",
+        "--index-url",
+        "--extra-index-url",
+        "-f",
+        "--find-links",
+        "-t",
+        "--target",
+        "--prefix",
+        "--root",
+        "--src",
+        "--upgrade-strategy",
+        "--platform",
+        "--python-version",
+        "--implementation",
+        "--abi",
+        "--only-binary",
+        "--no-binary",
+        "--progress-bar",
+        "--report",
+        "-C",
+        "--config-settings",
+        "--global-option",
+        "--group",
+    }
+)
+
+
+def requirement_names(args: Sequence[str], read: Callable[[str], str] | None = None) -> list[str]:
+    """PEP 503 names of the requirements in ``pip install`` arguments (and ``-r`` files)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    names: list[str] = []
+    files: list[str] = []
+    it = iter(args)
+    for arg in it:
+        if arg in ("-r", "--requirement"):
+            files.append(next(it, ""))
+        elif arg.startswith("--requirement="):
+            files.append(arg.split("=", 1)[1])
+        elif arg in INSTALL_VALUE_OPTIONS:
+            next(it, None)
+        elif arg.startswith("-"):
+            continue
+        else:
+            try:
+                names.append(canonicalize_name(Requirement(arg).name))
+            except InvalidRequirement:
+                continue  # a path or URL: nothing cached by name
+    for path in files:
+        try:
+            if read is not None:
+                text = read(path)
+            else:
+                with open(path, encoding="utf-8") as fh:
+                    text = fh.read()
+        except OSError:
+            continue
+        words: list[str] = []
+        for line in (ln.split(" #", 1)[0].strip() for ln in text.splitlines()):
+            if line.startswith("-"):
+                words.extend(line.split())  # an option line: -r other.txt, -e ., -i URL
+            elif line and not line.startswith("#"):
+                words.append(re.split(r"\s+-", line, maxsplit=1)[0])  # drop --hash=...
+        names.extend(requirement_names(words, read))
+    return list(dict.fromkeys(names))

@@ -51,8 +51,8 @@ def _find_env(host: Host, name: str) -> act.Target:
     discover: Any = getattr(discovery, "discover", None)
     if discover is None:
         fail("--env needs environment discovery, which this build lacks; pass --python PY")
-    found = discover(host, [host.current_user()])
-    envs: list[Environment] = list(getattr(found, "environments", found))
+    environments, _problems = discover(host, [host.current_user()])
+    envs: list[Environment] = list(environments)
     matches = act.match_environments(envs, name)
     if not matches:
         fail(f"--env {name}: no such environment (see `cachecensus envs`)")
@@ -132,6 +132,13 @@ def install(
     ),
     python: str | None = PythonOption,
     env: str | None = EnvOption,
+    refresh: bool = typer.Option(
+        False,
+        "--refresh",
+        help="First remove the named requirements from this "
+        "environment's caches (the plan of `remove`, confirmed).",
+    ),
+    yes: bool = typer.Option(False, "--yes", "-y", help="With --refresh: do not ask."),
     use_uv: bool = UseUvOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -142,6 +149,8 @@ def install(
     host = make_host(None)
     target = choose_target(host, python, env)
     args: Sequence[str] = pip_args or []
+    if refresh:
+        _refresh(host, target.python, args, yes=yes, as_json=as_json)
     _run(
         command="install",
         target=target,
@@ -150,6 +159,44 @@ def install(
         use_uv=use_uv,
         as_json=as_json,
     )
+
+
+def _refresh(host: Host, python: str, args: Sequence[str], *, yes: bool, as_json: bool) -> None:
+    """Remove every cached entry of the requirements from the environment's caches."""
+    from cachecensus.cli.remove import run_plan
+    from cachecensus.cli.scanning import scan_selected
+    from cachecensus.select import select
+
+    names = act.requirement_names(args)
+    if not names:
+        fail("--refresh: no requirement names among the pip arguments")
+    scanned = scan_selected(
+        root=None,
+        cache_dirs=[],
+        python=python,
+        user=None,
+        all_users=False,
+        scan_dirs=[],
+        json_output=as_json,
+    )
+    chosen = [
+        (e, f"--refresh {name}")
+        for _, result in scanned.caches
+        for name in names
+        for e in select(result.entries, name)
+    ]
+    code = run_plan(
+        scanned,
+        chosen,
+        what="refresh",
+        dry_run=False,
+        yes=yes,
+        force=False,
+        json_output=False,
+        then_exit=False,
+    )
+    if code not in (0, 1):
+        raise typer.Exit(code)
 
 
 def pip(

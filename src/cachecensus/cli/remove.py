@@ -110,8 +110,10 @@ def run_plan(
     yes: bool,
     force: bool,
     json_output: bool,
-) -> None:
-    """Show the plan, confirm, execute, report; exits with 0 (done), 1 (partial)."""
+    then_exit: bool = True,
+) -> int:
+    """Show the plan, confirm, execute, report; exits with 0 (done), 1 (partial), or with
+    ``then_exit=False`` returns that code (``install --refresh`` goes on to install)."""
     from cachecensus.act.delete import execute
     from cachecensus.cli.progress import progress
     from cachecensus.report import human_bytes, print_json, print_table
@@ -140,7 +142,10 @@ def run_plan(
     if dry_run or not plan.items:
         if json_output:
             print_json({**doc, "removed": [], "freed_bytes": 0, "skipped": []})
-        raise typer.Exit(EXIT_PARTIAL if scanned.problems else EXIT_OK)
+        code = EXIT_PARTIAL if scanned.problems else EXIT_OK
+        if then_exit:
+            raise typer.Exit(code)
+        return code
     if not yes:
         if not sys.stdin.isatty():
             fail(
@@ -149,7 +154,9 @@ def run_plan(
             )
         if not typer.confirm(f"Delete these {len(plan.items)} entries?", default=False):
             print("Nothing deleted.", file=sys.stderr)
-            raise typer.Exit(EXIT_OK)
+            if then_exit:
+                raise typer.Exit(EXIT_OK)
+            return EXIT_OK
     with progress(f"{what}: deleting", json_output=json_output, total=len(plan.items)) as bar:
         result = execute(scanned.host, plan, force=force, progress=bar.advance)
     doc.update(
@@ -163,7 +170,10 @@ def run_plan(
         print(f"Removed {len(result.removed)} files, freed {human_bytes(result.freed)}.")
         for path, reason in result.skipped:
             print(f"skipped {path}: {reason}", file=sys.stderr)
-    raise typer.Exit(EXIT_PARTIAL if (result.skipped or scanned.problems) else EXIT_OK)
+    code = EXIT_PARTIAL if (result.skipped or scanned.problems) else EXIT_OK
+    if then_exit:
+        raise typer.Exit(code)
+    return code
 
 
 def _scan(**kw: Any) -> Scanned:
