@@ -190,6 +190,46 @@ S: list[Scenario] = [
         files={"{venv}/pip.conf": "[cache]\nno-cache-dir = 0\n"},
     ),
     Scenario(
+        "malformed user file: pip refuses to start",
+        files={"{home}/.config/pip/pip.conf": C.format(v="{tmp}/x") + "garbage line\n"},
+    ),
+    Scenario(
+        "no-cache-dir invalid in a config file",
+        files={"{home}/.config/pip/pip.conf": "[global]\nno-cache-dir = perhaps\n"},
+    ),
+    Scenario(
+        "cache_dir and cache-dir in one section (versions differ)",
+        files={
+            "{home}/.config/pip/pip.conf": "[global]\ncache_dir = {tmp}/a\ncache-dir = {tmp}/b\n"
+        },
+    ),
+    Scenario(
+        "PIP_CONFIG_FILE naming a global file (versions differ)",
+        env={"PIP_CONFIG_FILE": "{tmp}/xdgsys/pip/pip.conf"},
+        files={
+            "{tmp}/xdgsys/pip/pip.conf": C.format(v="{tmp}/g"),
+            "{venv}/pip.conf": C.format(v="{tmp}/site"),
+        },
+    ),
+    Scenario(
+        "[DEFAULT] keys reach every section",
+        files={"{home}/.config/pip/pip.conf": "[DEFAULT]\ncache-dir = {tmp}/d\n[cache]\n"},
+    ),
+    Scenario(
+        "relative XDG_CONFIG_DIRS entry (versions differ)",
+        env={"XDG_CONFIG_DIRS": "relsys:{tmp}/xdgsys"},
+        files={"{tmp}/work/relsys/pip/pip.conf": C.format(v="{tmp}/relsys")},
+    ),
+    Scenario(
+        "relative XDG_CONFIG_HOME (versions differ)",
+        env={"XDG_CONFIG_HOME": "relcfg"},
+        files={"{tmp}/work/relcfg/pip/pip.conf": C.format(v="{tmp}/relcfg")},
+    ),
+    Scenario(
+        "CRLF line endings",
+        files={"{home}/.config/pip/pip.conf": "[cache]\r\ncache-dir = {tmp}/crlf\r\n"},
+    ),
+    Scenario(
         "cache dir owned by nobody is disabled for root",
         env={"PIP_CACHE_DIR": "{tmp}/nobodys"},
         chown_nobody=("{tmp}/nobodys",),

@@ -38,13 +38,27 @@ def strtobool(value: str) -> bool:
     raise ValueError(f"invalid truth value {value!r}")
 
 
+_KEYS = ("cache-dir", "no-cache-dir")
+
+
 def ordered_items(config: LoadedConfig, view: str) -> list[Setting]:
-    """pip's ``_get_ordered_configuration_items`` for the command ``view``."""
+    """pip's ``_get_ordered_configuration_items`` for the command ``view``: per section
+    (``global``, ``view``, then variables) each key's last value, empty ones dropped."""
     per_section: dict[str, dict[str, Setting]] = {"global": {}, view: {}, ":env:": {}}
     for setting in config.settings:
         if setting.section in per_section:
             per_section[setting.section][setting.key] = setting  # the later file wins
     return [s for section in per_section.values() for s in section.values() if s.value]
+
+
+def _layers(config: LoadedConfig, view: str) -> list[Setting]:
+    """Every cache-dir / no-cache-dir setting pip sees, in precedence order."""
+    return [
+        s
+        for section in ("global", view, ":env:")
+        for s in config.settings
+        if s.section == section and s.key in _KEYS
+    ]
 
 
 def _groups(host: Host, uid: int) -> set[int]:
@@ -114,62 +128,49 @@ def resolve_pip(
     when ``user`` runs ``pip VIEW`` with variables ``env`` in ``cwd``; see module doc."""
     if view not in VIEWS:
         raise ValueError(f"view must be one of {', '.join(VIEWS)}")
-    penv = PipEnv(host, user, env, pip_version, cwd)
+    penv = PipEnv(host, user, env, pip_version, cwd, prefix)
     config = load(penv, prefix)
     default_dir, default_where = penv.user_cache_dir()
-    decisions: list[Decision] = []
-    cache_dir: str | None = default_dir
-    winner: int | None = None
-    disabled_by: int | None = None
+    layers = _layers(config, view)
     error = config.error
-    for setting in ordered_items(config, view):
+    cache_dir = default_dir
+    winner: Setting | None = None  # the cache-dir that decided
+    disabled_by: Setting | None = None
+    for setting in ordered_items(config, view):  # what pip's _update_defaults does
         if setting.key == "cache-dir":
-            decisions.append(Decision(_source(setting), setting.where, "cache-dir", setting.value))
-            cache_dir = penv.expanduser(setting.value)
-            winner = len(decisions) - 1
+            cache_dir, winner = penv.expanduser(setting.value), setting
         elif setting.key == "no-cache-dir":
-            decisions.append(
-                Decision(_source(setting), setting.where, "no-cache-dir", setting.value)
-            )
             try:
                 strtobool(setting.value)
-            except ValueError as exc:
-                error = error or f"--no-cache-dir error: {exc}"
+            except ValueError:
+                error = error or (
+                    f"--no-cache-dir error: invalid truth value {setting.value!r} ({setting.where})"
+                )
                 continue
-            disabled_by = len(decisions) - 1
-    decisions.insert(0, Decision("default", f"default: {default_where}", "cache-dir", default_dir))
-    shift = 1
+            disabled_by = setting  # evaluated late: wins over every cache-dir
+    decisive = disabled_by or winner
+    decisions = [
+        Decision("default", f"default: {default_where}", "cache-dir", default_dir, decisive is None)
+    ]
+    decisions += [Decision(_source(s), s.where, s.key, s.value, s is decisive) for s in layers]
     problems = config.problems
     if disabled_by is not None:
-        decisions = _mark(decisions, disabled_by + shift)
-        where = decisions[disabled_by + shift].where
-        value = decisions[disabled_by + shift].value
-        return Resolution(
-            "pip",
-            view,
-            None,
-            True,
-            f"disabled by no-cache-dir = {value} ({where})",
-            tuple(decisions),
-            problems,
-            error,
-        )
-    effective = 0 if winner is None else winner + shift
-    decisions = _mark(decisions, effective)
-    assert cache_dir is not None
+        reason = f"disabled by no-cache-dir = {disabled_by.value} ({disabled_by.where})"
+        return Resolution("pip", view, None, True, reason, tuple(decisions), problems, error)
     normalized = normalize_path(penv, cache_dir)
-    ok, judged = check_path_owner(host, normalized, user.uid if euid is None else euid)
+    runs_as = user.uid if euid is None else euid
+    ok, judged = check_path_owner(host, normalized, runs_as)
     if not ok:
-        owner = "root" if (user.uid if euid is None else euid) == 0 else user.name
+        who = "root" if runs_as == 0 else (host.user_by_uid(runs_as) or user).name
         reason = (
-            f"disabled: {judged} is not owned by or writable for {owner} "
+            f"disabled: {judged} is not owned by or writable for {who} "
             f"(pip's ownership check; cache-dir {normalized})"
         )
         check = Decision("check", "pip's check_path_owner", "cache-dir", judged, True)
         demoted = tuple(Decision(d.source, d.where, d.key, d.value, False) for d in decisions)
         return Resolution("pip", view, None, True, reason, (*demoted, check), problems, error)
-    where = decisions[effective].where
-    reason = f"{_describe(decisions[effective])} ({where})"
+    chosen = decisions[0] if winner is None else next(d for d in decisions if d.effective)
+    reason = f"{_describe(chosen)} ({chosen.where})"
     return Resolution("pip", view, normalized, False, reason, tuple(decisions), problems, error)
 
 
@@ -183,9 +184,3 @@ def _describe(decision: Decision) -> str:
     if decision.source == "env":
         return "set by the environment"
     return "set by a config file"
-
-
-def _mark(decisions: list[Decision], index: int) -> list[Decision]:
-    return [
-        Decision(d.source, d.where, d.key, d.value, i == index) for i, d in enumerate(decisions)
-    ]

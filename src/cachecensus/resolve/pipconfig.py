@@ -1,14 +1,29 @@
 """pip's configuration files and variables, loaded the way pip loads them.
 
 Mirrors ``pip/_internal/configuration.py`` (which files, in which order, PIP_CONFIG_FILE,
-``os.devnull``) and the vendored platformdirs (``XDG_*`` handling, which changed between
-pip 23 and pip 26), but reads through :class:`~cachecensus.host.Host` and remembers where
-every value came from (file, line, section, or variable).
+``os.devnull``), ``utils/appdirs.py`` and the vendored platformdirs (``XDG_*`` handling,
+which changed between pip 23 and pip 26, and macOS), but reads through
+:class:`~cachecensus.host.Host` and remembers where every value came from (file, line,
+section, or variable).
+
+Version differences mirrored (``pip_version`` None means the newest behaviour):
+
+* pip >= 26 (platformdirs >= 4.12): ``XDG_*`` values count only when absolute (stripped, no
+  ``~``), an empty ``HOME`` counts as unset, and on macOS ``XDG_CACHE_HOME``,
+  ``XDG_DATA_HOME`` and ``XDG_DATA_DIRS`` override the ``~/Library`` locations.  Older pips
+  take any non-blank value as it is (a relative one against the working directory).
+* pip >= 26: key names are normalised while the file is parsed, so ``cache_dir`` and
+  ``cache-dir`` in one section are a duplicate option (pip refuses the file); older pips
+  only lower-case them there and the later spelling wins.
+* pip >= 23.3 merges configuration per *file name*: a file loaded twice (PIP_CONFIG_FILE
+  naming a global or site file) keeps the position of its first load.  Older pips merge per
+  kind of file, so the PIP_CONFIG_FILE load counts last.
 """
 
 from __future__ import annotations
 
 import configparser
+import io
 import posixpath
 import re
 from collections.abc import Iterator, Mapping
@@ -23,6 +38,10 @@ CONFIG_BASENAME = "pip.conf"
 DEVNULL = "/dev/null"
 ENV_NAMES_IGNORED = ("version", "help")
 
+_HOMEBREW_PYTHON = re.compile(
+    r"(?P<prefix>.+)/opt/python[^/]*/Frameworks/Python\.framework/Versions/[^/]+"
+)
+
 
 @dataclass(frozen=True)
 class Setting:
@@ -33,13 +52,14 @@ class Setting:
     value: str
     variant: str  # global | user | site | env (PIP_CONFIG_FILE) | env-var
     where: str  # "/etc/pip.conf:3 [global]" or "PIP_CACHE_DIR"
+    path: str = ""  # the file ("" for variables)
 
 
 @dataclass(frozen=True)
 class LoadedConfig:
     files: tuple[tuple[str, str, bool], ...]  # (variant, path, exists) in load order
-    settings: tuple[Setting, ...]  # every setting of every loaded file, then env vars
-    problems: tuple[str, ...]  # unreadable files (pip skips them silently)
+    settings: tuple[Setting, ...]  # every setting pip sees, in its merge order
+    problems: tuple[str, ...]  # unreadable or malformed files, "path[:line]: message"
     error: str | None  # what pip would refuse to start with (malformed file)
     skipped_all_files: bool = False  # PIP_CONFIG_FILE=/dev/null
 
@@ -56,11 +76,15 @@ def parse_version(text: str | None) -> Version | None:
         return None
 
 
+def _at_least(pip_version: str | None, minimum: str) -> bool:
+    version = parse_version(pip_version)
+    return version is None or version >= Version(minimum)
+
+
 def strict_xdg(pip_version: str | None) -> bool:
     """pip >= 26 vendors platformdirs >= 4.12: XDG_* must be absolute, an empty HOME is
-    unset. Older pips take any non-blank XDG_* value as it is (relative ones included)."""
-    version = parse_version(pip_version)
-    return version is None or version >= Version("26")
+    unset, macOS honours XDG_*. Older pips take any non-blank XDG_* value as it is."""
+    return _at_least(pip_version, "26")
 
 
 class PipEnv:
@@ -73,12 +97,16 @@ class PipEnv:
         env: Mapping[str, str],
         pip_version: str | None,
         cwd: str | None = None,
+        prefix: str | None = None,
     ):
         self.host = host
         self.user = user
         self.env = env
         self.strict = strict_xdg(pip_version)
+        self.normalizing_parser = _at_least(pip_version, "26")
+        self.merge_per_file = _at_least(pip_version, "23.3")
         self.cwd = cwd or env.get("PWD") or user.home
+        self.prefix = prefix
 
     def absolute(self, path: str) -> str:
         """A relative path as pip's process (working in ``cwd``) would open it."""
@@ -107,7 +135,7 @@ class PipEnv:
         return self.expanduser(path)
 
     def xdg(self, name: str, default: str) -> tuple[str, bool]:
-        """(base dir, whether the variable decided) for XDG_CONFIG_HOME / XDG_CACHE_HOME."""
+        """(base dir, whether the variable decided) for an XDG_*_HOME variable."""
         raw = self.env.get(name, "")
         if self.strict:
             value = raw.strip()
@@ -117,35 +145,73 @@ class PipEnv:
             return raw, True
         return self._platformdirs_expand(default), False
 
+    def _xdg_list(self, name: str) -> list[str]:
+        """platformdirs 4.12's ``_xdg_dir_list``: the absolute entries, stripped."""
+        raw = self.env.get(name, "")
+        return [p.strip() for p in raw.split(":") if posixpath.isabs(p.strip())]
+
     def xdg_config_dirs(self) -> list[str]:
-        raw = self.env.get("XDG_CONFIG_DIRS", "")
         if self.strict:
-            dirs = [p.strip() for p in raw.split(":") if posixpath.isabs(p.strip())]
-            return dirs or ["/etc/xdg"]
+            return self._xdg_list("XDG_CONFIG_DIRS") or ["/etc/xdg"]
+        raw = self.env.get("XDG_CONFIG_DIRS", "")
         if not raw.strip():
             return ["/etc/xdg"]
         return [self.expanduser(p) for p in raw.split(":")]
 
     # ------------------------------------------------------------------ locations
 
+    @property
+    def darwin(self) -> bool:
+        return self.host.platform == "darwin"
+
     def user_cache_dir(self) -> tuple[str, str]:
         """pip's default cache dir and a description of where it comes from."""
-        if self.host.platform == "darwin":
+        if self.darwin:
+            if self.strict:
+                base, from_env = self.xdg("XDG_CACHE_HOME", "~/Library/Caches")
+                if from_env:
+                    return posixpath.join(base, "pip"), "$XDG_CACHE_HOME/pip"
             return self._platformdirs_expand("~/Library/Caches") + "/pip", "~/Library/Caches/pip"
         base, from_env = self.xdg("XDG_CACHE_HOME", "~/.cache")
         return posixpath.join(base, "pip"), ("$XDG_CACHE_HOME/pip" if from_env else "~/.cache/pip")
 
     def user_config_dir(self) -> str:
-        if self.host.platform == "darwin":
-            support = self._platformdirs_expand("~/Library/Application Support") + "/pip"
-            if self.host.is_dir(support):
+        if self.darwin:  # pip's _macos_user_config_dir
+            if self.strict:
+                base, _ = self.xdg("XDG_DATA_HOME", "~/Library/Application Support")
+            else:
+                base = self.expanduser("~/Library/Application Support")
+            support = posixpath.join(base, "pip")
+            if self.host.is_dir(self.absolute(support)):
                 return support
             return self.expanduser("~/.config/pip")
         base, _ = self.xdg("XDG_CONFIG_HOME", "~/.config")
         return posixpath.join(base, "pip")
 
+    def _base_prefix(self) -> str | None:
+        """sys.base_prefix of the environment (a venv's ``home`` key names its base bin)."""
+        if self.prefix is None:
+            return None
+        try:
+            text = self.host.read_text(posixpath.join(self.prefix, "pyvenv.cfg"))
+        except OSError:
+            return self.prefix
+        for line in text.splitlines():
+            key, sep, value = line.partition("=")
+            if sep and key.strip().lower() == "home" and value.strip():
+                return posixpath.dirname(value.strip().rstrip("/"))
+        return self.prefix
+
     def site_config_dirs(self) -> list[str]:
-        if self.host.platform == "darwin":
+        if self.darwin:  # site_data_dir(multipath=True)
+            if self.strict:
+                data_dirs = self._xdg_list("XDG_DATA_DIRS")
+                if data_dirs:
+                    return [posixpath.join(d, "pip") for d in data_dirs]
+                base = self._base_prefix()
+                match = _HOMEBREW_PYTHON.fullmatch(base) if base else None
+                brew = [f"{match['prefix']}/share/pip"] if match else []
+                return [*brew, "/Library/Application Support/pip"]
             return ["/Library/Application Support/pip"]
         return [posixpath.join(d, "pip") for d in self.xdg_config_dirs()] + ["/etc"]
 
@@ -153,10 +219,8 @@ class PipEnv:
 def config_files(penv: PipEnv, prefix: str | None) -> list[tuple[str, str]]:
     """(variant, path) in pip's override order: global, user, site, PIP_CONFIG_FILE."""
     env_file = penv.env.get("PIP_CONFIG_FILE")
-    if env_file:
-        env_file = penv.absolute(env_file)
     files = [("global", posixpath.join(d, CONFIG_BASENAME)) for d in penv.site_config_dirs()]
-    if not (env_file and penv.host.exists(env_file)):
+    if not (env_file and penv.host.exists(penv.absolute(env_file))):
         legacy = posixpath.join(penv.expanduser("~"), ".pip", CONFIG_BASENAME)
         files += [("user", legacy), ("user", posixpath.join(penv.user_config_dir(), "pip.conf"))]
     if prefix is not None:
@@ -187,31 +251,61 @@ def _line_numbers(text: str) -> dict[tuple[str, str], int]:
     return lines
 
 
-def _parse(host: Host, variant: str, path: str) -> tuple[list[Setting], str | None, str | None]:
+def _error_line(exc: configparser.Error) -> int | None:
+    errors = getattr(exc, "errors", None)
+    if not isinstance(exc, configparser.MissingSectionHeaderError) and errors:
+        return int(errors[0][0])
+    lineno = getattr(exc, "lineno", None)
+    return lineno if isinstance(lineno, int) else None
+
+
+def _error_text(exc: configparser.Error) -> str:
+    if isinstance(exc, configparser.MissingSectionHeaderError):
+        return f"no [section] header before {exc.line.strip()!r}"
+    errors = getattr(exc, "errors", None)
+    if errors:
+        return f"cannot parse {str(errors[0][1]).strip()!r}"
+    if isinstance(exc, configparser.DuplicateOptionError):
+        return f"option {exc.option!r} already set in section [{exc.section}]"
+    if isinstance(exc, configparser.DuplicateSectionError):
+        return f"section [{exc.section}] appears twice"
+    return str(exc).replace("\n", " ")
+
+
+def _parse(penv: PipEnv, variant: str, path: str) -> tuple[list[Setting], str | None, str | None]:
     """(settings, problem, error) of one file, as pip's ``_construct_parser`` reads it."""
-    if not path or not host.exists(path):
+    host = penv.host
+    real = penv.absolute(path) if path else path
+    if not real or not host.exists(real):
         return [], None, None
     try:
-        raw = host.read_bytes(path)
+        raw = host.read_bytes(real)
     except OSError as exc:  # configparser.read() skips files it cannot open
-        return [], f"{path}: unreadable, pip skips it ({exc.strerror or exc})", None
+        return [], f"{real}: unreadable, pip skips it ({exc.strerror or exc})", None
     try:
         text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return [], None, f"Configuration file {path} contains invalid utf-8 characters"
+    except UnicodeDecodeError as exc:
+        bad_line = raw[: exc.start].count(b"\n") + 1
+        problem = f"{real}:{bad_line}: invalid utf-8; pip refuses to start"
+        return [], problem, f"Configuration file {real} contains invalid utf-8 characters"
     parser = configparser.RawConfigParser()
-    parser.optionxform = normalize_name  # type: ignore[assignment,method-assign]
+    if penv.normalizing_parser:
+        parser.optionxform = normalize_name  # type: ignore[assignment,method-assign]
     try:
-        parser.read_string(text, source=path)
+        parser.read_file(io.StringIO(text, newline=None), source=real)
     except configparser.Error as exc:
-        return [], None, f"Configuration file could not be loaded: {exc}".replace("\n", " ")
+        err_line = _error_line(exc)
+        at = f"{real}:{err_line}" if err_line else real
+        problem = f"{at}: {_error_text(exc)}; pip refuses to start"
+        return [], problem, f"Configuration file could not be loaded: {at}: {_error_text(exc)}"
     lines = _line_numbers(text)
     settings = []
     for section in parser.sections():
-        for key, value in parser.items(section):
-            line = lines.get((section, key))
-            where = f"{path}:{line} [{section}]" if line else f"{path} [{section}]"
-            settings.append(Setting(section, key, value, variant, where))
+        for name, value in parser.items(section):
+            key = normalize_name(name)
+            line = lines.get((section, key)) or lines.get((parser.default_section, key))
+            where = f"{real}:{line} [{section}]" if line else f"{real} [{section}]"
+            settings.append(Setting(section, key, value, variant, where, real))
     return settings, None, None
 
 
@@ -224,22 +318,25 @@ def env_settings(env: Mapping[str, str]) -> Iterator[Setting]:
 
 
 def load(penv: PipEnv, prefix: str | None) -> LoadedConfig:
-    """Every file pip would load, and the PIP_* variables, in override order."""
+    """Every file pip would load, and the PIP_* variables, in pip's merge order."""
     files = config_files(penv, prefix)
-    present = tuple((v, p, penv.host.exists(p)) for v, p in files)
+    present = tuple((v, p, penv.host.exists(penv.absolute(p)) if p else False) for v, p in files)
     env_file = penv.env.get("PIP_CONFIG_FILE")
-    settings: list[Setting] = []
     problems: list[str] = []
     error: str | None = None
     skipped = env_file == DEVNULL
+    # file name -> its settings; pip >= 23.3 keeps a reloaded file at its first position
+    per_file: dict[tuple[str, str], list[Setting]] = {}
     if not skipped:
         for variant, path in files:
-            found, problem, err = _parse(penv.host, variant, path)
-            settings.extend(found)
+            found, problem, err = _parse(penv, variant, path)
             if problem:
                 problems.append(problem)
-            if err and error is None:
-                error = err
-                problems.append(err)
+            if err is not None:
+                # pip exits on the first such file; we report it and resolve the rest
+                error = error or err
+            slot = (path, "") if penv.merge_per_file else (path, variant)
+            per_file[slot] = found
+    settings = [s for group in per_file.values() for s in group]
     settings.extend(env_settings(penv.env))
     return LoadedConfig(present, tuple(settings), tuple(problems), error, skipped)
