@@ -24,7 +24,7 @@ _cachecensus_options() {  # PATH -> REPLY: its options
         'purge') REPLY='--cache-dir --python --user --all-users --scan --root --dry-run -n --yes -y --force --json -h --help' ;;
         'prune') REPLY='--older-than --max-size --machine-wide --keep-latest --index-pages-older-than --cache-dir --python --user --all-users --scan --root --dry-run -n --yes -y --force --json -h --help' ;;
         'dedupe') REPLY='--link --cache-dir --user --all-users --scan --root --dry-run -n --yes -y --json -h --help' ;;
-        'install') REPLY='--python --env --use-uv --json -h --help' ;;
+        'install') REPLY='--python --env --refresh --yes -y --use-uv --json -h --help' ;;
         'pip') REPLY='--python --env --use-uv --json -h --help' ;;
         'completion') REPLY='-h --help' ;;
         'completion show') REPLY='-h --help' ;;

@@ -319,6 +319,8 @@ complete -c cachecensus -n '__cachecensus_at \'dedupe\'' -l 'json' -d 'Print mac
 complete -c cachecensus -n '__cachecensus_at \'dedupe\'' -s 'h' -l 'help' -d 'Show help and exit.'
 complete -c cachecensus -n '__cachecensus_at \'install\'' -l 'python' -r -F -a '(__cachecensus_candidates python)' -d 'The interpreter whose pip runs (a path or a name on PATH). Default: the first python3 on PATH that is a real interpreter (shims are skipped).'
 complete -c cachecensus -n '__cachecensus_at \'install\'' -l 'env' -x -a '(__cachecensus_candidates env)' -d 'A discovered environment (its name, prefix or interpreter; see `cachecensus envs`).'
+complete -c cachecensus -n '__cachecensus_at \'install\'' -l 'refresh' -d 'First remove the named requirements from this environment\'s caches (the plan of `remove`, confirmed).'
+complete -c cachecensus -n '__cachecensus_at \'install\'' -l 'yes' -s 'y' -d 'With --refresh: do not ask.'
 complete -c cachecensus -n '__cachecensus_at \'install\'' -l 'use-uv' -d 'Run `uv pip ... --no-cache --python PY` instead (for environments without pip).'
 complete -c cachecensus -n '__cachecensus_at \'install\'' -l 'json' -d 'Print machine-readable JSON (see README).'
 complete -c cachecensus -n '__cachecensus_at \'install\'' -s 'h' -l 'help' -d 'Show help and exit.'

@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
-from cachecensus.census import build_census
 from cachecensus.discover import discover
+from cachecensus.discover.base import Context
+from cachecensus.discover.conda import CondaProvider
 from cachecensus.discover.interpreter import inspect_interpreter
-from cachecensus.host import Host
-from cachecensus.models import Environment, EnvKind
+from cachecensus.discover.pipx import PipxProvider
+from cachecensus.discover.processes import ProcessProvider
+from cachecensus.discover.pyenv import PyenvProvider
+from cachecensus.discover.scan import PyvenvScan
+from cachecensus.discover.uv import UvPythonProvider, UvToolProvider
+from cachecensus.discover.venvhomes import (
+    PoetryProvider,
+    VirtualenvwrapperProvider,
+    poetry_path,
+)
+from cachecensus.host import Host, ProcessInfo
+from cachecensus.models import Environment, EnvKind, Problem
 
-CACHECENSUS = str(Path(sys.executable).parent / "cachecensus")
 ALICE = 1000
 BOB = 1001
 
@@ -173,74 +181,6 @@ def test_broken_cfg_and_interpreter_problems(tmp_path: Path) -> None:
     assert inspect_interpreter(host, "/loop1").problem == "symlink loop"
 
 
-def test_census_groups_pairs_into_physical_caches(tmp_path: Path) -> None:
-    root = fake_machine(tmp_path)
-    host = Host(root=str(root))
-    alice = host.user_by_name("alice")
-    bob = host.user_by_name("bob")
-    assert alice is not None and bob is not None
-    (root / "home/alice/.cache/pip").mkdir(parents=True)
-    for made in ("home/alice/.cache", "home/alice/.cache/pip"):
-        os.chown(root / made, ALICE, ALICE)
-    os.symlink("/home/alice/.cache/pip", root / "home/alice/pipcache-link")
-    # one venv names the same cache through a symlink: still one physical cache
-    (root / "home/alice/proj/.venv/pip.conf").write_text(
-        "[global]\ncache-dir = /home/alice/pipcache-link\n"
-    )
-    envs, _ = discover(host, [alice, bob])
-
-    def variables(h: Host, u: object) -> dict[str, str]:
-        name = getattr(u, "name", "")
-        home = getattr(u, "home", "/")
-        extra = {"PIP_CACHE_DIR": "/home/bob/own-cache"} if name == "bob" else {}
-        return {"HOME": home, "USER": name, **extra}
-
-    census = build_census(host, [alice, bob], envs, variables=variables)
-    caches = {c.path: c for c in census.caches}
-    alices = caches["/home/alice/.cache/pip"]
-    assert set(alices.names) == {"/home/alice/.cache/pip", "/home/alice/pipcache-link"}
-    envs_using = {u.environment for u in alices.used_by if u.user == "alice"}
-    assert "/home/alice/proj/.venv/bin/python" in envs_using
-    assert "/home/alice/.virtualenvs/work/bin/python" in envs_using
-    assert "" in envs_using  # alice's plain pip
-    assert {u.user for u in caches["/home/bob/own-cache"].used_by} == {"bob"}
-    # pip's ownership check, judged for bob (uid 1001) on a path root owns: disabled
-    bobs = [r for u, r in census.resolutions if u.user == "bob" and u.environment == ""]
-    assert bobs and bobs[0].cache_dir == "/home/bob/own-cache"  # missing: parent is bob's
-    # root's and bob's private environments are not alice's
-    assert not any(u.environment.startswith("/home/bob/") for u in alices.used_by)
-
-
-def test_cli_envs_on_a_foreign_root(tmp_path: Path) -> None:
-    root = fake_machine(tmp_path)
-    proc = subprocess.run(
-        [CACHECENSUS, "envs", "--root", str(root), "--all-users", "--json"],
-        capture_output=True,
-        text=True,
-    )
-    assert proc.returncode in (0, 1), proc.stderr
-    doc = json.loads(proc.stdout)
-    assert doc["schema"] == 1
-    assert [u["name"] for u in doc["users"]] == ["root", "alice", "bob"]
-    prefixes = {e["prefix"] for e in doc["environments"]}
-    assert "/home/alice/proj/.venv" in prefixes and "/usr" in prefixes
-    paths = {c["path"] for c in doc["caches"]}
-    assert {"/root/.cache/pip", "/home/alice/.cache/pip", "/home/bob/.cache/pip"} <= paths
-    for cache in doc["caches"]:
-        assert cache["tool"] == "pip" and cache["used_by"]
-        assert {"user", "environment", "view"} <= set(cache["used_by"][0])
-    assert all({"decided_by", "cache_dir", "reason"} <= set(r) for r in doc["resolutions"])
-    assert str(tmp_path) not in proc.stdout  # paths are as seen inside that system
-
-
-def test_cli_envs_bad_user_is_a_usage_error() -> None:
-    proc = subprocess.run(
-        [CACHECENSUS, "envs", "--user", "no-such-user-x"], capture_output=True, text=True
-    )
-    assert proc.returncode == 2
-    assert "no such user" in proc.stderr and "Traceback" not in proc.stderr
-
-
 def test_real_machine_finds_this_venv_and_the_system_python() -> None:
     host = Host.local()
     envs, _ = discover(host, [host.current_user()])
@@ -250,3 +190,218 @@ def test_real_machine_finds_this_venv_and_the_system_python() -> None:
     if Path("/usr/bin/python3").exists():
         system = [e for e in envs if e.prefix == "/usr"]
         assert system and system[0].kind == EnvKind.SYSTEM
+
+
+def test_sources_absent_for_a_user_are_not_created(tmp_path: Path) -> None:
+    root = fake_machine(tmp_path)
+    host = Host(root=str(root))
+    bob = host.user_by_name("bob")
+    alice = host.user_by_name("alice")
+    assert bob is not None and alice is not None
+    env = {"HOME": bob.home}
+    assert PyenvProvider.create(host, bob, env) is None  # bob has no ~/.pyenv
+    assert PipxProvider.create(host, bob, env) is None
+    assert ProcessProvider.create(host, bob, env) is None  # not a live host
+    conda = CondaProvider.create(host, bob, env)
+    assert conda is not None
+    found = {(c.path, c.kind, c.found_by) for c in conda.find()}
+    assert (
+        "/home/bob/miniconda3/envs/science/bin/python",
+        EnvKind.CONDA,
+        "conda environments.txt",
+    ) in found
+    pyenv = PyenvProvider.create(host, alice, {"HOME": alice.home})
+    assert pyenv is not None
+    assert pyenv.roots == ("/home/alice/.pyenv/versions",)
+
+
+def test_variables_move_the_tool_homes(tmp_path: Path) -> None:
+    root = fake_machine(tmp_path)
+    host = Host(root=str(root))
+    alice = host.user_by_name("alice")
+    assert alice is not None
+    python_build(root, "/srv/pythons/cpython-3.12.3-linux", "3.12.3")
+    python_build(root, "/srv/pyenv/versions/3.10.14", "3.10.14")
+    venv(root, "/srv/pipx/venvs/httpie", "/usr/bin/python3.11", "3.11.2")
+    venv(root, "/srv/tools/pre-commit", "/usr/bin/python3.11", "3.11.2")
+    venv(root, "/srv/workon/api", "/usr/bin/python3.11", "3.11.2")
+    venv(root, "/srv/poetry-envs/lib-py3.11", "/usr/bin/python3.11", "3.11.2")
+    env = {
+        "HOME": alice.home,
+        "UV_PYTHON_INSTALL_DIR": "/srv/pythons",
+        "PYENV_ROOT": "/srv/pyenv",
+        "PIPX_HOME": "/srv/pipx",
+        "UV_TOOL_DIR": "/srv/tools",
+        "WORKON_HOME": "/srv/workon",
+        "POETRY_VIRTUALENVS_PATH": "/srv/poetry-envs",
+    }
+    envs, _ = discover(
+        Host(root=str(root), env=env), [alice], scan_budget_s=10.0
+    )  # a foreign root: variables come from the user's (absent) processes, i.e. defaults
+    assert "/srv/pipx/venvs/httpie" not in by_prefix(envs)
+    found: dict[str, EnvKind | None] = {}
+    for cls in (
+        UvPythonProvider,
+        PyenvProvider,
+        PipxProvider,
+        UvToolProvider,
+        VirtualenvwrapperProvider,
+        PoetryProvider,
+    ):
+        provider = cls.create(host, alice, env)
+        assert provider is not None, cls
+        for cand in provider.find():
+            found[cand.path.rsplit("/bin/", 1)[0]] = cand.kind
+    assert found["/srv/pythons/cpython-3.12.3-linux"] == EnvKind.UV_MANAGED
+    assert found["/srv/pyenv/versions/3.10.14"] == EnvKind.PYENV
+    assert found["/srv/pipx/venvs/httpie"] == EnvKind.PIPX
+    assert found["/srv/tools/pre-commit"] == EnvKind.UV_TOOL
+    assert found["/srv/workon/api"] == EnvKind.VIRTUALENVWRAPPER
+    assert found["/srv/poetry-envs/lib-py3.11"] == EnvKind.POETRY
+
+
+def test_poetry_config_toml_names_the_virtualenvs_path(tmp_path: Path) -> None:
+    root = fake_machine(tmp_path)
+    host = Host(root=str(root))
+    alice = host.user_by_name("alice")
+    assert alice is not None
+    (root / "home/alice/.config/pypoetry").mkdir(parents=True)
+    (root / "home/alice/.config/pypoetry/config.toml").write_text(
+        '[virtualenvs]\npath = "~/poetry-venvs"\n'
+    )
+    venv(root, "/home/alice/poetry-venvs/svc-py3.11", "/usr/bin/python3.11", "3.11.2")
+    poetry = PoetryProvider.create(host, alice, {"HOME": alice.home})
+    assert poetry is not None and poetry.roots == ("/home/alice/poetry-venvs",)
+    (root / "home/alice/.config/pypoetry/config.toml").write_text("not = [toml\n")
+    assert poetry_path(Context(host, alice, {})) == "/home/alice/.cache/pypoetry/virtualenvs"
+
+
+def test_path_shims_are_skipped_and_symlinks_are_one_environment(tmp_path: Path) -> None:
+    root = fake_machine(tmp_path)
+    shims = root / "home/alice/.pyenv/shims"
+    shims.mkdir(parents=True)
+    (shims / "python3").write_text('#!/usr/bin/env bash\nexec pyenv exec "$0" "$@"\n')
+    (root / "usr/local/bin").mkdir(parents=True)
+    os.symlink("/usr/bin/python3.11", root / "usr/local/bin/python3")
+    os.symlink("/usr/bin/python3.42", root / "usr/local/bin/python3.42")  # dangling
+    host = Host(root=str(root), env={"PATH": "/home/alice/.pyenv/shims:/usr/local/bin"})
+    envs, problems = discover(host, [])
+    assert not any(
+        "/shims/" in e.interpreter or any("/shims/" in a for a in e.aliases) for e in envs
+    )
+    usr = [e for e in envs if e.prefix == "/usr"]
+    assert len(usr) == 1
+    assert "/usr/local/bin/python3" in usr[0].aliases
+    assert {"/usr/bin", "/usr/local/bin"} <= set(usr[0].found_by)
+    broken = [e for e in envs if e.interpreter == "/usr/local/bin/python3.42"]
+    assert broken and broken[0].problem == "dangling symlink to /usr/bin/python3.42"
+    assert problems == ()
+
+
+def test_opt_is_searched_two_levels_deep(tmp_path: Path) -> None:
+    root = fake_machine(tmp_path)
+    python_build(root, "/opt/python3.12", "3.12.4")
+    python_build(root, "/opt/vendor/py", "3.8.19", pip=None)
+    python_build(root, "/opt/a/b/c", "3.7.17")  # /opt/a/b/c/bin: too deep for /opt
+    envs, _ = discover(Host(root=str(root)), [])
+    found = by_prefix(envs)
+    assert found["/opt/python3.12"].kind == EnvKind.OTHER
+    assert found["/opt/python3.12"].found_by == ("/opt",)
+    assert (
+        found["/opt/vendor/py"].version == "3.8.19" and found["/opt/vendor/py"].pip_version is None
+    )
+    assert "/opt/a/b/c" not in found
+
+
+def test_pyenv_virtualenv_envs_are_venvs(tmp_path: Path) -> None:
+    root = fake_machine(tmp_path)
+    venv(
+        root,
+        "/home/alice/.pyenv/versions/tools",
+        "/home/alice/.pyenv/versions/3.12.1/bin/python3.12",
+        "3.12.1",
+    )
+    host = Host(root=str(root))
+    alice = host.user_by_name("alice")
+    assert alice is not None
+    found = by_prefix(discover(host, [alice])[0])
+    tools = found["/home/alice/.pyenv/versions/tools"]
+    assert tools.kind == EnvKind.VENV and tools.found_by[0] == "pyenv"
+    assert tools.base_interpreter == "/home/alice/.pyenv/versions/3.12.1/bin/python3.12"
+
+
+def test_scan_never_follows_symlinked_dirs_and_reports_its_budget(tmp_path: Path) -> None:
+    root = fake_machine(tmp_path)
+    host = Host(root=str(root))
+    alice = host.user_by_name("alice")
+    assert alice is not None
+    os.symlink("/home/bob", root / "home/alice/bobs")  # would reach bob's venvs
+    walker = PyvenvScan(host, ["/home/alice"], max_depth=4, budget_s=60.0)
+    prefixes = {c.path.rsplit("/bin/", 1)[0] for c in walker.find()}
+    assert "/home/alice/proj/.venv" in prefixes
+    assert not any(p.startswith(("/home/alice/bobs", "/home/bob")) for p in prefixes)
+    assert "/home/alice/.cache/pypoetry/virtualenvs/lib-abc-py3.11" not in prefixes  # .cache
+    assert walker.stopped is False
+    spent = PyvenvScan(host, ["/home/alice"], max_depth=4, budget_s=-1.0)
+    assert list(spent.find()) == [] and spent.stopped
+    _, problems = discover(host, [alice], scan_budget_s=-1.0)
+    assert any("budget" in p.message for p in problems)
+    _, problems = discover(host, [alice], scan_dirs=["/nowhere"])
+    assert problems == (Problem(path="/nowhere", message="--scan: not a directory"),)
+
+
+class LiveFake(Host):
+    """A fake machine that claims to be live, with scripted processes."""
+
+    procs: tuple[ProcessInfo, ...] = ()
+    calls: int = 0
+
+    @property
+    def live(self) -> bool:
+        return True
+
+    def processes(self) -> list[ProcessInfo]:
+        type(self).calls += 1
+        return list(self.procs)
+
+
+def test_running_processes_are_found_once_per_discovery(tmp_path: Path) -> None:
+    root = fake_machine(tmp_path)
+    venv(root, "/srv/app/venv", "/usr/bin/python3.11", "3.11.2")
+
+    def proc(pid: int, uid: int, **kw: object) -> ProcessInfo:
+        fields: dict[str, object] = {
+            "name": "python3",
+            "exe": None,
+            "cwd": None,
+            "cmdline": (),
+            "environ": None,
+            "create_time": 1.0,
+        }
+        fields.update(kw)
+        return ProcessInfo(pid=pid, uid=uid, **fields)  # type: ignore[arg-type]
+
+    LiveFake.procs = (
+        proc(10, ALICE, environ={"VIRTUAL_ENV": "/srv/app/venv", "HOME": "/home/alice"}),
+        proc(11, ALICE, exe="/usr/bin/python3.11", cmdline=("python3",)),
+        proc(
+            12, BOB, exe="/usr/bin/python3.11", cmdline=("bin/python", "x.py"), cwd="/srv/app/venv"
+        ),
+    )
+    LiveFake.calls = 0
+    host = LiveFake(root=str(root))
+    alice = host.user_by_name("alice")
+    bob = host.user_by_name("bob")
+    assert alice is not None and bob is not None
+    provider = ProcessProvider.create(host, alice, {})
+    assert provider is not None
+    assert [(c.path, c.found_by) for c in provider.find()] == [
+        ("/srv/app/venv/bin/python", "process 10"),
+        ("/usr/bin/python3.11", "process 11"),
+    ]
+    LiveFake.calls = 0
+    envs, _ = discover(host, [alice, bob])
+    app = by_prefix(envs)["/srv/app/venv"]
+    assert app.kind == EnvKind.VENV and set(app.found_by) == {"process 10", "process 12"}
+    # one listing for every provider; user_variables asks the host for the others' env
+    assert LiveFake.calls <= 1 + 2

@@ -309,8 +309,16 @@ def test_refresh_removes_stale_entries_first_then_installs_uncached(
     )  # fmt: skip
     before = {p for p in _files(cache)}
     assert len(before) >= 8  # six and idna: wheel + index page, record + body each
-    refused = _cc("install", "--refresh", "--python", str(venv_with_pip), "--", "six==1.16.0",
-                  *_index(loopback_index), env=pip_env)
+    refused = _cc(
+        "install",
+        "--refresh",
+        "--python",
+        str(venv_with_pip),
+        "--",
+        "six==1.16.0",
+        *_index(loopback_index),
+        env=pip_env,
+    )
     assert refused.returncode == 2 and "--yes" in refused.stderr  # no terminal to ask on
     assert {p for p in _files(cache)} == before
     result = _cc(
@@ -334,6 +342,16 @@ def test_requirement_names_from_arguments_and_files(tmp_path: Path) -> None:
 
     reqs = tmp_path / "r.txt"
     reqs.write_text("Django>=4 --hash=sha256:abc\n# comment\n-i http://x/simple\nsix\n")
-    got = requirement_names(["-U", "Requests[socks]>=2", "-r", str(reqs), "--index-url",
-                             "http://x", "./local/path", "zope.interface"])
+    got = requirement_names(
+        [
+            "-U",
+            "Requests[socks]>=2",
+            "-r",
+            str(reqs),
+            "--index-url",
+            "http://x",
+            "./local/path",
+            "zope.interface",
+        ]
+    )
     assert got == ["requests", "zope-interface", "django", "six"]

@@ -295,3 +295,20 @@ def test_shaped_commands(shaped_session: Session) -> None:
     assert "cachecensus list --env pyenv:3.12.1" in screen, screen
     screen = s.complete("cachecensus audit --user roo", "cachecensus audit --user root")
     assert "cachecensus audit --user root" in screen, screen  # from the passwd database
+
+
+def test_real_remove_list_dir_audit(real_session: Session) -> None:
+    """The same shapes on the real commands: project names, kinds, views and users."""
+    s = real_session
+    screen = s.complete("cachecensus remove re", "cachecensus remove requests")
+    assert "cachecensus remove requests" in screen, screen
+    screen = s.complete("cachecensus list --k", "cachecensus list --kind")
+    assert "cachecensus list --kind" in _last_prompt_line(screen), screen
+    screen = s.complete("cachecensus list --kind ", "wheel", "sdist", "index-page", tabs=2)
+    assert all(w in screen for w in ("wheel", "sdist", "index-page", "built-wheel")), screen
+    screen = s.complete("cachecensus dir --for ", "install", "cache", "download", tabs=2)
+    assert all(w in screen.split("--for", 1)[1] for w in ("install", "cache", "download", "wheel"))
+    screen = s.complete("cachecensus audit --user roo", "cachecensus audit --user root")
+    assert "cachecensus audit --user root" in screen, screen  # from the passwd database
+    screen = s.complete("cachecensus pru", "cachecensus prune")
+    assert "cachecensus prune" in _last_prompt_line(screen), screen

@@ -1,11 +1,17 @@
 """The census: who uses which cache.
 
-Pairs every user with the environments they can use (their own, plus root-owned ones
-outside root's home: system, /opt, shared pyenv...) and with "no environment" (their plain
-``pip``), resolves each pair's pip cache for installs, and groups the pairs by *physical*
-directory (symlinks resolved), so a cache shared by ten environments is one row with ten
-users of it. Where ``pip cache`` (the ``[cache]`` view) would name another directory than
-installs use, the pair is flagged: ``pip cache purge`` there cleans the wrong place.
+Pairs every user with the environments they can use (their own, plus shared ones: owned by
+root or nobody we know, outside root's home: system, /opt, a shared pyenv...) and with "no
+environment" (``environment == ""``: their plain ``pip``), resolves each pair's pip cache
+for installs, and groups the pairs by *physical* directory (symlinks resolved), so a cache
+shared by ten environments is one row with ten users of it. Where ``pip cache`` (the
+``[cache]`` view) would name another directory than installs use, the pair is flagged:
+``pip cache purge`` there cleans the wrong place.
+
+Each user's variables are the invoking user's own environment for them, another user's
+running processes' environment, or the login defaults (see
+:func:`cachecensus.discover.user_variables`). Broken environments (``problem`` set) are not
+paired: no pip runs there.
 """
 
 from __future__ import annotations
@@ -17,19 +23,26 @@ from cachecensus.discover import user_variables
 from cachecensus.host import Host
 from cachecensus.models import CacheDir, Census, Environment, Problem, Resolution, Usage, User
 
+#: ``resolve_pip``'s shape: ``(host, *, user, env, prefix, view, cwd, euid, pip_version)``.
 Resolver = Callable[..., Resolution]
+#: Views resolved per pair: the first is the one installs use (the census's cache).
+VIEWS = ("install", "cache")
 
 
 def environments_of(
     user: User, environments: Sequence[Environment], root_home: str
 ) -> list[Environment]:
-    """The environments ``user`` would run: their own, and root's outside root's home."""
+    """The environments ``user`` would run: their own, and shared ones (owned by root or an
+    unknown owner) outside root's home; never a broken one."""
+    inside_root = root_home.rstrip("/") + "/"
     mine = []
     for env in environments:
-        if env.owner == user.name or (
-            env.owner in ("root", None)
-            and not (user.uid != 0 and (env.prefix + "/").startswith(root_home.rstrip("/") + "/"))
-        ):
+        if env.problem is not None:
+            continue
+        shared = env.owner in ("root", None) and (
+            user.uid == 0 or not (env.prefix + "/").startswith(inside_root)
+        )
+        if shared or env.owner == user.name:
             mine.append(env)
     return mine
 
@@ -52,7 +65,12 @@ def build_census(
     variables: Callable[[Host, User], Mapping[str, str]] = user_variables,
     cwd: str | None = None,
 ) -> Census:
-    """Resolve every (user, environment) pair and group them into physical caches."""
+    """Resolve every (user, environment) pair and group them into physical caches.
+
+    ``resolve`` defaults to :func:`cachecensus.resolve.pip.resolve_pip`; ``variables`` gives
+    a user's environment variables; ``cwd`` (default: the user's home) is where relative
+    config paths are taken from.
+    """
     if resolve is None:
         from cachecensus.resolve.pip import resolve_pip
 
@@ -77,11 +95,14 @@ def build_census(
                     euid=user.uid,
                     pip_version=env.pip_version if env else None,
                 )
-                for view in ("install", "cache")
+                for view in VIEWS
             )
             pairs.append((Usage(user.name, name, "install"), install))
+            where = name or user.home
             for message in install.problems:
-                problems.append(Problem(path=name or user.home, message=message))
+                problems.append(Problem(path=where, message=message))
+            if install.error:
+                problems.append(Problem(path=where, message=f"pip would fail: {install.error}"))
             if install.cache_dir != cache.cache_dir:
                 problems.append(
                     Problem(
@@ -92,35 +113,47 @@ def build_census(
                         ),
                     )
                 )
+    caches, grouping_problems = group_caches(host, pairs)
     return Census(
         users=tuple(users),
         environments=tuple(environments),
-        caches=_group(host, pairs),
+        caches=caches,
         resolutions=tuple(pairs),
-        problems=tuple(dict.fromkeys(problems)),
+        problems=tuple(dict.fromkeys([*problems, *grouping_problems])),
     )
 
 
-def _group(host: Host, pairs: Sequence[tuple[Usage, Resolution]]) -> tuple[CacheDir, ...]:
-    grouped: dict[str, tuple[list[Usage], list[str]]] = {}
+def group_caches(
+    host: Host, pairs: Sequence[tuple[Usage, Resolution]]
+) -> tuple[tuple[CacheDir, ...], tuple[Problem, ...]]:
+    """One :class:`CacheDir` per physical directory the pairs use (disabled ones use none)."""
+    grouped: dict[str, tuple[list[Usage], list[str], str]] = {}
+    problems: list[Problem] = []
     for usage, res in pairs:
         if res.cache_dir is None:
             continue
-        physical = host.realpath(res.cache_dir)
-        usages, names = grouped.setdefault(physical, ([], []))
-        usages.append(usage)
+        try:
+            physical = host.realpath(res.cache_dir)
+        except OSError as exc:
+            problems.append(Problem(path=res.cache_dir, message=f"cannot resolve: {exc}"))
+            continue
+        usages, names, _tool = grouped.setdefault(physical, ([], [], res.tool))
+        if usage not in usages:
+            usages.append(usage)
         # pip resolves symlinks; the spelling the user wrote lives in the deciding layer
         spelled = next((d.value for d in res.decided_by if d.effective), res.cache_dir)
-        if spelled not in names:
-            names.append(spelled)
-    return tuple(
+        for name in (spelled, res.cache_dir):
+            if name not in names:
+                names.append(name)
+    caches = tuple(
         CacheDir(
-            tool="pip",
+            tool=tool,
             path=path,
             exists=host.is_dir(path),
             owner=_owner(host, path) or _owner(host, posixpath.dirname(path)),
             used_by=tuple(usages),
             names=tuple(names),
         )
-        for path, (usages, names) in sorted(grouped.items())
+        for path, (usages, names, tool) in sorted(grouped.items())
     )
+    return caches, tuple(problems)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from cachecensus.cli.common import (
@@ -13,6 +15,9 @@ from cachecensus.cli.common import (
     make_host,
 )
 from cachecensus.models import SCHEMA
+
+if TYPE_CHECKING:
+    from cachecensus.models import Census, Problem
 
 UserOption = typer.Option(None, "--user", metavar="NAME", help="Only this user (default: you).")
 AllUsersOption = typer.Option(
@@ -76,15 +81,34 @@ def envs_command(
     raise typer.Exit(EXIT_PARTIAL if all_problems else EXIT_OK)
 
 
-def _render(census: object, problems: tuple[object, ...]) -> None:
-    from cachecensus.models import Census, Problem
+ENV_COLUMNS = (
+    "name",
+    "kind",
+    "version",
+    "pip",
+    "owner",
+    "interpreter",
+    "cache dir (install)",
+    "found by",
+)
+
+
+def _render(census: Census, problems: tuple[Problem, ...]) -> None:
     from cachecensus.report import print_table
 
-    assert isinstance(census, Census)
-    cache_of: dict[str, str] = {}
+    caches_of: dict[str, list[str]] = {}
     for usage, res in census.resolutions:
-        if usage.environment and usage.environment not in cache_of:
-            cache_of[usage.environment] = res.cache_dir or f"disabled ({res.reason})"
+        shown = res.cache_dir or f"disabled: {res.reason}"
+        known = caches_of.setdefault(usage.environment, [])
+        if shown not in known:
+            known.append(shown)
+
+    def cache_cell(interpreter: str) -> str:
+        known = caches_of.get(interpreter, [])
+        if not known:
+            return "-"
+        return known[0] if len(known) == 1 else f"{len(known)} (per user; see --json)"
+
     rows = [
         [
             env.name,
@@ -93,14 +117,14 @@ def _render(census: object, problems: tuple[object, ...]) -> None:
             env.pip_version or "-",
             env.owner or "?",
             env.interpreter + (f"  [broken: {env.problem}]" if env.problem else ""),
-            cache_of.get(env.interpreter, "-"),
+            cache_cell(env.interpreter),
             ", ".join(env.found_by),
         ]
         for env in census.environments
     ]
     print_table(
         f"{len(census.environments)} environments",
-        ["name", "kind", "python", "pip", "owner", "interpreter", "pip cache (installs)", "found"],
+        ENV_COLUMNS,
         rows,
     )
     cache_rows = [
@@ -119,7 +143,6 @@ def _render(census: object, problems: tuple[object, ...]) -> None:
         cache_rows,
     )
     for problem in problems:
-        assert isinstance(problem, Problem)
         where = f"{problem.path}: " if problem.path else ""
         print(f"note: {where}{problem.message}")
 

@@ -1,59 +1,83 @@
 """Discovery: every Python environment on the machine, found without running any.
 
-One module per source (``path``, ``pyenv``, ``uv``, ``pipx``, ``conda``, ``venvhomes``,
-``processes``, ``scan``), each a ``find(ctx)`` yielding :class:`~.base.Candidate`
-interpreter paths; this module runs them for each user, inspects every candidate once
-(:func:`~.interpreter.inspect_interpreter`) and merges the names of one interpreter
-(``python3`` -> ``python3.11``, a venv's ``bin/python`` and ``bin/python3``) into one
-:class:`~cachecensus.models.Environment` with ``aliases``.
+One module per source, each a small :class:`~.base.Provider` class (``create(host, user,
+env)`` -> None when the source is absent, ``find()`` -> :class:`~.base.Candidate`
+interpreter paths), plus the bounded ``pyvenv.cfg`` walk (:mod:`.scan`). :func:`discover`
+runs them for each user, inspects every candidate once
+(:func:`~.interpreter.inspect_interpreter`, files only) and merges the names of one
+interpreter (``python3`` -> ``python3.11``, a venv's ``bin/python`` and ``bin/python3``)
+into one :class:`~cachecensus.models.Environment` with ``aliases``.
 """
 
 from __future__ import annotations
 
 import posixpath
-import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
-from cachecensus.discover import conda, path, pipx, processes, pyenv, scan, uv, venvhomes
-from cachecensus.discover.base import Candidate, Context
+from cachecensus.discover.base import Candidate, Provider
+from cachecensus.discover.conda import CondaProvider
 from cachecensus.discover.interpreter import inspect_interpreter
+from cachecensus.discover.path import PathProvider
+from cachecensus.discover.pipx import PipxProvider
+from cachecensus.discover.processes import ProcessProvider, shared_snapshot
+from cachecensus.discover.pyenv import PyenvProvider
+from cachecensus.discover.scan import PyvenvScan
+from cachecensus.discover.system import OptProvider, SystemProvider
+from cachecensus.discover.uv import UvPythonProvider, UvToolProvider
+from cachecensus.discover.venvhomes import (
+    PipenvProvider,
+    PoetryProvider,
+    VirtualenvwrapperProvider,
+)
 from cachecensus.host import Host
 from cachecensus.models import Environment, Problem, User
 
-#: Per-user sources (the system-wide ``path`` source runs once, for the invoking user).
-USER_SOURCES: tuple[Callable[[Context], Iterator[Candidate]], ...] = (
-    pyenv.find,
-    uv.find,
-    pipx.find,
-    conda.find,
-    venvhomes.find,
-    processes.find,
+__all__ = ["PROVIDERS", "discover", "user_variables"]
+
+#: Every source, in the order their findings are reported (the first kind given wins).
+PROVIDERS: tuple[type[Provider], ...] = (
+    PathProvider,
+    SystemProvider,
+    OptProvider,
+    PyenvProvider,
+    UvPythonProvider,
+    UvToolProvider,
+    PipxProvider,
+    CondaProvider,
+    VirtualenvwrapperProvider,
+    PipenvProvider,
+    PoetryProvider,
+    ProcessProvider,
 )
 SCAN_DEPTH = 4
-SCAN_BUDGET_S = 3.0
+SCAN_BUDGET_S = 2.0
 
 
 def user_variables(host: Host, user: User) -> Mapping[str, str]:
     """The variables ``user``'s tools see: ours for the invoking user, else those of their
-    running processes, else the login defaults."""
+    running processes, else the login defaults (``HOME``, ``USER``, ``LOGNAME``)."""
     found = host.user_env(user)
     if found is not None:
         return found
     return {"HOME": user.home, "USER": user.name, "LOGNAME": user.name}
 
 
-def _candidates(
-    host: Host, users: Sequence[User], scan_dirs: Sequence[str], max_depth: int, budget_s: float
-) -> Iterator[Candidate]:
+def _providers(host: Host, users: Sequence[User]) -> Iterator[Provider]:
     me = host.current_user()
-    invoking = Context(host, me, host.env if host.live else user_variables(host, me))
-    yield from path.find(invoking)
+    my_env = host.env if host.live else user_variables(host, me)
+    for cls in PROVIDERS:
+        if cls.per_user:
+            continue
+        found = cls.create(host, me, my_env)
+        if found is not None:
+            yield found
     for user in users:
-        ctx = Context(host, user, user_variables(host, user))
-        for source in USER_SOURCES:
-            yield from source(ctx)
-    tops = [u.home for u in users if host.is_dir(u.home)] + list(scan_dirs)
-    yield from scan.find_under(invoking, tops, max_depth=max_depth, budget_s=budget_s)
+        env = my_env if user == me else user_variables(host, user)
+        for cls in PROVIDERS:
+            if cls.per_user:
+                found = cls.create(host, user, env)
+                if found is not None:
+                    yield found
 
 
 def _canonical(env: Environment, names: list[str]) -> str:
@@ -66,6 +90,7 @@ def _canonical(env: Environment, names: list[str]) -> str:
 
 
 def _merge(inspected: Iterable[tuple[Candidate, Environment]]) -> list[Environment]:
+    """One Environment per (prefix, base, version); a broken interpreter stays alone."""
     groups: dict[tuple[str, ...], list[tuple[Candidate, Environment]]] = {}
     key: tuple[str, ...]
     for cand, env in inspected:
@@ -76,8 +101,7 @@ def _merge(inspected: Iterable[tuple[Candidate, Environment]]) -> list[Environme
     merged: list[Environment] = []
     for members in groups.values():
         names = list(dict.fromkeys(e.interpreter for _, e in members))
-        first = members[0][1]
-        canonical = _canonical(first, names)
+        canonical = _canonical(members[0][1], names)
         found_by = tuple(dict.fromkeys(c.found_by for c, _ in members))
         kinds = [c.kind for c, _ in members if c.kind is not None]
         env = next(e for _, e in members if e.interpreter == canonical)
@@ -100,13 +124,18 @@ def _merge(inspected: Iterable[tuple[Candidate, Environment]]) -> list[Environme
 
 
 def _unique_names(envs: list[Environment]) -> list[Environment]:
-    seen: dict[str, int] = {}
+    """``name``s made unique (``--env NAME`` must name one): later ones get ``~2``, ``~3``."""
+    taken = {e.name for e in envs}
+    seen: set[str] = set()
     out = []
     for env in envs:
-        count = seen.get(env.name, 0)
-        seen[env.name] = count + 1
-        if count:
-            env = Environment(**{**env.__dict__, "name": f"{env.name}~{count + 1}"})
+        name, count = env.name, 1
+        while name in seen or (name != env.name and name in taken):
+            count += 1
+            name = f"{env.name}~{count}"
+        seen.add(name)
+        if name != env.name:
+            env = Environment(**{**env.__dict__, "name": name})
         out.append(env)
     return out
 
@@ -119,26 +148,34 @@ def discover(
     scan_budget_s: float = SCAN_BUDGET_S,
     max_depth: int = SCAN_DEPTH,
 ) -> tuple[tuple[Environment, ...], tuple[Problem, ...]]:
-    """Every environment reachable for ``users`` (and the invoking user's PATH)."""
+    """Every environment reachable for ``users`` (plus the invoking user's PATH, the system
+    bin directories and /opt), and what could not be searched."""
     problems: list[Problem] = []
     for top in scan_dirs:
         if not host.is_dir(top):
             problems.append(Problem(path=top, message="--scan: not a directory"))
-    started = time.monotonic()
+    tops = [u.home for u in users if host.is_dir(u.home)]
+    tops += [d for d in scan_dirs if host.is_dir(d)]
+    walker = PyvenvScan(host, tops, max_depth=max_depth, budget_s=scan_budget_s)
     inspected: list[tuple[Candidate, Environment]] = []
     seen: dict[str, Environment] = {}
-    for cand in _candidates(host, users, scan_dirs, max_depth, scan_budget_s):
-        key = posixpath.normpath(cand.path)
-        env = seen.get(key)
-        if env is None:
-            env = inspect_interpreter(host, key, found_by=cand.found_by, kind=cand.kind)
-            seen[key] = env
-        if env.problem and env.problem.startswith(("a script", "no such file")):
-            continue  # shims and wrappers are not environments; vanished files are nothing
-        inspected.append((cand, env))
-    if time.monotonic() - started > scan_budget_s:
+    with shared_snapshot(host):
+        sources: list[Iterable[Candidate]] = [p.find() for p in _providers(host, users)]
+        for cand in (c for source in [*sources, walker.find()] for c in source):
+            path = posixpath.normpath(cand.path)
+            env = seen.get(path)
+            if env is None:
+                env = inspect_interpreter(host, path, found_by=cand.found_by, kind=cand.kind)
+                seen[path] = env
+            if env.problem and env.problem.startswith(("a script", "no such file")):
+                continue  # shims and wrappers are not environments; vanished files are nothing
+            inspected.append((cand, env))
+    if walker.stopped:
         problems.append(
-            Problem(path="", message=f"the pyvenv.cfg scan stopped at its {scan_budget_s}s budget")
+            Problem(
+                path=", ".join(walker.roots),
+                message=f"the pyvenv.cfg scan stopped at its {scan_budget_s:g}s budget",
+            )
         )
     envs = sorted(_merge(inspected), key=lambda e: (e.kind.value, e.prefix, e.interpreter))
     return tuple(_unique_names(envs)), tuple(problems)

@@ -1,23 +1,24 @@
-"""Interpreters on the user's PATH, in the system bin directories and under /opt."""
+"""Interpreters on the invoking user's ``PATH``."""
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterator
 
-from cachecensus.discover.base import Candidate, Context, interpreters_in, subdirs
-
-SYSTEM_BINS = ("/usr/bin", "/usr/local/bin", "/bin")
+from cachecensus.discover.base import Candidate, Context, Provider, interpreters_in
 
 
-def find(ctx: Context) -> Iterator[Candidate]:
-    for entry in ctx.env.get("PATH", "").split(":"):
-        if entry.startswith("/"):
-            for exe in interpreters_in(ctx.host, entry):
-                yield Candidate(exe, "PATH")
-    for bindir in SYSTEM_BINS:
-        for exe in interpreters_in(ctx.host, bindir):
-            yield Candidate(exe, bindir)
-    for top in subdirs(ctx.host, "/opt"):  # /opt/X/bin and /opt/X/Y/bin
-        for base in (top, *subdirs(ctx.host, top)):
-            for exe in interpreters_in(ctx.host, base + "/bin"):
-                yield Candidate(exe, "/opt")
+class PathProvider(Provider):
+    name = "PATH"
+    per_user = False
+
+    @classmethod
+    def roots_of(cls, ctx: Context) -> Iterator[str]:
+        for entry in ctx.env.get("PATH", "").split(":"):
+            if posixpath.isabs(entry):
+                yield posixpath.normpath(entry)
+
+    def find(self) -> Iterator[Candidate]:
+        for bindir in self.roots:
+            for exe in interpreters_in(self.ctx.host, bindir):
+                yield Candidate(exe, None, self.name)

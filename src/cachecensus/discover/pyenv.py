@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterator
 
-from cachecensus.discover.base import Candidate, Context, venvs_under
+from cachecensus.discover.base import Candidate, Context, Provider, venvs_under
 from cachecensus.models import EnvKind
 
 
-def find(ctx: Context) -> Iterator[Candidate]:
-    root = ctx.var_path("PYENV_ROOT") or ctx.home(".pyenv")
-    for cand in venvs_under(ctx, root + "/versions", EnvKind.PYENV, "pyenv"):
-        # pyenv-virtualenv's envs live here too, and have a pyvenv.cfg: a venv, not a build
-        venv = ctx.host.is_file(cand.path.rsplit("/bin/", 1)[0] + "/pyvenv.cfg")
-        yield Candidate(cand.path, cand.found_by, None if venv else EnvKind.PYENV)
+class PyenvProvider(Provider):
+    name = "pyenv"
+
+    @classmethod
+    def roots_of(cls, ctx: Context) -> Iterator[str]:
+        yield (ctx.var_path("PYENV_ROOT") or ctx.home(".pyenv")) + "/versions"
+
+    def find(self) -> Iterator[Candidate]:
+        host = self.ctx.host
+        for root in self.roots:
+            for cand in venvs_under(host, root, EnvKind.PYENV, self.name):
+                # pyenv-virtualenv's envs live here too and have a pyvenv.cfg: venvs
+                prefix = posixpath.dirname(posixpath.dirname(cand.path))
+                venv = host.is_file(prefix + "/pyvenv.cfg")
+                yield cand._replace(kind=None) if venv else cand

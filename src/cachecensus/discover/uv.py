@@ -4,13 +4,31 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from cachecensus.discover.base import Candidate, Context, venvs_under
+from cachecensus.discover.base import Context, VenvDirProvider
 from cachecensus.models import EnvKind
 
 
-def find(ctx: Context) -> Iterator[Candidate]:
-    data = ctx.xdg("XDG_DATA_HOME", ".local/share")
-    pythons = ctx.var_path("UV_PYTHON_INSTALL_DIR") or data + "/uv/python"
-    yield from venvs_under(ctx, pythons, EnvKind.UV_MANAGED, "uv python dir")
-    tools = ctx.var_path("UV_TOOL_DIR") or data + "/uv/tools"
-    yield from venvs_under(ctx, tools, EnvKind.UV_TOOL, "uv tool dir")
+class UvPythonProvider(VenvDirProvider):
+    name = "uv python dir"
+    kind = EnvKind.UV_MANAGED
+
+    @classmethod
+    def roots_of(cls, ctx: Context) -> Iterator[str]:
+        explicit = ctx.var_path("UV_PYTHON_INSTALL_DIR")
+        if explicit:
+            yield explicit
+        yield ctx.xdg("XDG_DATA_HOME", ".local/share") + "/uv/python"
+        yield ctx.home(".local/share/uv/python")
+
+
+class UvToolProvider(VenvDirProvider):
+    name = "uv tool dir"
+    kind = EnvKind.UV_TOOL
+
+    @classmethod
+    def roots_of(cls, ctx: Context) -> Iterator[str]:
+        explicit = ctx.var_path("UV_TOOL_DIR")
+        if explicit:
+            yield explicit
+        yield ctx.xdg("XDG_DATA_HOME", ".local/share") + "/uv/tools"
+        yield ctx.home(".local/share/uv/tools")

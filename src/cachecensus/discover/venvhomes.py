@@ -1,18 +1,38 @@
 """Known homes of virtualenvs: virtualenvwrapper (``WORKON_HOME``, ``~/.virtualenvs``),
-pipenv (``~/.local/share/virtualenvs``), poetry (``virtualenvs.path``)."""
+pipenv (``$XDG_DATA_HOME/virtualenvs``, ``~/.local/share/virtualenvs``), poetry
+(``virtualenvs.path``)."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
 
-from cachecensus.discover.base import Candidate, Context, venvs_under
+from cachecensus.discover.base import Context, VenvDirProvider
 from cachecensus.models import EnvKind
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
+
+
+class VirtualenvwrapperProvider(VenvDirProvider):
+    name = "virtualenvwrapper"
+    kind = EnvKind.VIRTUALENVWRAPPER
+
+    @classmethod
+    def roots_of(cls, ctx: Context) -> Iterator[str]:
+        yield ctx.var_path("WORKON_HOME") or ctx.home(".virtualenvs")
+
+
+class PipenvProvider(VenvDirProvider):
+    name = "pipenv"
+    kind = EnvKind.PIPENV
+
+    @classmethod
+    def roots_of(cls, ctx: Context) -> Iterator[str]:
+        yield ctx.xdg("XDG_DATA_HOME", ".local/share") + "/virtualenvs"
+        yield ctx.home(".local/share/virtualenvs")
 
 
 def poetry_path(ctx: Context) -> str:
@@ -25,7 +45,7 @@ def poetry_path(ctx: Context) -> str:
     )
     try:
         config = tomllib.loads(ctx.host.read_text(config_dir + "/config.toml"))
-    except (OSError, tomllib.TOMLDecodeError):
+    except (OSError, ValueError):  # TOMLDecodeError is a ValueError
         config = {}
     venvs = config.get("virtualenvs", {})
     if isinstance(venvs, dict) and isinstance(venvs.get("path"), str):
@@ -34,9 +54,10 @@ def poetry_path(ctx: Context) -> str:
     return cache + "/virtualenvs"
 
 
-def find(ctx: Context) -> Iterator[Candidate]:
-    workon = ctx.var_path("WORKON_HOME") or ctx.home(".virtualenvs")
-    yield from venvs_under(ctx, workon, EnvKind.VIRTUALENVWRAPPER, "virtualenvwrapper")
-    pipenv = ctx.xdg("XDG_DATA_HOME", ".local/share") + "/virtualenvs"
-    yield from venvs_under(ctx, pipenv, EnvKind.PIPENV, "pipenv")
-    yield from venvs_under(ctx, poetry_path(ctx), EnvKind.POETRY, "poetry")
+class PoetryProvider(VenvDirProvider):
+    name = "poetry"
+    kind = EnvKind.POETRY
+
+    @classmethod
+    def roots_of(cls, ctx: Context) -> Iterator[str]:
+        yield poetry_path(ctx)
