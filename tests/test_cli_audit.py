@@ -157,3 +157,42 @@ def test_list_refreshes_completion_candidates(real_caches: Path, tmp_path: Path)
     assert proc.returncode == 0
     lines = cand.read_text().splitlines()
     assert "project\tsix" in lines and "project\tsgmllib3k" in lines
+
+
+def test_progress_bar_only_on_a_terminal_and_never_with_json(tmp_path: Path) -> None:
+    """A scan longer than half a second draws a bar on a terminal's stderr; piped or with
+    --json, stderr stays silent."""
+    import pty
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+    from benchlib.cachegen import build_pip_cache
+
+    cache = tmp_path / "big"
+    build_pip_cache(str(cache), entries=2500, total_bytes=25_000_000, seed=9)
+
+    def stderr_of(*args: str, tty: bool) -> str:
+        env = dict(os.environ, CACHECENSUS_MEMO="off", COLUMNS="100")
+        if not tty:
+            return run(*args).stderr
+        leader, follower = pty.openpty()
+        proc = subprocess.Popen(
+            [CACHECENSUS, *args], stdout=subprocess.DEVNULL, stderr=follower, env=env
+        )
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                data = os.read(leader, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+        proc.wait()
+        os.close(leader)
+        return b"".join(chunks).decode(errors="replace")
+
+    shown = stderr_of("list", "--cache-dir", str(cache), tty=True)
+    assert "scanning" in shown or "identifying" in shown, shown[-500:]
+    assert stderr_of("list", "--json", "--cache-dir", str(cache), tty=True).strip() == ""
+    assert stderr_of("list", "--cache-dir", str(cache), tty=False).strip() == ""

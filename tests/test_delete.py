@@ -389,3 +389,33 @@ def test_dedupe_reports_and_links_same_owner_copies(real_caches: Path) -> None:
     assert after["totals"]["size"] < sum(c["size"] for c in after["caches"])
     # the linked caches still scan the same
     assert {(e.project, e.version) for e in scan(HOST, str(b)).entries if e.project}
+
+
+def test_a_cache_in_use_by_pip_is_left_alone_unless_forced(real_caches: Path) -> None:
+    cache = real_caches / "pip-26.3"
+    before = digests(cache)
+    # a process whose command line is a pip run on that cache (it only sleeps)
+    busy = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import time; time.sleep(60)",
+            "pip",
+            "download",
+            "--cache-dir",
+            str(cache),
+        ]
+    )
+    try:
+        time.sleep(0.3)
+        refused = run("purge", "--cache-dir", str(cache), "--yes", "--json")
+        doc = json.loads(refused.stdout)
+        assert refused.returncode == 1 and doc["removed"] == []
+        assert all("in use by" in s["reason"] for s in doc["skipped"])
+        assert str(busy.pid) in doc["skipped"][0]["reason"]
+        assert digests(cache) == before
+        forced = run("purge", "--cache-dir", str(cache), "--yes", "--force", "--json")
+        assert forced.returncode == 0 and json.loads(forced.stdout)["removed"]
+    finally:
+        busy.kill()
+        busy.wait()
