@@ -10,12 +10,16 @@ a user.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
 import pytest
 
 from conftest import PIP_NEW, PIP_OLD, REPO
@@ -230,6 +234,29 @@ S: list[Scenario] = [
         files={"{home}/.config/pip/pip.conf": "[cache]\r\ncache-dir = {tmp}/crlf\r\n"},
     ),
     Scenario(
+        "a global dir listed twice in XDG_CONFIG_DIRS (versions differ)",
+        env={"XDG_CONFIG_DIRS": "{tmp}/xdgsys:{tmp}/xdgsys2:{tmp}/xdgsys"},
+        files={
+            "{tmp}/xdgsys/pip/pip.conf": C.format(v="{tmp}/g1"),
+            "{tmp}/xdgsys2/pip/pip.conf": C.format(v="{tmp}/g2"),
+        },
+    ),
+    Scenario(
+        "dangling symlink: pip uses its target",
+        env={"PIP_CACHE_DIR": "{tmp}/dangling"},
+        links={"{tmp}/dangling": "{tmp}/not-yet/cache"},
+    ),
+    Scenario(
+        "symlink loop as cache dir: ownership check fails",
+        env={"PIP_CACHE_DIR": "{tmp}/loop1"},
+        links={"{tmp}/loop1": "{tmp}/loop2", "{tmp}/loop2": "{tmp}/loop1"},
+    ),
+    Scenario(
+        "below a symlink loop",
+        env={"PIP_CACHE_DIR": "{tmp}/loop1/sub"},
+        links={"{tmp}/loop1": "{tmp}/loop2", "{tmp}/loop2": "{tmp}/loop1"},
+    ),
+    Scenario(
         "cache dir owned by nobody is disabled for root",
         env={"PIP_CACHE_DIR": "{tmp}/nobodys"},
         chown_nobody=("{tmp}/nobodys",),
@@ -375,3 +402,95 @@ def test_bad_inputs_are_one_line_errors(tmp_path: Path) -> None:
         assert proc.returncode == 2, argv
         assert "Traceback" not in proc.stderr
         assert proc.stderr.strip()
+
+
+@pytest.mark.parametrize("version", [PIP_NEW, PIP_OLD])
+def test_the_error_names_the_file_pip_names(
+    version: str, pip_venv: Callable[[str], Path], tmp_path: Path
+) -> None:
+    """With two malformed files pip exits on the first it reads: a global file for pip 26,
+    the PIP_CONFIG_FILE file for pip 23.2 (which read it first)."""
+    python = pip_venv(version)
+    (tmp_path / "xdgsys" / "pip").mkdir(parents=True)
+    (tmp_path / "xdgsys" / "pip" / "pip.conf").write_text("[global]\nbad-global\n")
+    (tmp_path / "env.conf").write_text("[global]\nbad-env\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "XDG_"))}
+    env.update(
+        HOME=str(tmp_path),
+        XDG_CONFIG_DIRS=str(tmp_path / "xdgsys"),
+        PIP_CONFIG_FILE=str(tmp_path / "env.conf"),
+    )
+    pip = subprocess.run(
+        [str(python), "-m", "pip", "cache", "dir"], env=env, capture_output=True, text=True
+    )
+    ours = subprocess.run(
+        [CACHECENSUS, "dir", "--python", str(python)], env=env, capture_output=True, text=True
+    )
+    assert pip.returncode != 0 and ours.returncode != 0 and not ours.stdout
+    named = "env.conf" if version == PIP_OLD else "xdgsys/pip/pip.conf"
+    assert f"{named}'" in pip.stderr
+    (error,) = [line for line in ours.stderr.splitlines() if "pip would fail" in line]
+    assert f"{tmp_path}/{named}:2: cannot parse 'bad-" in error
+
+
+def _system_python_with_pip() -> str | None:
+    """A system interpreter (readable by every user) whose own pip runs."""
+    for name in ("/usr/bin/python3", "/usr/local/bin/python3"):
+        if os.path.exists(name):
+            check = subprocess.run([name, "-m", "pip", "--version"], capture_output=True)
+            if check.returncode == 0:
+                return name
+    return None
+
+
+def _other_nobody_processes() -> bool:
+    for proc in psutil.process_iter(["uids"]):
+        uids = proc.info.get("uids")
+        if uids is not None and uids.effective == 65534:
+            return True
+    return False
+
+
+def test_user_view_matches_pip_run_as_that_user() -> None:
+    """``sudo cachecensus dir --user nobody``: nobody's variables come from nobody's running
+    process, nobody's config file decides, and the ownership check is nobody's — equal to
+    what pip says when nobody runs it, before and after the directory becomes nobody's."""
+    python = _system_python_with_pip()
+    if os.geteuid() != 0 or shutil.which("setpriv") is None or python is None:
+        pytest.skip("needs root, setpriv and a system python3 with pip")
+    if _other_nobody_processes():
+        pytest.skip("another process of nobody would lend us its variables")
+    base = Path(tempfile.mkdtemp(prefix="cachecensus-nobody-", dir="/tmp"))
+    drop = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "env", "-i"]
+    env = ["PATH=/usr/bin:/bin", f"HOME={base}/home", "PIP_DISABLE_PIP_VERSION_CHECK=1"]
+    sleeper = None
+    try:
+        base.chmod(0o755)
+        (base / "home" / ".config" / "pip").mkdir(parents=True)
+        (base / "shared").mkdir()
+        (base / "home" / ".config" / "pip" / "pip.conf").write_text(
+            f"[cache]\ncache-dir = {base}/shared/pip\n"
+        )
+        os.chown(base / "home", 65534, 65534)
+        sleeper = subprocess.Popen([*drop, *env, "sleep", "300"])
+        for _ in range(200):  # until its variables are readable (exec'd into sleep)
+            try:
+                if "HOME" in psutil.Process(sleeper.pid).environ():
+                    break
+            except psutil.Error:
+                pass
+            time.sleep(0.01)
+        ours_argv = [CACHECENSUS, "dir", "--python", python, "--user", "nobody"]
+        path_only = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        for owner in (0, 65534):  # /shared is root's: nobody cannot write; then nobody's
+            os.chown(base / "shared", owner, owner)
+            pip_argv = [*drop, *env, python, "-m", "pip", "cache", "dir"]
+            pip_rc, pip_out = _run(pip_argv, path_only, base)
+            our_rc, our_out = _run(ours_argv, dict(os.environ), base)
+            assert (our_rc == 0, our_out) == (pip_rc == 0, pip_out), owner
+        assert our_out == f"{base}/shared/pip"
+    finally:
+        if sleeper is not None:
+            sleeper.terminate()
+            sleeper.wait(timeout=10)
+        shutil.rmtree(base, ignore_errors=True)

@@ -180,6 +180,42 @@ def test_missing_section_header_and_bad_utf8(m: Machine) -> None:
     ]
 
 
+def test_parse_errors_quote_the_line_and_name_the_file_pip_reads_first(m: Machine) -> None:
+    m.write("/etc/pip.conf", "[global]\nbad global line\n")
+    m.write("/etc/env.conf", "[global]\n\nbad env line\n")
+    env = {"HOME": "/home/alice", "PIP_CONFIG_FILE": "/etc/env.conf"}
+    new = m.resolve(env)
+    assert new.error == (
+        "Configuration file could not be loaded: /etc/pip.conf:2: cannot parse 'bad global line'"
+    )
+    assert new.problems == (
+        "/etc/pip.conf:2: cannot parse 'bad global line'; pip refuses to start",
+        "/etc/env.conf:3: cannot parse 'bad env line'; pip refuses to start",
+    )
+    old = m.resolve(env, pip_version=OLD)  # pip 23.2 read PIP_CONFIG_FILE first
+    assert old.error is not None and "/etc/env.conf:3: cannot parse 'bad env line'" in old.error
+
+
+def test_a_global_dir_listed_twice(m: Machine) -> None:
+    m.write("/a/pip/pip.conf", "[global]\ncache-dir = /from-a\n")
+    m.write("/b/pip/pip.conf", "[global]\ncache-dir = /from-b\n")
+    env = {"HOME": "/home/alice", "XDG_CONFIG_DIRS": "/a:/b:/a"}
+    assert m.resolve(env).cache_dir == "/from-b"  # one slot per file name, first place kept
+    assert m.resolve(env, pip_version=OLD).cache_dir == "/from-a"  # reloaded: overrides /b
+
+
+def test_symlink_loop_in_a_foreign_root_disables_without_a_traceback(m: Machine) -> None:
+    os.symlink("/loop2", m.root / "loop1")
+    os.symlink("/loop1", m.root / "loop2")
+    for path in ("/loop1", "/loop1/sub/pip"):
+        env = {"HOME": "/home/alice", "PIP_CACHE_DIR": path}
+        res = m.resolve(env)
+        assert res.disabled and res.cache_dir is None and res.error is None, path
+        assert "/loop1" in res.reason
+        root_res = resolve_pip(m.host, user=m.alice, env=env, prefix=None, euid=0)
+        assert root_res.disabled and "not owned by root" in root_res.reason, path
+
+
 def test_unreadable_file_is_skipped_like_pip_does(m: Machine) -> None:
     (m.root / "etc" / "pip.conf").mkdir(parents=True)  # exists, but cannot be read
     m.write("/venv/pip.conf", "[global]\ncache-dir = /site\n")

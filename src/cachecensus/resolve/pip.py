@@ -98,19 +98,27 @@ def check_path_owner(host: Host, path: str, euid: int) -> tuple[bool, str]:
     previous = None
     while path != previous:
         if host.lexists(path):
-            if euid == 0:
+            if euid == 0:  # get_path_uid opens with O_NOFOLLOW: a symlink (a loop) fails
                 try:
-                    return host.lstat(path).st_uid == 0, path
+                    st = host.lstat(path)
                 except OSError:
                     return False, path
+                return st.st_uid == 0 and not stat.S_ISLNK(st.st_mode), path
             return _writable(host, path, euid), path
         previous, path = path, posixpath.dirname(path)
     return False, path
 
 
 def normalize_path(penv: PipEnv, path: str) -> str:
-    """pip's ``normalize_path``: ``~``, absolute against the working dir, symlinks resolved."""
-    return penv.host.realpath(penv.absolute(penv.expanduser(path)))
+    """pip's ``normalize_path``: ``~``, absolute against the working dir, symlinks resolved.
+
+    A symlink loop stays unresolved, as in ``os.path.realpath`` (non-strict); the ownership
+    check then fails on it, as pip's does."""
+    absolute = penv.absolute(penv.expanduser(path))
+    try:
+        return penv.host.realpath(absolute)
+    except OSError:  # Host.realpath of a foreign root raises ELOOP
+        return posixpath.normpath(absolute)
 
 
 def resolve_pip(
@@ -161,11 +169,11 @@ def resolve_pip(
     runs_as = user.uid if euid is None else euid
     ok, judged = check_path_owner(host, normalized, runs_as)
     if not ok:
-        who = "root" if runs_as == 0 else (host.user_by_uid(runs_as) or user).name
-        reason = (
-            f"disabled: {judged} is not owned by or writable for {who} "
-            f"(pip's ownership check; cache-dir {normalized})"
-        )
+        if runs_as == 0:
+            fault = "is not owned by root"
+        else:
+            fault = f"is not writable by {(host.user_by_uid(runs_as) or user).name}"
+        reason = f"disabled: {judged} {fault} (pip's ownership check; cache-dir {normalized})"
         check = Decision("check", "pip's check_path_owner", "cache-dir", judged, True)
         demoted = tuple(Decision(d.source, d.where, d.key, d.value, False) for d in decisions)
         return Resolution("pip", view, None, True, reason, (*demoted, check), problems, error)

@@ -259,12 +259,15 @@ def _error_line(exc: configparser.Error) -> int | None:
     return lineno if isinstance(lineno, int) else None
 
 
-def _error_text(exc: configparser.Error) -> str:
+def _error_text(exc: configparser.Error, text: str) -> str:
     if isinstance(exc, configparser.MissingSectionHeaderError):
         return f"no [section] header before {exc.line.strip()!r}"
     errors = getattr(exc, "errors", None)
-    if errors:
-        return f"cannot parse {str(errors[0][1]).strip()!r}"
+    if errors:  # (line, repr of the line): quote the file's own line, not the repr
+        lines = text.splitlines()
+        number = int(errors[0][0])
+        bad = lines[number - 1].strip() if 0 < number <= len(lines) else str(errors[0][1])
+        return f"cannot parse {bad!r}"
     if isinstance(exc, configparser.DuplicateOptionError):
         return f"option {exc.option!r} already set in section [{exc.section}]"
     if isinstance(exc, configparser.DuplicateSectionError):
@@ -296,8 +299,9 @@ def _parse(penv: PipEnv, variant: str, path: str) -> tuple[list[Setting], str | 
     except configparser.Error as exc:
         err_line = _error_line(exc)
         at = f"{real}:{err_line}" if err_line else real
-        problem = f"{at}: {_error_text(exc)}; pip refuses to start"
-        return [], problem, f"Configuration file could not be loaded: {at}: {_error_text(exc)}"
+        why = _error_text(exc, text)
+        problem = f"{at}: {why}; pip refuses to start"
+        return [], problem, f"Configuration file could not be loaded: {at}: {why}"
     lines = _line_numbers(text)
     settings = []
     for section in parser.sections():
@@ -317,26 +321,38 @@ def env_settings(env: Mapping[str, str]) -> Iterator[Setting]:
                 yield Setting(":env:", normalize_name(key), value, "env-var", name)
 
 
+def _load_order(penv: PipEnv, files: list[tuple[str, str]]) -> list[int]:
+    """Indexes of ``files`` in the order pip reads them (so: whose error it exits with).
+    Before pip 23.3, ``iter_config_files`` yielded the PIP_CONFIG_FILE file first."""
+    order = list(range(len(files)))
+    if not penv.merge_per_file:
+        order.sort(key=lambda i: files[i][0] != "env")
+    return order
+
+
 def load(penv: PipEnv, prefix: str | None) -> LoadedConfig:
-    """Every file pip would load, and the PIP_* variables, in pip's merge order."""
+    """Every file pip would load, and the PIP_* variables, in pip's merge order.
+
+    pip >= 23.3 keeps one slot per file name (a file loaded twice keeps its first place);
+    older pips update one flat dictionary per kind of file, so a file loaded again within a
+    kind (``XDG_CONFIG_DIRS=/a:/b:/a``) overrides the files loaded in between.
+    """
     files = config_files(penv, prefix)
     present = tuple((v, p, penv.host.exists(penv.absolute(p)) if p else False) for v, p in files)
-    env_file = penv.env.get("PIP_CONFIG_FILE")
+    skipped = penv.env.get("PIP_CONFIG_FILE") == DEVNULL
     problems: list[str] = []
     error: str | None = None
-    skipped = env_file == DEVNULL
-    # file name -> its settings; pip >= 23.3 keeps a reloaded file at its first position
-    per_file: dict[tuple[str, str], list[Setting]] = {}
-    if not skipped:
-        for variant, path in files:
-            found, problem, err = _parse(penv, variant, path)
-            if problem:
-                problems.append(problem)
-            if err is not None:
-                # pip exits on the first such file; we report it and resolve the rest
-                error = error or err
-            slot = (path, "") if penv.merge_per_file else (path, variant)
-            per_file[slot] = found
+    parsed: dict[int, list[Setting]] = {}
+    for index in [] if skipped else _load_order(penv, files):
+        found, problem, err = _parse(penv, *files[index])
+        if problem:
+            problems.append(problem)
+        error = error or err  # pip exits on the first such file; we go on with the rest
+        parsed[index] = found
+    per_file: dict[tuple[str, int], list[Setting]] = {}
+    for index, found in sorted(parsed.items()):
+        path = files[index][1]
+        per_file[(path, -1) if penv.merge_per_file else (path, index)] = found
     settings = [s for group in per_file.values() for s in group]
     settings.extend(env_settings(penv.env))
     return LoadedConfig(present, tuple(settings), tuple(problems), error, skipped)
