@@ -16,10 +16,10 @@ from pathlib import Path
 import msgpack
 import pytest
 
-from cachecensus.caches.pip import pip_info, scan
+from cachecensus.caches import pip as pipmod
+from cachecensus.caches.pip import RECORD_HEAD, pip_info, scan
 from cachecensus.host import Host
 from cachecensus.identify import identify_bytes
-from cachecensus.memo import open_memo
 from cachecensus.models import CacheScan, Kind
 from conftest import PIP_NEW, PIP_OLD
 
@@ -184,6 +184,9 @@ def test_cache_grown_by_real_pip(
     assert not [
         e for e in result.entries if e.kind in (Kind.CORRUPT, Kind.ORPHAN, Kind.STRAY, Kind.UNKNOWN)
     ]
+    http = [e for e in result.entries if e.area == area]
+    assert http and all(e.project and e.date and e.content_type for e in http)
+    assert all(e.version and e.filename for e in http if e.kind != Kind.INDEX_PAGE)
 
 
 # ---------------------------------------------------------------------- hostile input
@@ -290,9 +293,16 @@ def test_symlinks_inside_the_cache_are_not_followed(tmp_path: Path) -> None:
     os.symlink(outside / "sentinel", cache / "wheels-link")
     result = scan(HOST, str(cache))
     assert result.files == 0 and result.size == 0
-    assert {e.detail for e in result.entries} == {"symlink"}
+    details = {e.key: e.detail for e in result.entries}
+    assert details == {"http-v2/a": "symlink to a directory", "wheels-link": "symlink"}
     assert all(e.kind == Kind.STRAY for e in result.entries)
+    assert not any("sentinel" in f.path for e in result.entries for f in e.files)
     assert (outside / "sentinel").exists()
+    # a cache dir that is itself a symlink is not followed either
+    os.symlink(outside, tmp_path / "linked-cache")
+    linked = scan(HOST, str(tmp_path / "linked-cache"))
+    assert not linked.exists and linked.files == 0
+    assert [p.message for p in linked.problems] == ["cache dir is a symlink (not followed)"]
 
 
 def test_unreadable_subdir_is_a_problem_and_the_scan_goes_on(real_caches_dir: Path) -> None:
@@ -341,28 +351,111 @@ def test_unreadable_subdir_is_a_problem_and_the_scan_goes_on(real_caches_dir: Pa
         shutil.rmtree(top, ignore_errors=True)
 
 
-def test_memo_second_scan_identifies_nothing(real_caches: Path, tmp_path: Path) -> None:
-    memo = open_memo(str(tmp_path / "memo.sqlite"))
-    first = scan(HOST, str(real_caches / "pip-26.3"), memo=memo)
-    memo.close()
-    memo = open_memo(str(tmp_path / "memo.sqlite"))
-    from cachecensus.caches import pip as pipmod
+def test_big_legacy_record_is_read_in_place(tmp_path: Path, index_dists: Path) -> None:
+    """A legacy http/ record holding a body past RECORD_HEAD is parsed piecewise: the body is
+    identified where it lies, and the headers after it are still read."""
+    wheel = (index_dists / "certifi-2024.7.4-py3-none-any.whl").read_bytes()
+    assert len(wheel) > 2 * RECORD_HEAD
+    cache = tmp_path / "cache"
+    put(cache, "http", h(1), record(wheel))
+    result = scan(HOST, str(cache))
+    (entry,) = result.entries
+    assert (entry.kind, entry.project, entry.version) == (Kind.WHEEL, "certifi", "2024.7.4")
+    assert entry.date == "2026-11-23T23:19:25+00:00" and entry.content_type == "application/zip"
+    path = put(cache, "http", h(1), record(wheel)[: RECORD_HEAD + 1000])  # truncated
+    os.utime(path, ns=(5, 5))
+    (broken,) = scan(HOST, str(cache)).entries
+    assert broken.kind == Kind.CORRUPT and "truncated" in (broken.detail or "")
 
-    calls: list[int] = []
-    original = pipmod._Scanner._identify_http
 
-    def counting(self: pipmod._Scanner, *a: object) -> dict[str, str | None]:
-        calls.append(1)
-        return original(self, *a)  # type: ignore[arg-type]
+def test_gzip_encoded_index_page_in_http_v2(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    page = json.dumps({"meta": {"api-version": "1.1"}, "name": "Six", "files": []}).encode()
+    response = msgpack.unpackb(record(ctype="application/vnd.pypi.simple.v1+json")[5:])
+    response["response"]["headers"]["Content-Encoding"] = "gzip"
+    put(cache, "http-v2", h(2), b"cc=4," + msgpack.packb(response, use_bin_type=True))
+    put(cache, "http-v2", h(2) + ".body", gzip.compress(page))
+    (entry,) = scan(HOST, str(cache)).entries
+    assert (entry.kind, entry.project) == (Kind.INDEX_PAGE, "six")
 
-    pipmod._Scanner._identify_http = counting  # type: ignore[method-assign]
-    try:
-        second = scan(HOST, str(real_caches / "pip-26.3"), memo=memo)
-        body = next(e for e in second.entries if e.project == "six" and e.version == "1.16.0")
-        os.utime(body.files[1].path, ns=(1, 1))  # a changed file is identified again
-        third = scan(HOST, str(real_caches / "pip-26.3"), memo=memo)
-    finally:
-        pipmod._Scanner._identify_http = original  # type: ignore[method-assign]
-        memo.close()
-    assert summary(first) == summary(second) == summary(third)
-    assert len(calls) == 1
+
+def test_a_directory_vanishing_mid_scan(real_caches: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pip (or a clean-up) removes a directory while we walk: what is gone is not counted,
+    is not a problem, and the rest is scanned."""
+    import shutil
+
+    top = real_caches / "pip-26.3"
+    doomed = top / "wheels"
+    real_scandir = os.scandir
+    removed: list[str] = []
+
+    def racing(path: str) -> object:
+        if not removed and path != str(top):
+            removed.append(path)
+            shutil.rmtree(doomed)  # gone between listing the top and entering it
+        return real_scandir(path)
+
+    monkeypatch.setattr(pipmod.os, "scandir", racing)
+    result = scan(HOST, str(top))
+    monkeypatch.undo()
+    assert removed and not doomed.exists()
+    assert result.problems == ()
+    assert not [e for e in result.entries if e.area == "wheels"]
+    assert len([e for e in result.entries if e.area == "http-v2"]) == 13
+    files = [p for p in top.rglob("*") if p.is_file()]
+    assert result.files == len(files) and result.size == sum(p.stat().st_size for p in files)
+
+
+def test_worker_processes_give_the_same_scan(real_caches: Path) -> None:
+    from dataclasses import replace
+
+    def no_atime(result: CacheScan) -> list[object]:  # reading a body may bump its atime
+        return [
+            replace(e, files=tuple(replace(f, atime_ns=0) for f in e.files)) for e in result.entries
+        ]
+
+    for name in ("pip-26.3", "pip-23-then-26"):
+        serial = scan(HOST, str(real_caches / name), workers=1)
+        pooled = scan(HOST, str(real_caches / name), workers=2)
+        assert len(serial.entries) >= 8
+        assert no_atime(serial) == no_atime(pooled)
+
+
+def test_pip_info_counts_like_pip_on_a_messy_cache(
+    real_caches: Path, pip_venv: Callable[[str], Path], tmp_path: Path
+) -> None:
+    """pip's own numbers (strays, tmp files, symlinks, stray *-*.whl included), exactly."""
+    top = real_caches / "pip-23-then-26"
+    put(top, "http-v2", h(3) + "abcd_123.tmp", b"partial")
+    put(top, "http-v2", h(4), record())  # record without body
+    (top / "http" / "notes.txt").write_text("mine")
+    (top / "wheels" / "ab").mkdir(parents=True, exist_ok=True)
+    (top / "wheels" / "ab" / "loose-1.0-py3-none-any.whl").write_bytes(b"PK")
+    (tmp_path / "target").mkdir()
+    os.symlink(tmp_path / "target", top / "http-v2" / "linkdir")
+    os.symlink(top / "http" / "notes.txt", top / "http" / "linkfile")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+    env.update(PIP_CACHE_DIR=str(top), PIP_DISABLE_PIP_VERSION_CHECK="1")
+    out = subprocess.run(
+        [str(pip_venv(PIP_NEW)), "-m", "pip", "cache", "info"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    theirs = dict(line.split(": ", 1) for line in out.strip().splitlines())
+    info = pip_info(scan(HOST, str(top)))
+    assert str(info["http_files"]) == theirs["Number of HTTP files"]
+    assert str(info["built_wheels"]) == theirs["Number of locally built wheels"]
+    assert info["http_cache_location"] == theirs["Package index page cache location (pip v23.3+)"]
+    # and the truth beside it: 4 http/ + 4 http-v2/ entries (the MANIFEST's), the tmp
+    # file and the record without its body are orphans, the loose wheel is not pip's
+    assert (info["http_entries"], info["http_orphans"]) == (8, 2)
+    assert (info["built_wheels"], info["built_wheel_entries"]) == (1, 0)
+    http_bytes = sum(
+        p.lstat().st_size
+        for area in ("http", "http-v2")
+        for p in (top / area).rglob("*")
+        if p.is_file() and not p.is_symlink()
+    )
+    assert info["http_cache_size"] == http_bytes

@@ -1,46 +1,84 @@
 """What a cached body is: wheel, sdist, index page, or something else — from its bytes.
 
-Pure over file objects and bytes; every read is bounded and nothing is trusted: a wheel is
-opened through its zip central directory and only ``*.dist-info/METADATA`` (and ``WHEEL``)
-are read, capped; an sdist's tar stream is walked for at most a few hundred members and a
-few MiB; index pages are parsed only below a size cap. Anything truncated, corrupt or
-hostile (zip/gzip bombs, absurd member names, undecodable text) becomes ``Kind.CORRUPT``
-with a reason instead of an exception.
+Pure over file objects and bytes; every read is bounded and nothing is trusted:
+
+- a wheel is opened through its zip central directory (:mod:`zipfile`) and only
+  ``*.dist-info/METADATA`` and ``WHEEL`` are inflated, each capped;
+- an sdist's tar stream is inflated through a capped reader and walked for at most
+  :data:`MAX_TAR_MEMBERS` members / :data:`MAX_TAR_BYTES` bytes; a zip sdist is read like a
+  wheel (central directory, ``PKG-INFO``);
+- index pages (PEP 691 JSON, PEP 503 HTML) are parsed only below a size cap, after undoing a
+  ``Content-Encoding`` (pip stores bodies as they came off the wire).
+
+Anything truncated, corrupt or hostile (zip/gzip bombs, absurd member names, undecodable
+text) becomes ``Kind.CORRUPT`` with a reason instead of an exception.
 """
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import hashlib
 import io
 import json
+import lzma
+import os
 import re
 import tarfile
 import zipfile
 import zlib
 from dataclasses import dataclass
-from email.parser import HeaderParser
-from typing import BinaryIO
+from typing import BinaryIO, Protocol, cast
 
-from packaging.utils import canonicalize_name
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
 from packaging.version import InvalidVersion, Version
 
 from cachecensus.models import Kind
 
-#: Caps on what identification may read or inflate.
-MAX_METADATA = 1 << 20  # bytes of METADATA / PKG-INFO
+#: Bytes of ``METADATA``/``PKG-INFO``/``WHEEL`` inflated (the headers we need come first).
+METADATA_READ = 256 << 10
+#: A metadata member that claims more than this, or inflates more than
+#: :data:`MAX_RATIO` times its compressed size past 1 MiB, is a bomb.
+MAX_METADATA_CLAIM = 16 << 20
+MAX_RATIO = 200
 MAX_MEMBER_NAME = 4096
+MAX_ZIP_MEMBERS = 200_000
 MAX_TAR_MEMBERS = 400
-MAX_TAR_BYTES = 16 << 20  # decompressed bytes walked in an sdist
-MAX_INDEX_PAGE = 32 << 20
+MAX_TAR_BYTES = 16 << 20  # inflated bytes an sdist's tar stream may yield
+MAX_INDEX_PAGE = 64 << 20  # inflated bytes of an index page
 SNIFF = 512
 
-WHEEL_CT = ("application/zip", "application/octet-stream", "binary/octet-stream")
-_TITLE = re.compile(rb"<title>\s*Links for ([^<\s]+)\s*</title>", re.I)
-_H1 = re.compile(rb"<h1>\s*Links for ([^<\s]+)\s*</h1>", re.I)
+_TITLE = re.compile(rb"<title>\s*Links for ([^<]{1,300}?)\s*</title>", re.I)
+_H1 = re.compile(rb"<h1>\s*Links for ([^<]{1,300}?)\s*</h1>", re.I)
+_ANCHOR = re.compile(rb"<a\s[^>]*>\s*([^<]{1,400}?)\s*</a>", re.I)
+_CORRUPT_ERRORS = (
+    zipfile.BadZipFile,
+    tarfile.TarError,
+    zlib.error,
+    lzma.LZMAError,
+    EOFError,
+    OSError,
+    ValueError,
+    UnicodeError,
+    NotImplementedError,
+    RuntimeError,
+    KeyError,
+    IndexError,
+    OverflowError,
+    MemoryError,
+)
 
 
 @dataclass(frozen=True)
 class Identity:
+    """What a body is. ``project`` is PEP 503-normalised, ``version`` PEP 440-normalised."""
+
     kind: Kind
     project: str | None = None
     version: str | None = None
@@ -48,63 +86,170 @@ class Identity:
     detail: str | None = None
 
 
+class Source(Protocol):
+    """What identification reads from: a seekable binary file (``BytesIO``, an open file,
+    a :class:`Region`)."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def seek(self, offset: int, whence: int = 0, /) -> int: ...
+
+    def tell(self) -> int: ...
+
+
+class TooBig(ValueError):
+    """A bounded read reached its cap."""
+
+
+# ---------------------------------------------------------------------- small helpers
+
+
 def _version(raw: str | None) -> str | None:
-    if not raw:
+    if not raw or not raw.strip():
         return None
     try:
-        return str(Version(raw))
+        return str(Version(raw.strip()))
     except InvalidVersion:
         return raw.strip()[:100]
 
 
 def _name(raw: str | None) -> str | None:
-    return canonicalize_name(raw.strip())[:200] if raw and raw.strip() else None
+    if not raw or not raw.strip() or len(raw) > 300:
+        return None
+    return canonicalize_name(raw.strip())
+
+
+def _reason(prefix: str, exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return f"{prefix}: {text}"[:300]
+
+
+def metadata_headers(data: bytes, wanted: frozenset[str]) -> dict[str, list[str]]:
+    """The RFC 822 headers named in ``wanted`` (lower case) of a core-metadata file.
+
+    Only the header block (up to the first empty line) is decoded, strictly as UTF-8: a
+    non-UTF-8 header raises :class:`UnicodeDecodeError`.  Continuation lines are skipped
+    (Name, Version, Tag and Build never have them).
+    """
+    end = data.find(b"\n\n")
+    if end < 0:
+        end = data.find(b"\r\n\r\n")
+    text = (data if end < 0 else data[:end]).decode("utf-8")
+    found: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        if not line.strip():
+            break
+        if line[0] in " \t":
+            continue
+        key, sep, value = line.partition(":")
+        if sep:
+            key = key.strip().lower()
+            if key in wanted:
+                found.setdefault(key, []).append(value.strip())
+    return found
+
+
+_NAME_VERSION = frozenset({"name", "version"})
 
 
 def parse_metadata(data: bytes) -> tuple[str | None, str | None]:
-    """(project, version) from core metadata text (METADATA / PKG-INFO)."""
-    text = data.decode("utf-8", errors="strict")
-    headers = HeaderParser().parsestr(text, headersonly=True)
-    return _name(headers.get("Name")), _version(headers.get("Version"))
+    """(project, version) from core metadata (METADATA / PKG-INFO); raises UnicodeError."""
+    headers = metadata_headers(data, _NAME_VERSION)
+    return _name(_first(headers, "name")), _version(_first(headers, "version"))
 
 
-def _read_capped(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
-    if info.file_size > MAX_METADATA:
-        raise ValueError(f"{info.filename} claims {info.file_size} bytes")
+def _first(headers: dict[str, list[str]], key: str) -> str | None:
+    values = headers.get(key)
+    return values[0] if values else None
+
+
+class _Capped(io.RawIOBase):
+    """Reads from ``inner`` but raises :class:`TooBig` once ``cap`` bytes have been read."""
+
+    def __init__(self, inner: Source, cap: int) -> None:
+        self.inner = inner
+        self.left = cap
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            size = self.left + 1
+        data = self.inner.read(min(size, self.left + 1))
+        self.left -= len(data)
+        if self.left < 0:
+            raise TooBig("inflates past the cap")
+        return data
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _inflate(fh: Source, encoding: str, cap: int) -> bytes:
+    """The body decoded from a ``Content-Encoding``, at most ``cap`` bytes (else TooBig)."""
+    if encoding in ("gzip", "x-gzip"):
+        return _Capped(gzip.GzipFile(fileobj=cast(BinaryIO, fh)), cap).read()
+    if encoding == "deflate":
+        raw = fh.read(cap + 1)
+        for wbits in (zlib.MAX_WBITS, -zlib.MAX_WBITS):
+            try:
+                inflater = zlib.decompressobj(wbits)
+                out = inflater.decompress(raw, cap + 1)
+                if len(out) > cap:
+                    raise TooBig("inflates past the cap")
+                return out
+            except zlib.error:
+                continue
+        raise ValueError("undecodable deflate body")
+    raise NotImplementedError(f"Content-Encoding {encoding}")
+
+
+# ---------------------------------------------------------------------- zip: wheels
+
+
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
+    if info.file_size > MAX_METADATA_CLAIM:
+        raise TooBig(f"{info.filename[:100]} claims {info.file_size} bytes")
+    if info.file_size > 1 << 20 and info.file_size > MAX_RATIO * max(1, info.compress_size):
+        raise TooBig(f"{info.filename[:100]} inflates {info.file_size} bytes (zip bomb)")
     with zf.open(info) as member:
-        data = member.read(MAX_METADATA + 1)
-    if len(data) > MAX_METADATA:
-        raise ValueError(f"{info.filename} inflates past {MAX_METADATA} bytes")
-    return data
+        return member.read(limit)
 
 
-def identify_wheel(fh: BinaryIO) -> Identity:
-    """A wheel from its central directory and ``*.dist-info/METADATA`` only."""
+def _zip_infos(zf: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
+    infos = zf.infolist()
+    if len(infos) > MAX_ZIP_MEMBERS:
+        raise TooBig(f"{len(infos)} zip members")
+    if any(len(i.filename) > MAX_MEMBER_NAME for i in infos):
+        raise TooBig("zip member name too long")
+    return infos
+
+
+def identify_zip(fh: Source) -> Identity:
+    """A wheel (``*.dist-info/METADATA``) or a zip sdist (``TOP/PKG-INFO``), from the central
+    directory and that one member only."""
     try:
-        with zipfile.ZipFile(fh) as zf:
-            infos = zf.infolist()
-            if any(len(i.filename) > MAX_MEMBER_NAME for i in infos):
-                return Identity(Kind.CORRUPT, detail="zip member name too long")
+        with zipfile.ZipFile(cast(BinaryIO, fh)) as zf:
+            infos = _zip_infos(zf)
             meta = [
                 i
                 for i in infos
-                if i.filename.count("/") == 1 and i.filename.endswith(".dist-info/METADATA")
+                if i.filename.endswith(".dist-info/METADATA") and i.filename.count("/") == 1
             ]
             if not meta:
                 return _zip_sdist(zf, infos)
-            project, version = parse_metadata(_read_capped(zf, meta[0]))
-            tags = _wheel_tags(zf, infos, meta[0].filename.split("/")[0])
-    except (
-        zipfile.BadZipFile,
-        zlib.error,
-        EOFError,
-        OSError,
-        ValueError,
-        UnicodeError,
-        NotImplementedError,
-        RuntimeError,
-    ) as exc:
-        return Identity(Kind.CORRUPT, detail=f"bad wheel: {exc}"[:300])
+            distinfo = meta[0].filename.split("/")[0]
+            headers = metadata_headers(_read_member(zf, meta[0], METADATA_READ), _NAME_VERSION)
+            project = _name(_first(headers, "name"))
+            version = _version(_first(headers, "version"))
+            tags = _wheel_tags(zf, infos, distinfo)
+    except TooBig as exc:
+        return Identity(Kind.CORRUPT, detail=_reason("zip bomb or hostile zip", exc))
+    except _CORRUPT_ERRORS as exc:
+        return Identity(Kind.CORRUPT, detail=_reason("bad zip", exc))
     if not project:
         return Identity(Kind.CORRUPT, detail="wheel METADATA has no Name")
     filename = None
@@ -113,123 +258,309 @@ def identify_wheel(fh: BinaryIO) -> Identity:
     return Identity(Kind.WHEEL, project, version, filename)
 
 
+#: Kept for callers that name the format they expect.
+identify_wheel = identify_zip
+
+_TAG_BUILD = frozenset({"tag", "build"})
+
+
 def _wheel_tags(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], distinfo: str) -> str | None:
-    wheel = [i for i in infos if i.filename == f"{distinfo}/WHEEL"]
-    if not wheel:
+    """``[BUILD-]PY-ABI-PLAT`` of the wheel's filename, from ``WHEEL``'s Tag lines."""
+    wheel = next((i for i in infos if i.filename == f"{distinfo}/WHEEL"), None)
+    if wheel is None:
         return None
-    headers = HeaderParser().parsestr(_read_capped(zf, wheel[0]).decode("utf-8", "replace"))
-    tags = headers.get_all("Tag") or []
-    if not tags:
+    headers = metadata_headers(_read_member(zf, wheel, 64 << 10), _TAG_BUILD)
+    parts = [t.split("-") for t in headers.get("tag", []) if t.count("-") == 2]
+    if not parts or any(not all(p) for p in parts):
         return None
-    parts = [t.strip().split("-") for t in tags if t.count("-") == 2]
-    if not parts:
-        return None
-    pys = ".".join(dict.fromkeys(p[0] for p in parts))
-    abis = ".".join(dict.fromkeys(p[1] for p in parts))
-    plats = ".".join(dict.fromkeys(p[2] for p in parts))
-    return f"{pys}-{abis}-{plats}"
+    tags = "-".join(".".join(dict.fromkeys(p[i] for p in parts)) for i in range(3))
+    build = (headers.get("build") or [""])[0]
+    if build and build[0].isdigit() and "-" not in build:
+        return f"{build}-{tags}"
+    return tags
 
 
-def _split_top(top: str) -> tuple[str | None, str | None]:
-    name, sep, version = top.rpartition("-")
-    if not sep:
-        return _name(top), None
-    return _name(name), _version(version)
+def _split_top(top: str, suffix: str) -> tuple[str | None, str | None]:
+    """(project, version) from an sdist's ``name-version`` top directory."""
+    try:
+        name, version = parse_sdist_filename(top + suffix)
+        return str(name), str(version)
+    except (InvalidSdistFilename, InvalidVersion, ValueError):
+        name_part, sep, version_part = top.rpartition("-")
+        if not sep:
+            return _name(top), None
+        return _name(name_part), _version(version_part)
 
 
 def _zip_sdist(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> Identity:
-    tops = {i.filename.split("/")[0] for i in infos if "/" in i.filename}
-    if len(tops) != 1:
+    tops = {i.filename.split("/")[0] for i in infos}
+    if len(tops) != 1 or not any("/" in i.filename for i in infos):
         return Identity(Kind.UNKNOWN, detail="zip archive that is neither wheel nor sdist")
     top = tops.pop()
-    pkg = [i for i in infos if i.filename == f"{top}/PKG-INFO"]
-    project, version = parse_metadata(_read_capped(zf, pkg[0])) if pkg else _split_top(top)
+    pkg = next((i for i in infos if i.filename == f"{top}/PKG-INFO"), None)
+    project = version = None
+    if pkg is not None:
+        project, version = parse_metadata(_read_member(zf, pkg, METADATA_READ))
     if not project:
-        project, version = _split_top(top)
+        project, version = _split_top(top, ".zip")
     return Identity(Kind.SDIST, project, version, f"{top}.zip")
 
 
-def identify_tar_sdist(fh: BinaryIO) -> Identity:
-    """A ``.tar.gz`` sdist: ``TOP/PKG-INFO`` if met early, else the ``name-version`` top dir."""
+# ---------------------------------------------------------------------- tar: sdists
+
+
+def _decompressor(fh: Source, head: bytes) -> Source:
+    if head[:2] == b"\x1f\x8b":
+        return gzip.GzipFile(fileobj=cast(BinaryIO, fh))
+    if head[:3] == b"BZh":
+        return bz2.BZ2File(cast(BinaryIO, fh))
+    if head[:6] == b"\xfd7zXZ\x00":
+        return lzma.LZMAFile(cast(BinaryIO, fh))
+    return fh
+
+
+def identify_tar(fh: Source) -> Identity:
+    """A tar sdist (gzip, bzip2, xz or plain): ``TOP/PKG-INFO`` if met within the caps,
+    else the ``name-version`` top directory.  At most :data:`MAX_TAR_BYTES` are inflated."""
+    head = fh.read(6)
+    fh.seek(0)
+    suffix = {b"\x1f\x8b": ".tar.gz", b"BZ": ".tar.bz2", b"\xfd7": ".tar.xz"}.get(head[:2], ".tar")
     top: str | None = None
     walked = 0
     try:
-        with tarfile.open(fileobj=fh, mode="r|*") as tar:
+        stream = _Capped(_decompressor(fh, head), MAX_TAR_BYTES)
+        with tarfile.open(fileobj=stream, mode="r|") as tar:
             for count, member in enumerate(tar):
-                if len(member.name) > MAX_MEMBER_NAME:
+                name = member.name
+                if len(name) > MAX_MEMBER_NAME:
                     return Identity(Kind.CORRUPT, detail="tar member name too long")
-                head = member.name.lstrip("./").split("/")[0]
-                top = top or head
-                if member.isfile() and member.name.lstrip("./") == f"{top}/PKG-INFO":
-                    if member.size > MAX_METADATA:
+                name = name.removeprefix("./")
+                if top is None:
+                    if "/" not in name.rstrip("/") and not member.isdir():
+                        return Identity(Kind.UNKNOWN, detail="tar archive that is not an sdist")
+                    top = name.split("/")[0] or None
+                if member.isfile() and name == f"{top}/PKG-INFO":
+                    if member.size > MAX_METADATA_CLAIM:
                         return Identity(Kind.CORRUPT, detail="PKG-INFO too large")
                     extracted = tar.extractfile(member)
-                    if extracted is None:
-                        break
-                    project, version = parse_metadata(extracted.read(MAX_METADATA))
-                    if project:
-                        return Identity(Kind.SDIST, project, version, f"{top}.tar.gz")
+                    if extracted is not None:
+                        project, version = parse_metadata(extracted.read(METADATA_READ))
+                        if project:
+                            return Identity(Kind.SDIST, project, version, f"{top}{suffix}")
                     break
                 # stop *before* the stream inflates past the cap to reach the next member
                 walked += member.size
                 if count + 1 >= MAX_TAR_MEMBERS or walked > MAX_TAR_BYTES:
                     break
-    except (tarfile.TarError, zlib.error, EOFError, OSError, ValueError, UnicodeError) as exc:
+    except TooBig as exc:
         if top is None:
-            return Identity(Kind.CORRUPT, detail=f"bad sdist: {exc}"[:300])
-        # a truncated tail after the top dir was seen: still an sdist, but say so
-        project, version = _split_top(top)
-        return Identity(Kind.CORRUPT, project, version, detail=f"truncated sdist: {exc}"[:300])
+            return Identity(Kind.CORRUPT, detail=_reason("archive bomb", exc))
+    except _CORRUPT_ERRORS as exc:
+        if top is None:
+            return Identity(Kind.CORRUPT, detail=_reason("bad sdist", exc))
+        # a truncated tail after the top dir was seen: name it, but say it is broken
+        project, version = _split_top(top, suffix)
+        return Identity(
+            Kind.CORRUPT, project, version, detail=_reason("truncated or corrupt sdist", exc)
+        )
     if not top:
         return Identity(Kind.CORRUPT, detail="empty archive")
-    project, version = _split_top(top)
-    return Identity(Kind.SDIST, project, version, f"{top}.tar.gz")
+    project, version = _split_top(top, suffix)
+    if not project:
+        return Identity(Kind.UNKNOWN, detail="tar archive that is not an sdist")
+    return Identity(Kind.SDIST, project, version, f"{top}{suffix}")
 
 
-def identify_index_page(data: bytes, content_type: str | None) -> Identity:
+#: Kept for callers that name the format they expect.
+identify_tar_sdist = identify_tar
+
+
+# ---------------------------------------------------------------------- index pages
+
+
+def _project_from_links(data: bytes) -> str | None:
+    """The one project every distribution link of a PEP 503 page names, if they agree."""
+    names: set[str] = set()
+    for match in _ANCHOR.finditer(data):
+        text = match.group(1).decode("utf-8", "replace").strip()
+        try:
+            if text.endswith(".whl"):
+                names.add(str(parse_wheel_filename(text)[0]))
+            elif text.endswith((".tar.gz", ".zip", ".tar.bz2", ".tgz")):
+                stem = text.replace(".tgz", ".tar.gz").replace(".tar.bz2", ".tar.gz")
+                names.add(str(parse_sdist_filename(stem)[0]))
+        except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion, ValueError):
+            continue
+        if len(names) > 1:
+            return None
+    return names.pop() if names else None
+
+
+def identify_index_page(data: bytes, content_type: str | None = None) -> Identity:
     """A PEP 691 JSON or PEP 503 HTML project page: the project it lists."""
     if data.lstrip()[:1] == b"{":
         try:
             doc = json.loads(data)
-        except (ValueError, UnicodeError) as exc:
-            return Identity(Kind.CORRUPT, detail=f"bad JSON index page: {exc}"[:300])
-        if isinstance(doc, dict) and isinstance(doc.get("name"), str) and "meta" in doc:
-            return Identity(Kind.INDEX_PAGE, _name(doc["name"]))
-        return Identity(Kind.UNKNOWN, detail="JSON that is not a PEP 691 page")
-    match = _TITLE.search(data[:65536]) or _H1.search(data[:65536])
+        except (ValueError, UnicodeError, RecursionError) as exc:
+            return Identity(Kind.CORRUPT, detail=_reason("bad JSON index page", exc))
+        if not isinstance(doc, dict) or not isinstance(doc.get("meta"), dict):
+            return Identity(Kind.UNKNOWN, detail="JSON that is not a PEP 691 page")
+        if isinstance(doc.get("name"), str):
+            name = _name(doc["name"])
+            if name:
+                return Identity(Kind.INDEX_PAGE, name)
+        if isinstance(doc.get("projects"), list):
+            return Identity(Kind.INDEX_PAGE, detail="the index's list of projects")
+        return Identity(Kind.UNKNOWN, detail="PEP 691 JSON without a project name")
+    window = data[: 1 << 20]
+    match = _TITLE.search(window) or _H1.search(window)
     if match:
         try:
-            return Identity(Kind.INDEX_PAGE, _name(match.group(1).decode("utf-8")))
+            name = _name(match.group(1).decode("utf-8"))
         except UnicodeError:
             return Identity(Kind.CORRUPT, detail="index page title is not UTF-8")
-    return Identity(Kind.UNKNOWN, detail=f"unrecognised {content_type or 'body'}")
+        if name:
+            return Identity(Kind.INDEX_PAGE, name)
+    if b"<a" in window.lower() or b"<html" in window[:4096].lower():
+        name = _project_from_links(window)
+        if name:
+            return Identity(Kind.INDEX_PAGE, name)
+        if b"<html" in window[:4096].lower() and b"simple index" in window[:4096].lower():
+            return Identity(Kind.INDEX_PAGE, detail="the index's list of projects")
+    return Identity(Kind.UNKNOWN, detail=f"content type {content_type or 'unknown'}")
 
 
-def identify_body(fh: BinaryIO, size: int, content_type: str | None = None) -> Identity:
-    """Identify a cached HTTP body (file object positioned at 0; ``size`` bytes long)."""
+# ---------------------------------------------------------------------- any body
+
+
+def _media(content_type: str | None) -> str:
+    return (content_type or "").split(";")[0].strip().lower()
+
+
+def identify_body(
+    fh: Source,
+    size: int,
+    content_type: str | None = None,
+    content_encoding: str | None = None,
+) -> Identity:
+    """Identify a cached HTTP body: ``fh`` is seekable, positioned at 0, ``size`` bytes.
+
+    ``content_type``/``content_encoding`` are the record's headers (pip stores the body as
+    it came off the wire, so a ``gzip`` encoding is undone here, capped)."""
+    try:
+        return _identify_body(fh, size, content_type, content_encoding)
+    except _CORRUPT_ERRORS as exc:  # a last line: the format helpers catch their own
+        return Identity(Kind.CORRUPT, detail=_reason("unreadable body", exc))
+
+
+def _identify_body(
+    fh: Source, size: int, content_type: str | None, content_encoding: str | None
+) -> Identity:
+    ct = _media(content_type)
+    encoding = (content_encoding or "").strip().lower()
+    if size == 0:
+        return Identity(Kind.CORRUPT, detail="empty body")
+    if encoding and encoding != "identity":
+        try:
+            data = _inflate(fh, encoding, MAX_INDEX_PAGE)
+        except NotImplementedError as exc:
+            return Identity(Kind.UNKNOWN, detail=str(exc))
+        except TooBig as exc:
+            return Identity(Kind.CORRUPT, detail=_reason(f"{encoding} body", exc))
+        except _CORRUPT_ERRORS as exc:
+            return Identity(Kind.CORRUPT, detail=_reason(f"bad {encoding} body", exc))
+        return identify_bytes(data, content_type)
     head = fh.read(SNIFF)
     fh.seek(0)
-    ct = (content_type or "").split(";")[0].strip().lower()
-    if head[:4] == b"PK\x03\x04" or (head[:4] == b"PK\x05\x06"):
-        return identify_wheel(fh)
-    if head[:2] == b"\x1f\x8b" or head[:3] == b"BZh" or head[257:262] == b"ustar":
-        return identify_tar_sdist(fh)
+    if head[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
+        return identify_zip(fh)
+    if head[:2] == b"\x1f\x8b" and ("json" in ct or "html" in ct):
+        # a compressed page saved without its Content-Encoding header
+        try:
+            data = _Capped(gzip.GzipFile(fileobj=cast(BinaryIO, fh)), MAX_INDEX_PAGE).read()
+        except _CORRUPT_ERRORS as exc:
+            return Identity(Kind.CORRUPT, detail=_reason("bad gzip page", exc))
+        return identify_index_page(data, ct)
+    if (
+        head[:2] == b"\x1f\x8b"
+        or head[:3] == b"BZh"
+        or head[:6] == b"\xfd7zXZ\x00"
+        or head[257:262] == b"ustar"
+    ):
+        return identify_tar(fh)
     stripped = head.lstrip()
     if stripped[:1] in (b"{", b"<") or "json" in ct or "html" in ct:
         if size > MAX_INDEX_PAGE:
             return Identity(Kind.UNKNOWN, detail=f"{ct or 'page'} of {size} bytes, not parsed")
         return identify_index_page(fh.read(MAX_INDEX_PAGE), ct)
-    if not head:
-        return Identity(Kind.CORRUPT, detail="empty body")
     return Identity(Kind.UNKNOWN, detail=f"content type {ct or 'unknown'}")
 
 
-def identify_bytes(data: bytes, content_type: str | None = None) -> Identity:
-    return identify_body(io.BytesIO(data), len(data), content_type)
+def identify_bytes(
+    data: bytes, content_type: str | None = None, content_encoding: str | None = None
+) -> Identity:
+    """:func:`identify_body` over bytes in memory."""
+    return identify_body(io.BytesIO(data), len(data), content_type, content_encoding)
 
 
-def sha256_of(fh: BinaryIO) -> str:
+def sha256_of(fh: Source) -> str:
+    """Hex sha256 of everything ``fh`` yields (read in 1 MiB blocks)."""
     digest = hashlib.sha256()
     for block in iter(lambda: fh.read(1 << 20), b""):
         digest.update(block)
     return digest.hexdigest()
+
+
+class Region(io.RawIOBase):
+    """A read-only, seekable view of ``length`` bytes at ``offset`` of file descriptor
+    ``fd``, read with ``pread``; the last ``tail`` bytes are fetched in one read when first
+    touched (a zip's central directory and its ``dist-info`` members live there).
+
+    The descriptor stays the caller's; closing the region does not close it."""
+
+    def __init__(self, fd: int, offset: int, length: int, tail: int = 64 << 10) -> None:
+        self.fd = fd
+        self.offset = offset
+        self.length = length
+        self.pos = 0
+        self.tail_start = max(0, length - tail)
+        self.tail: bytes | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.pos
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        base = (0, self.pos, self.length)[whence]
+        if base + pos < 0:
+            raise OSError(22, "negative seek position")
+        self.pos = base + pos
+        return self.pos
+
+    def read(self, size: int | None = -1) -> bytes:
+        left = self.length - self.pos
+        if size is None or size < 0 or size > left:
+            size = left
+        if size <= 0:
+            return b""
+        if self.pos >= self.tail_start:
+            if self.tail is None:
+                self.tail = os.pread(
+                    self.fd, self.length - self.tail_start, self.offset + self.tail_start
+                )
+            start = self.pos - self.tail_start
+            data = self.tail[start : start + size]
+        else:
+            data = os.pread(self.fd, size, self.offset + self.pos)
+        self.pos += len(data)
+        return data
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)

@@ -1,10 +1,19 @@
 """A memo of identifications, so a second audit only stats files.
 
-SQLite (stdlib), keyed by (path, size, mtime_ns, inode): a file that changed in any of
-those is identified again. Lives at ``platformdirs.user_cache_dir("cachecensus")/memo.sqlite``
-(``CACHECENSUS_MEMO=PATH`` moves it, ``CACHECENSUS_MEMO=off`` disables it). WAL journal and
-a busy timeout let concurrent runs share it; a corrupt or foreign database is moved aside
-and rebuilt, with a warning the caller reports.
+SQLite (stdlib), one row per file, keyed by (path, size, mtime_ns, inode): a file that
+changed in any of those is identified again. Lives at
+``platformdirs.user_cache_dir("cachecensus")/memo.sqlite`` (``CACHECENSUS_MEMO=PATH`` moves
+it, ``CACHECENSUS_MEMO=off`` disables it). Paths are paths on this machine (a ``--root``
+image's files never meet the host's).
+
+- Schema-versioned: a ``meta`` table holds :data:`SCHEMA_VERSION`; any other version (or
+  none) drops and rebuilds the table, inside one immediate transaction, re-checked there so
+  two processes upgrading at once do not drop each other's work.
+- WAL journal and a busy timeout let concurrent runs share it; writes are batched, one
+  transaction per :meth:`Memo.put_many`; a write that still cannot get the lock is dropped
+  (the memo is an optimisation, never a reason to fail).
+- A corrupt or foreign file is moved aside (``memo.sqlite.corrupt-<time>``) and rebuilt;
+  the warning is returned in :attr:`Memo.warning` for the caller to report.
 """
 
 from __future__ import annotations
@@ -13,12 +22,14 @@ import contextlib
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 Key = tuple[int, int, int]  # (size, mtime_ns, inode)
-_COLUMNS = (
+Values = dict[str, str | None]
+#: The memoised fields, in column order. ``kind`` NULL marks a row holding only a sha256.
+COLUMNS = (
     "kind",
     "project",
     "version",
@@ -29,107 +40,195 @@ _COLUMNS = (
     "url",
     "sha256",
 )
+_BUSY_MS = 10_000
 
 
 @dataclass(frozen=True)
 class Memo:
-    """An open memo database (``path`` None: disabled; every lookup misses)."""
+    """An open memo database (``conn`` None: disabled; every lookup misses)."""
 
     path: str | None
     conn: sqlite3.Connection | None
     warning: str | None = None
+    rebuilt: bool = False  # an older schema was dropped on opening
 
-    def get_many(
-        self, prefix: str
-    ) -> dict[str, tuple[tuple[int, int, int], dict[str, str | None]]]:
-        """Every memoised file under the directory ``prefix``: path -> (key, values)."""
+    def get_many(self, prefix: str) -> dict[str, tuple[Key, Values]]:
+        """Every memoised file under the directory ``prefix`` (one query):
+        path -> ((size, mtime_ns, inode), values)."""
         if self.conn is None:
             return {}
-        like = prefix.rstrip("/").replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        base = prefix.rstrip("/") + "/"
+        # a range on the primary key ('/' + 1 == '0'): an index scan, no LIKE escaping
         try:
             rows = self.conn.execute(
-                f"SELECT path, size, mtime_ns, inode, {', '.join(_COLUMNS)} FROM ident "
-                "WHERE path LIKE ? ESCAPE '\\'",
-                (like + "/%",),
+                f"SELECT path, size, mtime_ns, inode, {', '.join(COLUMNS)} FROM ident "
+                "WHERE path >= ? AND path < ?",
+                (base, base[:-1] + "0"),
             ).fetchall()
         except sqlite3.Error:
             return {}
         return {
-            row[0]: ((row[1], row[2], row[3]), dict(zip(_COLUMNS, row[4:], strict=True)))
+            row[0]: ((row[1], row[2], row[3]), dict(zip(COLUMNS, row[4:], strict=True)))
             for row in rows
         }
 
+    def get(self, path: str, key: Key) -> Values | None:
+        """The values memoised for ``path`` if its (size, mtime_ns, inode) is still ``key``."""
+        if self.conn is None:
+            return None
+        try:
+            row = self.conn.execute(
+                f"SELECT {', '.join(COLUMNS)} FROM ident "
+                "WHERE path = ? AND size = ? AND mtime_ns = ? AND inode = ?",
+                (path, *key),
+            ).fetchone()
+        except sqlite3.Error:
+            return None
+        return dict(zip(COLUMNS, row, strict=True)) if row else None
+
     def put_many(self, rows: Iterable[tuple[str, Key, Mapping[str, str | None]]]) -> None:
-        """Store identifications in one transaction (best effort: a busy db is skipped)."""
+        """Store identifications in one transaction (best effort: a locked db is skipped).
+        A sha256 already memoised for the same file version is kept."""
         if self.conn is None:
             return
-        data = [(path, *key, *(values.get(c) for c in _COLUMNS)) for path, key, values in rows]
+        data = [(path, *key, *(values.get(c) for c in COLUMNS)) for path, key, values in rows]
         if not data:
             return
-        placeholders = ", ".join("?" * (4 + len(_COLUMNS)))
-        with contextlib.suppress(sqlite3.Error), self.conn:
-            self.conn.executemany(f"INSERT OR REPLACE INTO ident VALUES ({placeholders})", data)
+        names = ", ".join(("path", "size", "mtime_ns", "inode", *COLUMNS))
+        marks = ", ".join("?" * (4 + len(COLUMNS)))
+        updates = ", ".join(f"{c} = excluded.{c}" for c in COLUMNS if c != "sha256")
+        self._write(
+            f"INSERT INTO ident ({names}) VALUES ({marks}) ON CONFLICT(path) DO UPDATE SET "
+            f"size = excluded.size, mtime_ns = excluded.mtime_ns, inode = excluded.inode, "
+            f"{updates}, sha256 = CASE WHEN ident.size = excluded.size AND "
+            "ident.mtime_ns = excluded.mtime_ns AND ident.inode = excluded.inode "
+            "THEN coalesce(excluded.sha256, ident.sha256) ELSE excluded.sha256 END",
+            data,
+        )
+
+    def get_sha256(self, path: str, key: Key) -> str | None:
+        found = self.get(path, key)
+        return found.get("sha256") if found else None
+
+    def put_sha256(self, path: str, key: Key, digest: str) -> None:
+        """Remember a file's content hash (beside its identification, if any)."""
+        if self.conn is None:
+            return
+        self._write(
+            "INSERT INTO ident (path, size, mtime_ns, inode, sha256) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(path) DO UPDATE SET sha256 = excluded.sha256, "
+            "kind = CASE WHEN ident.size = excluded.size AND ident.mtime_ns = excluded.mtime_ns"
+            " AND ident.inode = excluded.inode THEN ident.kind ELSE NULL END, "
+            "size = excluded.size, mtime_ns = excluded.mtime_ns, inode = excluded.inode",
+            [(path, *key, digest)],
+        )
+
+    def _write(self, sql: str, data: Sequence[tuple[object, ...]]) -> None:
+        assert self.conn is not None
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error:
+            return
+        try:
+            self.conn.executemany(sql, data)
+            self.conn.execute("COMMIT")
+        except sqlite3.Error:
+            with contextlib.suppress(sqlite3.Error):
+                self.conn.execute("ROLLBACK")
 
     def close(self) -> None:
         if self.conn is not None:
-            self.conn.close()
+            with contextlib.suppress(sqlite3.Error):
+                self.conn.close()
 
 
 def default_path(env: Mapping[str, str] | None = None) -> str | None:
+    """Where the memo lives: ``$CACHECENSUS_MEMO`` (``off``: nowhere), else the user cache
+    dir's ``cachecensus/memo.sqlite``."""
     env = os.environ if env is None else env
     override = env.get("CACHECENSUS_MEMO")
     if override is not None:
-        return None if override.strip().lower() in ("off", "0", "no", "") else override
+        return None if override.strip().lower() in ("off", "0", "no", "false", "") else override
     import platformdirs
 
     return os.path.join(platformdirs.user_cache_dir("cachecensus"), "memo.sqlite")
 
 
-def _connect(path: str) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, timeout=10, isolation_level=None)
-    conn.execute("PRAGMA busy_timeout = 10000")
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = NORMAL")
-    conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+def _schema_ok(conn: sqlite3.Connection) -> bool:
     found = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-    if found is None or found[0] != str(SCHEMA_VERSION):
-        columns = ", ".join(c + " TEXT" for c in _COLUMNS)
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            conn.execute("DROP TABLE IF EXISTS ident")
-            conn.execute(
-                "CREATE TABLE ident (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, "
-                f"inode INTEGER, {columns})"
-            )
-            conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
-            conn.execute("COMMIT")
-        except sqlite3.Error:
-            conn.execute("ROLLBACK")
-            raise
-    # sqlite is lazy: make it read the table now so a corrupt file fails here
-    conn.execute("SELECT count(*) FROM ident").fetchone()
-    return conn
+    return found is not None and found[0] == str(SCHEMA_VERSION)
+
+
+def _connect(path: str) -> tuple[sqlite3.Connection, bool]:
+    """Open ``path``, creating or rebuilding the schema; (connection, rebuilt an old one)."""
+    conn = sqlite3.connect(path, timeout=_BUSY_MS / 1000, isolation_level=None)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {_BUSY_MS}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+        rebuilt = False
+        if not _schema_ok(conn):
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                if not _schema_ok(conn):  # another process may have done it meanwhile
+                    rebuilt = (
+                        conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'ident'").fetchone()
+                        is not None
+                    )
+                    columns = ", ".join(c + " TEXT" for c in COLUMNS)
+                    conn.execute("DROP TABLE IF EXISTS ident")
+                    conn.execute(
+                        "CREATE TABLE ident (path TEXT PRIMARY KEY, size INTEGER, "
+                        f"mtime_ns INTEGER, inode INTEGER, {columns})"
+                    )
+                    conn.execute(
+                        "INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
+                    )
+                conn.execute("COMMIT")
+            except sqlite3.Error:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+                raise
+        # sqlite is lazy: make it read the table now so a corrupt file fails here
+        conn.execute("SELECT count(*) FROM ident").fetchone()
+    except BaseException:
+        conn.close()
+        raise
+    return conn, rebuilt
 
 
 def open_memo(path: str | None = None, *, env: Mapping[str, str] | None = None) -> Memo:
-    """Open (creating, migrating or rebuilding) the memo; never raises."""
+    """Open (creating, migrating or rebuilding) the memo at ``path`` (default:
+    :func:`default_path`); never raises. Close it with :meth:`Memo.close`."""
     path = path if path is not None else default_path(env)
     if path is None:
         return Memo(None, None)
     try:
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-        return Memo(path, _connect(path))
+        conn, rebuilt = _connect(path)
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            return Memo(None, None, f"memo {path} is busy ({exc}); working without it")
+        return _rebuild(path, exc)
     except sqlite3.DatabaseError as exc:
-        aside = f"{path}.corrupt-{int(time.time())}"
-        with contextlib.suppress(OSError):
-            os.replace(path, aside)
-        for suffix in ("-wal", "-shm"):
-            with contextlib.suppress(OSError):
-                os.unlink(path + suffix)
-        try:
-            conn = _connect(path)
-        except (sqlite3.Error, OSError) as again:
-            return Memo(None, None, f"memo {path} unusable ({again}); working without it")
-        return Memo(path, conn, f"memo {path} was unreadable ({exc}); moved to {aside}, rebuilt")
+        return _rebuild(path, exc)
     except OSError as exc:
         return Memo(None, None, f"memo {path} cannot be created ({exc}); working without it")
+    return Memo(path, conn, rebuilt=rebuilt)
+
+
+def _rebuild(path: str, exc: Exception) -> Memo:
+    aside = f"{path}.corrupt-{int(time.time())}"
+    try:
+        os.replace(path, aside)
+    except OSError as move:
+        return Memo(None, None, f"memo {path} unusable ({exc}; {move}); working without it")
+    for suffix in ("-wal", "-shm"):
+        with contextlib.suppress(OSError):
+            os.unlink(path + suffix)
+    try:
+        conn, _ = _connect(path)
+    except (sqlite3.Error, OSError) as again:
+        return Memo(None, None, f"memo {path} unusable ({again}); working without it")
+    return Memo(path, conn, f"memo {path} was unreadable ({exc}); moved to {aside}, rebuilt")

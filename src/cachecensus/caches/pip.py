@@ -1,29 +1,39 @@
 """pip's cache on disk, entry by entry.
 
-Layout (pip 23.3+ writes ``http-v2``; older pips wrote ``http``; both may coexist):
+Layout (pip 23.3+ writes ``http-v2``; older pips wrote ``http``; both may coexist), as
+pip's ``network/cache.py`` (``SafeFileCache``), cachecontrol's ``serialize.py`` and pip's
+``cache.py`` write it:
 
-- ``http-v2/a/b/c/d/e/<sha224(url)>``: a cachecontrol record, ``cc=4,`` + msgpack of the
-  response (headers, status; empty body), and ``<sha224>.body`` beside it: the body.
-- ``http/a/b/c/d/e/<sha224(url)>``: the record alone, with the body inside it.
-- ``wheels/xx/yy/zz/<50 hex>/NAME-VER-TAGS.whl`` + ``origin.json``: wheels pip built.
-- ``selfcheck/``: pip's version-check state.
-- leftovers: ``<name>XXXXXXXX.tmp`` files of an interrupted write, records without bodies,
-  bodies without records (``ORPHAN``); anything else is a ``STRAY`` (never deleted).
+- ``http-v2/a/b/c/d/e/<sha224(url)>``: a cachecontrol record, ``cc=4,`` + msgpack of
+  ``{"response": {"body": b"", "headers", "status", "version", "reason", "decode_content"},
+  "vary"}``, and ``<sha224>.body`` beside it: the response body as it came off the wire.
+  The URL is not stored (only hashed into the path): the body says what the entry is.
+- ``http/a/b/c/d/e/<sha224(url)>``: the same record with the body inside it.
+- ``wheels/xx/yy/zz/<50 hex>/NAME-VER-TAGS.whl`` + ``origin.json`` (PEP 610
+  ``direct_url``: where the sdist came from): wheels pip built.
+- ``selfcheck/`` (and an old pip's top-level ``selfcheck.json``): version-check state.
+- leftovers: ``<name>XXXXXXXX.tmp`` files of an interrupted ``adjacent_tmp_file`` write,
+  records without bodies and bodies without records (``ORPHAN``); anything else, and every
+  symlink, is a ``STRAY`` (never followed, never deleted).
 
-The walk never follows a symlink (a symlink is reported as a stray and not counted), counts
-every regular file like ``du -sb`` does (apparent sizes, directories aside), and reports an
-unreadable directory as a problem and goes on.
+The walk uses ``os.scandir`` and ``lstat`` only (never follows a symlink: a symlink is a
+stray and is not counted as a file), counts every regular file like ``du -sb`` does
+(apparent sizes, directories aside), and reports an unreadable directory as a problem and
+goes on (a file or directory that vanishes mid-walk is simply no longer there).
+Identification reads records and bodies with bounded ``pread``s (see
+:mod:`cachecensus.identify`), through the memo, and in worker processes when many bodies are
+new.
 """
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
 import re
 import stat
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Iterable
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -31,84 +41,75 @@ import msgpack
 
 from cachecensus import identify as ident
 from cachecensus.host import Host
-from cachecensus.memo import Memo
+from cachecensus.memo import Memo, Values
 from cachecensus.models import CacheScan, Entry, FileInfo, Kind, Problem
 
 HTTP_AREAS = ("http-v2", "http")
-_HASH = re.compile(r"^[0-9a-f]{56}$")
-_TMP = re.compile(r"^[0-9a-f]{56}(\.body)?.{1,16}\.tmp$")
+_HEX = "0123456789abcdef"
+_TMP = re.compile(r"^[0-9a-f]{56}(?:\.body)?[A-Za-z0-9_]{6,16}\.tmp$")
 _WHEEL_DIRS = (2, 2, 2, 50)
-RECORD_LIMIT = 1 << 20  # a v2 record is headers only; legacy http/ records hold the body
-LEGACY_LIMIT = 256 << 20
+_KINDS = frozenset(k.value for k in Kind)
+#: A record is read in one ``pread`` up to this size; a legacy ``http/`` record past it (a
+#: big wheel inside) is parsed piecewise, its body read in place.
+RECORD_HEAD = 64 << 10
+#: Misses above which identification runs in worker processes (``workers=None``).
+POOL_MIN = 1500
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+_OPEN_FLAGS |= getattr(os, "O_NONBLOCK", 0)  # a FIFO swapped in never blocks us
 
-Raw = tuple[str, os.stat_result]  # (system path, lstat)
+Raw = tuple[str, os.stat_result]  # (path relative to the cache dir, lstat)
 
 
-def _info(path: str, st: os.stat_result) -> FileInfo:
-    return FileInfo(
-        path=path,
-        size=st.st_size,
-        physical=st.st_blocks * 512,
-        inode=st.st_ino,
-        dev=st.st_dev,
-        nlink=st.st_nlink,
-        uid=st.st_uid,
-        mtime_ns=st.st_mtime_ns,
-        atime_ns=st.st_atime_ns,
+# ---------------------------------------------------------------------- shapes
+
+
+def _hex(text: str) -> bool:
+    return bool(text) and not text.strip(_HEX)
+
+
+def http_name(rel: str) -> tuple[str, str, str] | None:
+    """(area, hash, role) of a cache-shaped HTTP path ``AREA/a/b/c/d/e/NAME``; role is
+    ``record``, ``body`` or ``tmp``; None when the path is not one pip writes."""
+    area, _, rest = rel.partition("/")
+    if area not in HTTP_AREAS or len(rest) < 11 or rest[1:10:2] != "/////":
+        return None
+    name = rest[10:]
+    prefix = rest[0:10:2]
+    if "/" in name or not name.startswith(prefix):
+        return None
+    if len(name) == 56 and _hex(name):
+        return area, name, "record"
+    if area == "http-v2" and len(name) == 61 and name.endswith(".body") and _hex(name[:56]):
+        return area, name[:56], "body"
+    if name.endswith(".tmp") and _TMP.match(name):
+        return area, name[:56], "tmp"
+    return None
+
+
+def _wheel_dir_shaped(parts: list[str]) -> bool:
+    return len(parts) == 4 and all(
+        len(p) == n and _hex(p) for p, n in zip(parts, _WHEEL_DIRS, strict=True)
     )
 
 
-def _key(st: os.stat_result) -> tuple[int, int, int]:
-    return (st.st_size, st.st_mtime_ns, st.st_ino)
+def is_cache_shaped(rel: str) -> bool:
+    """Whether ``rel`` (relative to a pip cache dir) is a path pip itself writes entries at:
+    the only files removal may ever touch."""
+    if http_name(rel) is not None:
+        return True
+    parts = rel.split("/")
+    if parts[0] == "wheels" and len(parts) == 6 and _wheel_dir_shaped(parts[1:5]):
+        return parts[5] == "origin.json" or (parts[5].endswith(".whl") and "-" in parts[5])
+    return False
 
 
-def _walk(
-    host: Host, cache_dir: str
-) -> tuple[list[tuple[str, os.stat_result]], list[tuple[str, os.stat_result]], list[Problem]]:
-    """(regular files, other non-dirs) as (path relative to the cache, lstat); never follows
-    a symlink."""
-    real_top = host.real(cache_dir)
-    files: list[tuple[str, os.stat_result]] = []
-    others: list[tuple[str, os.stat_result]] = []
-    problems: list[Problem] = []
-    stack = [""]
-    while stack:
-        rel = stack.pop()
-        real = os.path.join(real_top, rel) if rel else real_top
-        try:
-            with os.scandir(real) as it:
-                for entry in it:
-                    child = f"{rel}/{entry.name}" if rel else entry.name
-                    try:
-                        # d_type answers is_dir() without a syscall: only files are stat'ed
-                        if entry.is_dir(follow_symlinks=False):
-                            stack.append(child)
-                            continue
-                        st = entry.stat(follow_symlinks=False)
-                    except OSError as exc:
-                        problems.append(Problem(f"{cache_dir}/{child}", exc.strerror or str(exc)))
-                        continue
-                    if stat.S_ISREG(st.st_mode):
-                        files.append((child, st))
-                    elif stat.S_ISDIR(st.st_mode):  # d_type unknown on this filesystem
-                        stack.append(child)
-                    else:
-                        others.append((child, st))
-        except OSError as exc:
-            problems.append(Problem(f"{cache_dir}/{rel}".rstrip("/"), exc.strerror or str(exc)))
-    return files, others, problems
-
-
-def _is_hash_rel(parts: list[str]) -> bool:
-    """``AREA/a/b/c/d/e/NAME``: five one-hex-char dirs, as SafeFileCache lays them out."""
-    return len(parts) == 7 and all(len(p) == 1 and p in "0123456789abcdef" for p in parts[1:6])
+# ---------------------------------------------------------------------- records
 
 
 def parse_record(data: bytes) -> dict[str, Any]:
-    """A cachecontrol record (``cc=4,`` + msgpack); raises ValueError if it is not one."""
+    """The ``response`` map of a whole cachecontrol v4 record; raises ValueError."""
     if not data.startswith(b"cc=4,"):
-        head = data[:8]
-        raise ValueError(f"not a cachecontrol v4 record (starts {head!r})")
+        raise ValueError(f"not a cachecontrol v4 record (starts {data[:8]!r})")
     try:
         doc = msgpack.unpackb(data[5:], raw=False, strict_map_key=False)
     except Exception as exc:  # msgpack raises many types on garbage
@@ -119,23 +120,345 @@ def parse_record(data: bytes) -> dict[str, Any]:
     return response
 
 
+def _bin_header(data: bytes) -> tuple[int, int]:
+    """(header length, payload length) of a msgpack bin8/16/32 value starting ``data``."""
+    kind = data[:1]
+    if kind == b"\xc4" and len(data) >= 2:
+        return 2, data[1]
+    if kind == b"\xc5" and len(data) >= 3:
+        return 3, int.from_bytes(data[1:3], "big")
+    if kind == b"\xc6" and len(data) >= 5:
+        return 5, int.from_bytes(data[1:5], "big")
+    raise ValueError("record body is not a msgpack binary")
+
+
+def read_record(fd: int, size: int) -> tuple[dict[str, Any], bytes | tuple[int, int] | None]:
+    """(response headers map, body) of the record file ``fd`` (``size`` bytes).
+
+    The body is bytes (small records), ``(offset, length)`` in the file (a big legacy
+    record: only its header is read), or None (no body in the record). Raises ValueError.
+    """
+    head = os.pread(fd, min(size, RECORD_HEAD), 0)
+    if size <= RECORD_HEAD:
+        response = parse_record(head)
+        body = response.pop("body", None)
+        return response, body if isinstance(body, bytes) else None
+    if not head.startswith(b"cc=4,"):
+        raise ValueError(f"not a cachecontrol v4 record (starts {head[:8]!r})")
+    try:
+        return _read_big_record(fd, size, head)
+    except ValueError:
+        raise
+    except Exception as exc:  # msgpack: OutOfData, ExtraData, FormatError...
+        raise ValueError(f"unreadable msgpack: {type(exc).__name__}") from exc
+
+
+def _read_big_record(
+    fd: int, size: int, head: bytes
+) -> tuple[dict[str, Any], bytes | tuple[int, int] | None]:
+    base = 5  # file offset of the unpacker's first byte
+    unpacker = msgpack.Unpacker(raw=False, strict_map_key=False)
+    unpacker.feed(head[5:])
+    response: dict[str, Any] | None = None
+    body: tuple[int, int] | None = None
+    for _ in range(unpacker.read_map_header()):
+        key = unpacker.unpack()
+        if key != "response":
+            unpacker.skip()
+            continue
+        response = {}
+        for _ in range(unpacker.read_map_header()):
+            field = unpacker.unpack()
+            if field != "body":
+                response[field] = unpacker.unpack()
+                continue
+            at = base + unpacker.tell()
+            header, length = _bin_header(os.pread(fd, 5, at))
+            if at + header + length > size:
+                raise ValueError("truncated record: body runs past the end")
+            body = (at + header, length)
+            base = at + header + length  # go on after the body with a fresh unpacker
+            unpacker = msgpack.Unpacker(raw=False, strict_map_key=False)
+            unpacker.feed(os.pread(fd, RECORD_HEAD, base))
+    if response is None:
+        raise ValueError("record without a response")
+    return response, body
+
+
 def _header(response: dict[str, Any], name: str) -> str | None:
     headers = response.get("headers")
     if not isinstance(headers, dict):
         return None
-    for key, value in headers.items():
-        if isinstance(key, str) and key.lower() == name.lower():
-            return value if isinstance(value, str) else None
-    return None
+    value = headers.get(name)
+    if value is None:
+        lowered = name.lower()
+        value = next(
+            (v for k, v in headers.items() if isinstance(k, str) and k.lower() == lowered), None
+        )
+    return value[:300] if isinstance(value, str) else None
 
 
-def _iso_date(value: str | None) -> str | None:
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
+    )
+}
+_IMF = re.compile(r"^[A-Z][a-z]{2}, (\d\d) ([A-Z][a-z]{2}) (\d{4}) (\d\d):(\d\d):(\d\d) GMT$")
+
+
+def iso_date(value: str | None) -> str | None:
+    """An HTTP ``Date`` header as ISO 8601 (``2026-11-23T23:19:25+00:00``), or None."""
     if not value:
         return None
+    match = _IMF.match(value)
+    if match and match.group(2) in _MONTHS:
+        day, month, year, hh, mm, ss = match.groups()
+        return f"{year}-{_MONTHS[month]:02d}-{day}T{hh}:{mm}:{ss}+00:00"
     try:
         return parsedate_to_datetime(value).isoformat()
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
+
+
+# ---------------------------------------------------------------------- identification
+
+
+def _open(path: str) -> int:
+    fd = os.open(path, _OPEN_FLAGS)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "not a regular file", path)
+    return fd
+
+
+def _corrupt(detail: str, **extra: str | None) -> Values:
+    return {"kind": Kind.CORRUPT.value, "detail": detail[:300], **extra}
+
+
+def identify_entry(job: tuple[str, str, str | None, int]) -> Values:
+    """Identify one HTTP entry: ``(area, record real path, body real path, body size)``.
+
+    Module-level and picklable (worker processes run it). Never raises."""
+    area, record_path, body_path, body_size = job
+    try:
+        fd = _open(record_path)
+    except OSError as exc:
+        return _corrupt(f"record: {exc.strerror or exc}")
+    try:
+        response, inline = read_record(fd, os.fstat(fd).st_size)
+        ctype = _header(response, "Content-Type")
+        date = iso_date(_header(response, "Date"))
+        encoding = _header(response, "Content-Encoding")
+        context = {"content_type": ctype, "date": date}
+        if area == "http":
+            if isinstance(inline, bytes):
+                found = ident.identify_bytes(inline, ctype, encoding)
+            elif isinstance(inline, tuple) and inline[1] > 0:
+                found = ident.identify_body(
+                    ident.Region(fd, inline[0], inline[1]), inline[1], ctype, encoding
+                )
+            else:
+                return _corrupt("legacy record without a body", **context)
+        else:
+            assert body_path is not None
+            try:
+                body_fd = _open(body_path)
+            except OSError as exc:
+                return _corrupt(f"body: {exc.strerror or exc}", **context)
+            try:
+                found = ident.identify_body(
+                    ident.Region(body_fd, 0, body_size), body_size, ctype, encoding
+                )
+            finally:
+                os.close(body_fd)
+    except ValueError as exc:
+        return _corrupt(f"record: {exc}")
+    except OSError as exc:
+        return _corrupt(f"read error: {exc.strerror or exc}")
+    finally:
+        os.close(fd)
+    return {
+        "kind": found.kind.value,
+        "project": found.project,
+        "version": found.version,
+        "filename": found.filename,
+        "detail": found.detail,
+        **context,
+    }
+
+
+def _identify_many(
+    jobs: list[tuple[str, str, str | None, int]],
+    workers: int | None,
+    progress: Callable[[int], None] | None,
+) -> list[Values]:
+    """Identify every job, in worker processes when there are many; never raises."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    count = (cpus or 1) if workers is None else workers
+    if workers is None and len(jobs) < POOL_MIN:
+        count = 1
+    if count > 1 and len(jobs) > 1:
+        pooled = _identify_pooled(jobs, min(count, 8), progress)
+        if pooled is not None:
+            return pooled
+    out: list[Values] = []
+    for index, job in enumerate(jobs, 1):
+        out.append(identify_entry(job))
+        if progress and index % 64 == 0:
+            progress(64)
+    if progress and len(jobs) % 64:
+        progress(len(jobs) % 64)
+    return out
+
+
+def _identify_pooled(
+    jobs: list[tuple[str, str, str | None, int]],
+    count: int,
+    progress: Callable[[int], None] | None,
+) -> list[Values] | None:
+    """The pool path: ``count`` fresh interpreters (``python -c``, so no fork of a threaded
+    parent and no re-run of anyone's ``__main__``), each identifying an interleaved slice
+    and streaming pickled batches back. None (the caller goes serial) on any failure."""
+    import pickle
+    import queue
+    import subprocess
+    import sys
+    import threading
+
+    if not sys.executable:
+        return None
+    package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (package_root, os.environ.get("PYTHONPATH", "")) if p
+    )
+    slices = [jobs[i::count] for i in range(count)]
+    results: list[list[Values]] = [[] for _ in slices]
+    done: queue.Queue[int | None] = queue.Queue()
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def feed(proc: subprocess.Popen[bytes], part: list[tuple[str, str, str | None, int]]) -> None:
+        assert proc.stdin is not None
+        try:
+            with proc.stdin:
+                pickle.dump(part, proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+        except OSError:
+            pass
+
+    def drain(proc: subprocess.Popen[bytes], into: list[Values]) -> None:
+        assert proc.stdout is not None
+        try:
+            while True:
+                batch = pickle.load(proc.stdout)
+                into.extend(batch)
+                done.put(len(batch))
+        except EOFError:
+            pass
+        except Exception:  # a broken worker: the count check below catches it
+            pass
+        finally:
+            done.put(None)
+
+    try:
+        for _ in slices:
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-c", "from cachecensus.caches.pip import _worker; _worker()"],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                    env=env,
+                )
+            )
+        threads = [
+            threading.Thread(target=feed, args=(proc, part), daemon=True)
+            for proc, part in zip(procs, slices, strict=True)
+        ] + [
+            threading.Thread(target=drain, args=(proc, into), daemon=True)
+            for proc, into in zip(procs, results, strict=True)
+        ]
+        for thread in threads:
+            thread.start()
+        finished = 0
+        while finished < len(procs):
+            got = done.get()
+            if got is None:
+                finished += 1
+            elif progress:
+                progress(got)
+        for thread in threads:
+            thread.join()
+        codes = [proc.wait() for proc in procs]
+    except OSError:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
+        return None
+    if any(codes) or [len(r) for r in results] != [len(p) for p in slices]:
+        return None
+    out: list[Values] = [{}] * len(jobs)
+    for i, part in enumerate(results):
+        out[i::count] = part
+    return out
+
+
+def _worker() -> None:
+    """Entry point of a pool worker: jobs pickled on stdin, batches of values on stdout."""
+    import pickle
+    import sys
+
+    jobs = pickle.load(sys.stdin.buffer)
+    out = sys.stdout.buffer
+    for start in range(0, len(jobs), 64):
+        batch = [identify_entry(job) for job in jobs[start : start + 64]]
+        pickle.dump(batch, out, protocol=pickle.HIGHEST_PROTOCOL)
+        out.flush()
+
+
+# ---------------------------------------------------------------------- the walk
+
+
+def _walk(real_top: str, top: str) -> tuple[list[Raw], list[Raw], list[Problem]]:
+    """(regular files, other non-directories) under ``real_top`` as (relative path, lstat),
+    and the directories that could not be read. Never follows a symlink."""
+    files: list[Raw] = []
+    others: list[Raw] = []
+    problems: list[Problem] = []
+    stack: list[tuple[str, str]] = [(real_top, "")]
+    add_file = files.append
+    while stack:
+        real, prefix = stack.pop()
+        try:
+            with os.scandir(real) as it:
+                for entry in it:
+                    child = prefix + entry.name
+                    try:
+                        # d_type answers is_dir() without a syscall: only files are stat'ed
+                        if entry.is_dir(follow_symlinks=False):
+                            stack.append((entry.path, child + "/"))
+                            continue
+                        st = entry.stat(follow_symlinks=False)
+                    except FileNotFoundError:
+                        continue  # removed while we looked: not there any more
+                    except OSError as exc:
+                        problems.append(Problem(f"{top}/{child}", exc.strerror or str(exc)))
+                        continue
+                    if stat.S_ISREG(st.st_mode):
+                        add_file((child, st))
+                    elif stat.S_ISDIR(st.st_mode):  # d_type unknown on this filesystem
+                        stack.append((entry.path, child + "/"))
+                    else:
+                        others.append((child, st))
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            where = f"{top}/{prefix.rstrip('/')}" if prefix else top
+            problems.append(Problem(where, exc.strerror or str(exc)))
+    return files, others, problems
+
+
+# ---------------------------------------------------------------------- the scanner
 
 
 class _Scanner:
@@ -146,116 +469,118 @@ class _Scanner:
         memo: Memo | None,
         identify: bool,
         progress: Callable[[int], None] | None,
+        workers: int | None,
     ) -> None:
         self.host = host
         self.top = cache_dir.rstrip("/") or "/"
         self.real_top = host.real(self.top)
         self.identify = identify
         self.memo = memo
-        # memo keys are real paths: a --root image's /root/.cache never meets this host's
-        self.known = memo.get_many(self.real_top) if (memo and identify) else {}
-        self.fresh: list[tuple[str, tuple[int, int, int], dict[str, str | None]]] = []
         self.progress = progress
+        self.workers = workers
         self.identified = 0  # bodies actually read this scan (memo misses)
 
     def path(self, rel: str) -> str:
         return f"{self.top}/{rel}" if self.top != "/" else f"/{rel}"
 
-    def entry(self, area: str, key: str, kind: Kind, raws: list[Raw], **kw: Any) -> Entry:
-        return Entry(
-            tool="pip",
-            cache_dir=self.top,
-            area=area,
-            key=key,
-            kind=kind,
-            files=tuple(_info(self.path(rel), st) for rel, st in raws),
-            **kw,
+    def real(self, rel: str) -> str:
+        return f"{self.real_top}/{rel}" if self.real_top != "/" else f"/{rel}"
+
+    def entry(self, area: str, key: str, kind: Kind, raws: Iterable[Raw], **kw: Any) -> Entry:
+        top = self.top
+        sep = "/" if top != "/" else ""
+        files = tuple(
+            FileInfo(
+                top + sep + rel,
+                st.st_size,
+                st.st_blocks * 512,
+                st.st_ino,
+                st.st_dev,
+                st.st_nlink,
+                st.st_uid,
+                st.st_mtime_ns,
+                st.st_atime_ns,
+            )
+            for rel, st in raws
         )
+        return Entry("pip", top, area, key, kind, files, **kw)
 
     # ------------------------------------------------------------------ http entries
 
-    def http_entry(
-        self, area: str, name: str, record: Raw | None, body: Raw | None, tmp: bool
-    ) -> Entry:
-        raws = [r for r in (record, body) if r is not None]
-        key = (record or body)[0] if (record or body) else name  # type: ignore[index]
-        if tmp:
-            return self.entry(
-                area, key, Kind.ORPHAN, raws, detail="temporary file of an interrupted write"
+    def http_entries(self, pairs: dict[tuple[str, str], list[Raw | None]]) -> list[Entry]:
+        out: list[Entry] = []
+        pending: list[tuple[str, Raw, Raw | None, str, tuple[int, int, int]]] = []
+        for (area, _), (record, body) in sorted(pairs.items()):
+            if record is None or (area == "http-v2" and body is None):
+                what = "body without record" if record is None else "record without body"
+                raws = [r for r in (record, body) if r is not None]
+                out.append(self.entry(area, raws[0][0], Kind.ORPHAN, raws, detail=what))
+                continue
+            if not self.identify:
+                raws = [record] if body is None else [record, body]
+                out.append(self.entry(area, record[0], Kind.UNKNOWN, raws, detail="not identified"))
+                continue
+            memo_file = body if body is not None else record
+            st = memo_file[1]
+            pending.append(
+                (
+                    area,
+                    record,
+                    body,
+                    self.real(memo_file[0]),
+                    (st.st_size, st.st_mtime_ns, st.st_ino),
+                )
             )
-        if area == "http-v2" and (record is None or body is None):
-            what = "body without record" if record is None else "record without body"
-            return self.entry(area, key, Kind.ORPHAN, raws, detail=what)
-        if not self.identify:
-            return self.entry(area, key, Kind.UNKNOWN, raws, detail="not identified")
-        memo_file = body if body is not None else record
-        assert memo_file is not None
-        memo_path = os.path.join(self.real_top, memo_file[0])
-        found = self.known.get(memo_path)
-        if found is not None and found[0] == _key(memo_file[1]):
-            values = found[1]
-        else:
-            values = self._identify_http(area, record, body)
-            self.fresh.append((memo_path, _key(memo_file[1]), values))
-        return self.entry(
-            area,
-            key,
-            Kind(values["kind"] or "unknown"),
-            raws,
-            project=values.get("project"),
-            version=values.get("version"),
-            filename=values.get("filename"),
-            content_type=values.get("content_type"),
-            detail=values.get("detail"),
-            date=values.get("date"),
-            url=values.get("url"),
-            sha256=values.get("sha256"),
-        )
-
-    def _identify_http(
-        self, area: str, record: Raw | None, body: Raw | None
-    ) -> dict[str, str | None]:
-        self.identified += 1
-        assert record is not None
-        limit = LEGACY_LIMIT if area == "http" else RECORD_LIMIT
-        try:
-            with open(os.path.join(self.real_top, record[0]), "rb") as fh:
-                response = parse_record(fh.read(limit + 1))
-        except (OSError, ValueError) as exc:
-            return {"kind": Kind.CORRUPT.value, "detail": f"record: {exc}"[:300]}
-        ctype = _header(response, "Content-Type")
-        date = _iso_date(_header(response, "Date"))
-        try:
-            if area == "http":
-                data = response.get("body")
-                if not isinstance(data, bytes):
-                    return {
-                        "kind": Kind.CORRUPT.value,
-                        "detail": "legacy record without body",
-                        "content_type": ctype,
-                        "date": date,
-                    }
-                found = ident.identify_body(io.BytesIO(data), len(data), ctype)
-            else:
-                assert body is not None
-                with open(os.path.join(self.real_top, body[0]), "rb") as fh:
-                    found = ident.identify_body(fh, body[1].st_size, ctype)
-        except OSError as exc:
-            return {
-                "kind": Kind.CORRUPT.value,
-                "detail": f"body: {exc}"[:300],
-                "content_type": ctype,
-                "date": date,
-            }
-        return {
-            "kind": found.kind.value,
-            "project": found.project,
-            "version": found.version,
-            "filename": found.filename,
-            "detail": found.detail,
-            "content_type": ctype,
-            "date": date,
-        }
+        known = self.memo.get_many(self.real_top) if (self.memo and pending) else {}
+        values: list[Values | None] = []
+        jobs: list[tuple[str, str, str | None, int]] = []
+        missing: list[int] = []
+        for index, (area, record, body, memo_path, key) in enumerate(pending):
+            found = known.get(memo_path)
+            if found is not None and found[0] == key and found[1].get("kind") in _KINDS:
+                values.append(found[1])
+                continue
+            values.append(None)
+            missing.append(index)
+            jobs.append(
+                (
+                    area,
+                    self.real(record[0]),
+                    self.real(body[0]) if body else None,
+                    body[1].st_size if body else 0,
+                )
+            )
+        hits = len(pending) - len(jobs)
+        if self.progress and hits:
+            self.progress(hits)
+        self.identified = len(jobs)
+        fresh: list[tuple[str, tuple[int, int, int], Values]] = []
+        for index, result in zip(
+            missing, _identify_many(jobs, self.workers, self.progress), strict=True
+        ):
+            values[index] = result
+            fresh.append((pending[index][3], pending[index][4], result))
+        if self.memo is not None and fresh:
+            self.memo.put_many(fresh)
+        for (area, record, body, _, _), got in zip(pending, values, strict=True):
+            assert got is not None
+            out.append(
+                self.entry(
+                    area,
+                    record[0],
+                    Kind(got.get("kind") or "unknown"),
+                    [record] if body is None else [record, body],
+                    project=got.get("project"),
+                    version=got.get("version"),
+                    filename=got.get("filename"),
+                    content_type=got.get("content_type"),
+                    detail=got.get("detail"),
+                    date=got.get("date"),
+                    url=got.get("url"),
+                    sha256=got.get("sha256"),
+                )
+            )
+        return out
 
     # ------------------------------------------------------------------ wheels/
 
@@ -263,27 +588,18 @@ class _Scanner:
         by_dir: dict[str, list[Raw]] = {}
         for raw in raws:
             by_dir.setdefault(raw[0].rsplit("/", 1)[0], []).append(raw)
+        known = self.memo.get_many(self.real("wheels")) if (self.memo and raws) else {}
+        fresh: list[tuple[str, tuple[int, int, int], Values]] = []
         out: list[Entry] = []
         for folder, members in sorted(by_dir.items()):
-            parts = folder.split("/")[1:]
-            shaped = len(parts) == 4 and all(
-                len(p) == n and all(c in "0123456789abcdef" for c in p)
-                for p, n in zip(parts, _WHEEL_DIRS, strict=True)
-            )
+            shaped = _wheel_dir_shaped(folder.split("/")[1:])
             origin = next((m for m in members if m[0].endswith("/origin.json")), None)
             wheels = [m for m in members if m[0].endswith(".whl")]
             for raw in members:
-                if raw is origin or raw in wheels:
-                    continue
-                out.append(
-                    self.entry(
-                        "wheels",
-                        raw[0],
-                        Kind.STRAY,
-                        [raw],
-                        detail="not a built wheel or origin.json",
+                if raw is not origin and raw not in wheels:
+                    out.append(
+                        self.entry("wheels", raw[0], Kind.STRAY, [raw], detail="not a built wheel")
                     )
-                )
             if not shaped:
                 for raw in [*wheels, *([origin] if origin else [])]:
                     out.append(
@@ -296,8 +612,10 @@ class _Scanner:
                         )
                     )
                 continue
-            url = self._origin_url(origin) if origin else None
-            for index, whl in enumerate(wheels):
+            url = None
+            if origin is not None and self.identify:
+                url = self._origin_url(origin, known, fresh)
+            for index, whl in enumerate(sorted(wheels)):
                 files = [whl] + ([origin] if origin and index == 0 else [])
                 out.append(self._built_wheel(whl, files, url))
             if origin and not wheels:
@@ -310,16 +628,36 @@ class _Scanner:
                         detail="origin.json without a wheel",
                     )
                 )
+        if self.memo is not None and fresh:
+            self.memo.put_many(fresh)
         return out
 
-    def _origin_url(self, origin: Raw) -> str | None:
+    def _origin_url(
+        self,
+        origin: Raw,
+        known: dict[str, tuple[tuple[int, int, int], Values]],
+        fresh: list[tuple[str, tuple[int, int, int], Values]],
+    ) -> str | None:
+        """The ``url`` of an ``origin.json`` (through the memo)."""
+        path = self.real(origin[0])
+        st = origin[1]
+        key = (st.st_size, st.st_mtime_ns, st.st_ino)
+        found = known.get(path)
+        if found is not None and found[0] == key and found[1].get("kind"):
+            return found[1].get("url")
+        url: str | None = None
         try:
-            with open(os.path.join(self.real_top, origin[0]), "rb") as fh:
-                doc = json.loads(fh.read(1 << 20))
-        except (OSError, ValueError):
-            return None
-        url = doc.get("url") if isinstance(doc, dict) else None
-        return url if isinstance(url, str) else None
+            fd = _open(path)
+            try:
+                doc = json.loads(os.pread(fd, 1 << 20, 0))
+            finally:
+                os.close(fd)
+            candidate = doc.get("url") if isinstance(doc, dict) else None
+            url = candidate[:2000] if isinstance(candidate, str) else None
+        except (OSError, ValueError, RecursionError):
+            url = None
+        fresh.append((path, key, {"kind": "origin", "url": url}))
+        return url
 
     def _built_wheel(self, whl: Raw, files: list[Raw], url: str | None) -> Entry:
         from packaging.utils import InvalidWheelFilename, parse_wheel_filename
@@ -350,62 +688,71 @@ class _Scanner:
 
     # ------------------------------------------------------------------ all
 
+    def _symlink_detail(self, rel: str) -> str:
+        try:
+            if stat.S_ISDIR(self.host.stat(self.path(rel)).st_mode):
+                return "symlink to a directory"
+        except (OSError, ValueError):
+            pass
+        return "symlink"
+
     def run(self) -> CacheScan:
-        if not self.host.is_dir(self.top) or self.host.is_symlink(self.top):
+        try:
+            top_st = os.lstat(self.real_top)
+        except FileNotFoundError:
             return CacheScan("pip", self.top, False, (), 0, 0, 0)
-        files, others, problems = _walk(self.host, self.top)
+        except OSError as exc:
+            problem = Problem(self.top, exc.strerror or str(exc))
+            return CacheScan("pip", self.top, False, (), 0, 0, 0, (problem,))
+        if not stat.S_ISDIR(top_st.st_mode):
+            what = "a symlink (not followed)" if stat.S_ISLNK(top_st.st_mode) else "not a dir"
+            problem = Problem(self.top, f"cache dir is {what}")
+            return CacheScan("pip", self.top, False, (), 0, 0, 0, (problem,))
+        files, others, problems = _walk(self.real_top, self.top)
         entries: list[Entry] = []
-        http: dict[tuple[str, str], dict[str, Raw]] = {}
+        pairs: dict[tuple[str, str], list[Raw | None]] = {}
         wheels: list[Raw] = []
-        for rel, st in files:
-            parts = rel.split("/")
-            area = parts[0]
-            if area in HTTP_AREAS and _is_hash_rel(parts):
-                name = parts[-1]
-                if _TMP.match(name):
-                    entries.append(self.http_entry(area, name, (rel, st), None, True))
-                elif area == "http-v2" and name.endswith(".body") and _HASH.match(name[:-5]):
-                    http.setdefault((area, rel[:-5]), {})["body"] = (rel, st)
-                elif _HASH.match(name):
-                    http.setdefault((area, rel), {})["record"] = (rel, st)
-                else:
+        for raw in files:
+            rel = raw[0]
+            area = rel.partition("/")[0]
+            if area in HTTP_AREAS:
+                shape = http_name(rel)
+                if shape is None:
                     entries.append(
-                        self.entry(
-                            area, rel, Kind.STRAY, [(rel, st)], detail="not a cache file name"
-                        )
+                        self.entry(area, rel, Kind.STRAY, [raw], detail="not a cache file name")
                     )
-            elif area == "wheels" and len(parts) > 1:
-                wheels.append((rel, st))
-            elif area == "selfcheck" and len(parts) > 1:
-                entries.append(self.entry(area, rel, Kind.SELFCHECK, [(rel, st)]))
+                elif shape[2] == "tmp":
+                    detail = "temporary file of an interrupted write"
+                    entries.append(self.entry(area, rel, Kind.ORPHAN, [raw], detail=detail))
+                else:
+                    slot = pairs.setdefault((area, shape[1]), [None, None])
+                    slot[0 if shape[2] == "record" else 1] = raw
+            elif area == "wheels" and rel != "wheels":
+                wheels.append(raw)
+            elif (area == "selfcheck" and rel != "selfcheck") or rel == "selfcheck.json":
+                entries.append(self.entry("selfcheck", rel, Kind.SELFCHECK, [raw]))
             else:
-                entries.append(
-                    self.entry(
-                        "", rel, Kind.STRAY, [(rel, st)], detail="not part of pip's cache layout"
-                    )
-                )
-        for (area, _), pair in sorted(http.items()):
-            record, body = pair.get("record"), pair.get("body")
-            entries.append(self.http_entry(area, "", record, body, False))
-            if self.progress:
-                self.progress(1)
+                detail = "not part of pip's cache layout"
+                entries.append(self.entry("", rel, Kind.STRAY, [raw], detail=detail))
+        entries.extend(self.http_entries(pairs))
         entries.extend(self.wheel_entries(wheels))
         for rel, st in others:  # symlinks, fifos...: reported, never followed nor counted
-            kind = "symlink" if stat.S_ISLNK(st.st_mode) else "special file"
-            entries.append(
-                replace(self.entry(rel.split("/")[0], rel, Kind.STRAY, [(rel, st)]), detail=kind)
-            )
-        if self.memo is not None and self.fresh:
-            self.memo.put_many(self.fresh)
+            area = rel.partition("/")[0] if "/" in rel else ""
+            detail = self._symlink_detail(rel) if stat.S_ISLNK(st.st_mode) else "special file"
+            entries.append(self.entry(area, rel, Kind.STRAY, [(rel, st)], detail=detail))
         entries.sort(key=lambda e: e.key)
+        size = physical = 0
+        for _, st in files:
+            size += st.st_size
+            physical += st.st_blocks
         return CacheScan(
             tool="pip",
             cache_dir=self.top,
             exists=True,
             entries=tuple(entries),
             files=len(files),
-            size=sum(st.st_size for _, st in files),
-            physical=sum(st.st_blocks * 512 for _, st in files),
+            size=size,
+            physical=physical * 512,
             problems=tuple(problems),
         )
 
@@ -417,62 +764,109 @@ def scan(
     memo: Memo | None = None,
     identify: bool = True,
     progress: Callable[[int], None] | None = None,
+    workers: int | None = None,
 ) -> CacheScan:
-    """Every entry of the pip cache at system path ``cache_dir`` (see module doc)."""
-    return _Scanner(host, cache_dir, memo, identify, progress).run()
+    """Every entry of the pip cache at system path ``cache_dir`` (see the module doc).
+
+    ``identify=False``: a stat-only scan (sizes, files, shapes; HTTP entries stay
+    ``unknown``). ``memo``: identifications are looked up and stored there, so a second
+    scan only stats. ``progress(n)``: n more HTTP entries done. ``workers``: processes
+    that identify bodies (None: one per CPU once :data:`POOL_MIN` bodies are new; 1: here).
+    """
+    return _Scanner(host, cache_dir, memo, identify, progress, workers).run()
 
 
-def sha256_of(host: Host, entry: Entry) -> str | None:
-    """Content hash of an entry's artifact (its ``.body``, or a built wheel); None if none."""
+def sha256_of(host: Host, entry: Entry, memo: Memo | None = None) -> str | None:
+    """Content hash of an entry's artifact (a ``.body``, the body inside a legacy record, or
+    a built wheel); None if it cannot be read. Cached in ``memo`` by the artifact's file."""
     if entry.sha256:
         return entry.sha256
-    if entry.area == "http":  # the body lives inside the record
-        try:
-            with open(host.real(entry.files[0].path), "rb") as fh:
-                data = parse_record(fh.read(LEGACY_LIMIT + 1)).get("body")
-        except (OSError, ValueError):
-            return None
-        return ident.sha256_of(io.BytesIO(data)) if isinstance(data, bytes) else None
+    if not entry.files:
+        return None
     target = entry.files[-1] if entry.area == "http-v2" else entry.files[0]
+    real = host.real(target.path)
+    key = (target.size, target.mtime_ns, target.inode)
+    if memo is not None:
+        cached = memo.get_sha256(real, key)
+        if cached:
+            return cached
     try:
-        with open(host.real(target.path), "rb") as fh:
-            return ident.sha256_of(fh)
+        fd = _open(real)
     except OSError:
         return None
+    try:
+        st = os.fstat(fd)
+        if (st.st_size, st.st_mtime_ns, st.st_ino) != key:
+            return None  # changed since the scan: not the artifact the scan saw
+        if entry.area == "http":
+            _, body = read_record(fd, st.st_size)
+            if isinstance(body, bytes):
+                digest = ident.sha256_of(io.BytesIO(body))
+            elif isinstance(body, tuple):
+                digest = ident.sha256_of(ident.Region(fd, body[0], body[1], tail=0))
+            else:
+                return None
+        else:
+            digest = ident.sha256_of(ident.Region(fd, 0, st.st_size, tail=0))
+    except (OSError, ValueError):
+        return None
+    finally:
+        os.close(fd)
+    if memo is not None:
+        memo.put_sha256(real, key, digest)
+    return digest
 
 
 def pip_info(result: CacheScan) -> dict[str, Any]:
-    """What ``pip cache info`` reports (pip's own counting) beside the true entry counts."""
-    top = result.cache_dir
-    http_files = [f for e in result.entries if e.area in HTTP_AREAS for f in e.files]
-    wheel_files = [f for e in result.entries if e.area == "wheels" for f in e.files]
-    built = [e for e in result.entries if e.kind == Kind.BUILT_WHEEL]
-    http_entries = [e for e in result.entries if e.area in HTTP_AREAS and e.kind != Kind.STRAY]
+    """What ``pip cache info`` (pip 26.3's ``commands/cache.py``) reports, counted pip's way,
+    beside the true entry counts.
+
+    pip walks ``http``/``http-v2``/``wheels`` with ``os.walk``: every non-directory name is
+    a file (a record and its ``.body`` are two), symlinks count as files of size 0 (a
+    symlink to a directory is neither), and a built wheel is any ``*-*.whl`` under
+    ``wheels/``."""
+    import fnmatch
+
+    top = result.cache_dir.rstrip("/")
+
+    links = {
+        f.path
+        for e in result.entries
+        if e.kind == Kind.STRAY and (e.detail or "").startswith("symlink")
+        for f in e.files
+    }
+
+    def pip_files(areas: tuple[str, ...]) -> list[FileInfo]:
+        return [
+            f
+            for e in result.entries
+            if e.area in areas and e.detail != "symlink to a directory"
+            for f in e.files
+        ]
+
+    def pip_size(files: list[FileInfo]) -> int:
+        return sum(f.size for f in files if f.path not in links)
+
+    http_files = pip_files(HTTP_AREAS)
+    wheel_files = pip_files(("wheels",))
+    http_entries = [
+        e
+        for e in result.entries
+        if e.area in HTTP_AREAS and e.kind not in (Kind.STRAY, Kind.ORPHAN)
+    ]
     return {
         "http_cache_location": f"{top}/http-v2",
         "old_http_cache_location": f"{top}/http",
-        "http_cache_size": sum(f.size for f in http_files),
+        "http_cache_size": pip_size(http_files),
         "http_files": len(http_files),  # pip counts a v2 record and its .body as two
         "http_entries": len(http_entries),  # what there really is
+        "http_orphans": sum(
+            1 for e in result.entries if e.area in HTTP_AREAS and e.kind == Kind.ORPHAN
+        ),
         "wheels_cache_location": f"{top}/wheels",
-        "wheels_cache_size": sum(f.size for f in wheel_files),
-        "built_wheels": len(built),
+        "wheels_cache_size": pip_size(wheel_files),
+        "built_wheels": sum(
+            1 for f in wheel_files if fnmatch.fnmatch(f.path.rsplit("/", 1)[1], "*-*.whl")
+        ),
+        "built_wheel_entries": sum(1 for e in result.entries if e.kind == Kind.BUILT_WHEEL),
     }
-
-
-def is_cache_shaped(rel: str) -> bool:
-    """Whether ``rel`` (relative to a pip cache dir) is a path pip itself writes entries at:
-    the only files removal may ever touch."""
-    parts = rel.split("/")
-    if parts[0] in HTTP_AREAS and _is_hash_rel(parts):
-        name = parts[-1]
-        if _TMP.match(name) or _HASH.match(name):
-            return True
-        return parts[0] == "http-v2" and name.endswith(".body") and bool(_HASH.match(name[:-5]))
-    if parts[0] == "wheels" and len(parts) == 6:
-        hexed = all(
-            len(p) == n and all(c in "0123456789abcdef" for c in p)
-            for p, n in zip(parts[1:5], _WHEEL_DIRS, strict=True)
-        )
-        return hexed and (parts[5] == "origin.json" or parts[5].endswith(".whl"))
-    return False
