@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from cachecensus.act.delete import execute
+from cachecensus.act.delete import cache_shape, execute, users_of_cache
 from cachecensus.caches.pip import scan
-from cachecensus.host import Host
-from cachecensus.models import Kind
-from cachecensus.select import make_plan, purge, select
+from cachecensus.host import Host, ProcessInfo
+from cachecensus.models import Entry, FileInfo, Kind
+from cachecensus.select import by_pattern, make_plan, purge, select
 from conftest import PIP_NEW, REPO
 
 CACHECENSUS = str(Path(sys.executable).parent / "cachecensus")
@@ -185,7 +185,7 @@ def test_cache_dir_itself_a_symlink_is_refused(real_caches: Path, tmp_path: Path
     cache.rename(moved)
     os.symlink(moved, cache)
     result = execute(HOST, plan)  # type: ignore[arg-type]
-    assert result.removed == [] and result.skipped
+    assert result.removed == () and result.skipped
     assert len(digests(moved)) == 30
 
 
@@ -419,3 +419,237 @@ def test_a_cache_in_use_by_pip_is_left_alone_unless_forced(real_caches: Path) ->
     finally:
         busy.kill()
         busy.wait()
+
+
+# ---------------------------------------------------------------------- library level
+
+
+@pytest.mark.parametrize(
+    ("rel", "shaped"),
+    [
+        ("http-v2/a/b/c/d/e/abcde" + "0" * 51, True),
+        ("http-v2/a/b/c/d/e/abcde" + "0" * 51 + ".body", True),
+        ("http/a/b/c/d/e/abcde" + "0" * 51, True),
+        ("http-v2/a/b/c/d/e/abcde" + "0" * 51 + ".bodyx1y2z3ab.tmp", True),
+        ("http-v2/a/b/c/d/f/abcde" + "0" * 51, False),  # dirs are not the hash's prefix
+        ("http-v2/a/b/c/d/e/ABCDE" + "0" * 51, False),
+        ("http-v2/a/b/c/d/abcde" + "0" * 51, False),
+        ("http-v2/a/b/c/d/e/abcde" + "0" * 50, False),
+        ("http-v2/a/b/c/d/e/abcde" + "0" * 51 + ".txt", False),
+        ("http-v2/a/b/c/d/e/../abcde" + "0" * 51, False),
+        ("wheels/ef/76/24/" + "4" * 50 + "/docopt-0.6.2-py2.py3-none-any.whl", True),
+        ("wheels/ef/76/24/" + "4" * 50 + "/origin.json", True),
+        ("wheels/ef/76/24/" + "4" * 50 + "/notes.txt", False),
+        ("wheels/ef/76/24/" + "4" * 49 + "/origin.json", False),
+        ("wheels/my-project/mine-1.0-py3-none-any.whl", False),
+        ("selfcheck/abc.json", False),
+        (".bashrc", False),
+        ("notes.txt", False),
+        ("", False),
+    ],
+)
+def test_cache_shape(rel: str, shaped: bool) -> None:
+    assert (cache_shape(rel) is not None) is shaped
+
+
+def forged(cache: Path, rels: list[str]) -> Entry:
+    """An entry a broken scanner might hand over: real files, any path, kind WHEEL."""
+    files = []
+    for rel in rels:
+        st = os.lstat(cache / rel)
+        files.append(
+            FileInfo(
+                path=str(cache / rel),
+                size=st.st_size,
+                physical=st.st_blocks * 512,
+                inode=st.st_ino,
+                dev=st.st_dev,
+                nlink=st.st_nlink,
+                uid=st.st_uid,
+                mtime_ns=st.st_mtime_ns,
+                atime_ns=st.st_atime_ns,
+            )
+        )
+    return Entry(
+        tool="pip",
+        cache_dir=str(cache),
+        area=rels[0].split("/", 1)[0],
+        key=rels[0],
+        kind=Kind.WHEEL,
+        files=tuple(files),
+        project="six",
+        version="1.16.0",
+    )
+
+
+def test_forged_entries_of_a_home_lose_nothing(world_dir: Path) -> None:
+    """Whatever a plan claims, only cache-shaped files can go: a cache dir set to a home."""
+    home = world_dir / "home"
+    (home / "wheels" / "my-project").mkdir(parents=True)
+    (home / ".bashrc").write_text("export X=1\n")
+    (home / "notes.txt").write_text("important")
+    (home / "wheels" / "my-project" / "mine-1.0-py3-none-any.whl").write_bytes(b"PK\x03\x04")
+    (home / "selfcheck").mkdir()
+    (home / "selfcheck" / "state.json").write_text("{}")
+    real = "http-v2/a/b/c/d/e/abcde" + "0" * 51
+    (home / real).parent.mkdir(parents=True)
+    (home / real).write_bytes(b"cc=4,")
+    (home / (real + ".body")).write_bytes(b"PK")
+    before = digests(home)
+    plan = make_plan(
+        [
+            (forged(home, [".bashrc", "notes.txt"]), "forged"),
+            (forged(home, ["wheels/my-project/mine-1.0-py3-none-any.whl"]), "forged"),
+            (forged(home, ["selfcheck/state.json"]), "forged"),
+            (forged(home, [real, real + ".body"]), "a real entry"),
+        ]
+    )
+    result = execute(HOST, plan)
+    assert set(result.removed) == {str(home / real), str(home / (real + ".body"))}
+    assert {Path(p).name for p, why in result.skipped if "not cache-shaped" in why} == {
+        ".bashrc",
+        "notes.txt",
+        "mine-1.0-py3-none-any.whl",
+        "state.json",
+    }
+    after = digests(home)
+    assert after == {k: v for k, v in before.items() if not k.startswith("http-v2/")}
+    assert (home / "http-v2").is_dir() and not (home / "http-v2" / "a").exists()
+
+
+def test_planted_symlinks_are_never_followed(real_caches: Path, tmp_path: Path) -> None:
+    cache = real_caches / "pip-26.3"
+    entries = scan(HOST, str(cache)).entries
+    victim = tmp_path / "victim"
+    # 1. the area dir http-v2 becomes a symlink to a copy holding the same names
+    shutil.copytree(cache / "http-v2", victim / "http-v2")
+    shutil.rmtree(cache / "http-v2")
+    os.symlink(victim / "http-v2", cache / "http-v2")
+    # 2. a built wheel's file becomes a symlink to a sentinel of the same content
+    whl = next(e for e in entries if e.kind == Kind.BUILT_WHEEL)
+    target = Path(whl.files[0].path)
+    (victim / "wheel").mkdir()
+    shutil.copy(target, victim / "wheel" / target.name)
+    target.unlink()
+    os.symlink(victim / "wheel" / target.name, target)
+    before = digests(victim)
+    result = execute(HOST, make_plan(purge(entries)))
+    assert digests(victim) == before  # every sentinel survives
+    reasons = {why for _, why in result.skipped}
+    assert any(r.startswith("a directory on the way is") and "not followed" in r for r in reasons)
+    assert "not a regular file (a symlink?): not followed" in reasons
+    assert target.is_symlink()
+    # 3. a dir on the way to the cache dir becomes a symlink: the whole cache is refused
+    moved = tmp_path / "moved-caches"
+    real_caches.rename(moved)
+    os.symlink(moved, real_caches)
+    other = scan(HOST, str(moved / "pip-23.2.1")).entries
+    plan = make_plan([(e, "t") for e in other if e.area == "http"])
+    relinked = [
+        Entry(
+            **{
+                **e.__dict__,
+                "cache_dir": str(real_caches / "pip-23.2.1"),
+                "files": tuple(
+                    FileInfo(**{**f.__dict__, "path": f.path.replace(str(moved), str(real_caches))})
+                    for f in e.files
+                ),
+            }
+        )
+        for e in (i.entry for i in plan.items)
+    ]
+    refused = execute(HOST, make_plan([(e, "t") for e in relinked]))
+    assert refused.removed == () and refused.skipped
+    assert all("is a symlink: not followed" in why for _, why in refused.skipped)
+
+
+def test_execute_accounts_per_inode(real_caches: Path, tmp_path: Path) -> None:
+    cache = real_caches / "pip-26.3"
+    body = Path(select(scan(HOST, str(cache)).entries, "six", kinds={Kind.WHEEL})[0].files[1].path)
+    os.link(body, tmp_path / "elsewhere")  # another link lives outside the cache
+    six = select(scan(HOST, str(cache)).entries, "six", kinds={Kind.WHEEL})
+    assert six[0].files[1].path == str(body) and six[0].files[1].nlink == 2
+    plan = make_plan([(e, "t") for e in six])
+    assert plan.freed == plan.size - six[0].files[1].size
+    seen: list[int] = []
+    result = execute(HOST, plan, progress=seen.append)
+    assert result.freed == plan.freed and sum(seen) == len(six)
+    assert not result.skipped and (tmp_path / "elsewhere").exists()
+
+
+def test_hard_linked_copies_in_two_caches_free_once(real_caches: Path, tmp_path: Path) -> None:
+    cache = real_caches / "pip-26.3"
+    subprocess.run(["cp", "-al", str(cache), str(tmp_path / "copy")], check=True)
+    chosen = [
+        (e, "t")
+        for d in (cache, tmp_path / "copy")
+        for e in select(scan(HOST, str(d)).entries, "idna")
+    ]
+    plan = make_plan(chosen, host=HOST)
+    assert len(plan.per_cache()) == 2 and plan.freed * 2 == plan.size
+    result = execute(HOST, plan)
+    assert not result.skipped and result.freed == plan.freed
+
+
+def test_remove_six_from_three_real_caches_through_the_library(real_caches: Path) -> None:
+    names = ("pip-26.3", "pip-23.2.1", "pip-23-then-26")
+    before = {n: digests(real_caches / n) for n in names}
+    chosen = [
+        pair for n in names for pair in by_pattern(scan(HOST, str(real_caches / n)).entries, "six")
+    ]
+    plan = make_plan(chosen, host=HOST)
+    result = execute(HOST, plan)
+    assert not result.skipped and result.freed == plan.freed > 0
+    for n in names:
+        after = digests(real_caches / n)
+        assert not [e for e in scan(HOST, str(real_caches / n)).entries if e.project == "six"]
+        assert all(before[n][rel] == digest for rel, digest in after.items())
+        assert len(after) < len(before[n])
+
+
+class BusyHost(Host):
+    """This machine, with the processes a test says."""
+
+    def __init__(self, procs: list[ProcessInfo], files: dict[int, tuple[str, ...]]) -> None:
+        super().__init__(root="/")
+        self.procs = procs
+        self.files = files
+
+    def processes(self) -> list[ProcessInfo]:
+        return self.procs
+
+    def open_files(self, pid: int) -> tuple[str, ...]:
+        return self.files.get(pid, ())
+
+
+def proc(pid: int, *cmdline: str, env: dict[str, str] | None = None) -> ProcessInfo:
+    return ProcessInfo(
+        pid=pid,
+        uid=1000,
+        name=os.path.basename(cmdline[0]),
+        exe=None,
+        cwd=None,
+        cmdline=cmdline,
+        environ=env,
+        create_time=0.0,
+    )
+
+
+def test_busy_cache_detection() -> None:
+    c = "/home/u/.cache/pip"
+    host = BusyHost(
+        [
+            proc(101, "/usr/bin/python3", "-m", "pip", "install", "--cache-dir", c, "x"),
+            proc(102, "/venv/bin/pip", "download", f"--cache-dir={c}/", "x"),
+            proc(103, "uv", "pip", "install", "x", env={"UV_CACHE_DIR": c}),
+            proc(104, "/venv/bin/pip3", "install", "x"),
+            proc(105, "bash", env={"PIP_CACHE_DIR": c}),  # a shell exporting it: not a pip
+            proc(106, "pip", "download", "--cache-dir", c + "2"),  # another dir
+            proc(107, "vim", f"{c}/notes"),  # not an installer
+        ],
+        {104: (f"{c}/http-v2/a/b/c/d/e/abc.body",)},
+    )
+    busy = users_of_cache(host, c)
+    assert [b.split()[0] for b in busy] == ["101", "102", "103", "104"]
+    assert busy[2].endswith("(UV_CACHE_DIR)") and busy[3].endswith("(its open files)")
+    assert users_of_cache(host, "/elsewhere") == []

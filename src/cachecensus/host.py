@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 import stat
 import sys
 from collections.abc import Callable, Iterator, Mapping
@@ -308,6 +309,37 @@ class Host:
                 )
             )
         return found
+
+    def open_files(self, pid: int) -> tuple[str, ...]:
+        """Paths of the regular files process ``pid`` has open (live host; () if unreadable)."""
+        if not self.live:
+            return ()
+        import psutil
+
+        try:
+            return tuple(f.path for f in psutil.Process(pid).open_files())
+        except (psutil.Error, OSError):
+            return ()
+
+    def mount_options(self, path: str) -> frozenset[str] | None:
+        """Mount options (``noatime``, ``relatime``...) of the filesystem holding the system
+        path ``path``, from this machine's ``/proc/self/mounts``; None where unknown."""
+        try:
+            with open("/proc/self/mounts", encoding="utf-8", errors="replace") as fh:
+                lines = fh.read().splitlines()
+            real = os.path.realpath(self.real(self.realpath(path)))
+        except (OSError, ValueError):
+            return None
+        best, options = -1, None
+        for line in lines:
+            fields = line.split()
+            if len(fields) < 4:
+                continue
+            point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[1])
+            inside = point == "/" or real == point or real.startswith(point.rstrip("/") + "/")
+            if inside and len(point) >= best:  # the last of equal mounts is the visible one
+                best, options = len(point), frozenset(fields[3].split(","))
+        return options
 
     def user_env(self, user: User) -> Mapping[str, str] | None:
         """The environment variables ``user`` really runs with.

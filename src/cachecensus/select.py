@@ -1,9 +1,28 @@
-"""Selecting entries: which ones a pattern, version spec or kind names.
+"""Selecting entries and planning their removal (pure: records in, records out).
 
-Pattern semantics are pip's (``pip cache list/remove``): a glob on the project name, and a
-``-`` means a version follows (``six-1.16`` is six at versions starting ``1.16``). Unlike
-pip, names are compared PEP 503-normalised (``Django``, ``django``, ``DJANGO`` are one
-project) and every kind of entry is matched, not only locally built wheels.
+Selectors each return ``(entry, reason)`` pairs; :func:`make_plan` turns any mix of them
+into a :class:`Plan` with dedupe-aware accounting. Strays and pip's selfcheck state are
+never planned, whatever a selector returns.
+
+Pattern semantics are pip's (``pip cache list/remove``, ``_find_wheels``): a glob matched
+against ``NAME-VERSION``, where a ``-`` in the pattern means a version is given
+(``six-1.16`` is six at versions starting ``1.16``) and a pattern without one names
+projects only. Unlike pip, names are compared PEP 503-normalised (``Django``,
+``django``, ``DJANGO`` are one project), a hyphenated project name (``charset-normalizer``)
+also matches as a name, and every kind of entry is matched, not only built wheels.
+
+Accounting: an entry reached twice (one cache used by several environments) is planned
+once; bytes freed are counted per ``(dev, inode)``: a file frees nothing while a link to
+it outside the plan survives (``nlink`` above the plan's links to it), and an inode the
+plan reaches twice counts once.
+
+Caches are identified by real path when :func:`make_plan` is given a host: one cache
+reached under ten names (ten environments sharing it) is one cache, its entries planned and
+counted once (:meth:`Plan.per_cache`).
+
+Last use is the later of atime and mtime where the filesystem records atime, else mtime
+(``noatime`` mounts); :func:`clock_from_mount_options` says which, and
+:func:`age_basis` / :func:`atime_is_meaningful` read the mount options through the host.
 """
 
 from __future__ import annotations
@@ -11,28 +30,134 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Literal
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from cachecensus.host import Host
 from cachecensus.models import Entry, Kind
 
-#: Kinds a pattern can name (strays and pip's selfcheck state are never selected).
+if TYPE_CHECKING:
+    from cachecensus.host import Host
+
+#: Which file time says when an entry was last used.
+Clock = Literal["atime", "mtime"]
+#: A selector's answer: an entry and why it goes.
+Chosen = tuple[Entry, str]
+
+#: Kinds a plan may hold (strays and pip's selfcheck state are never selected).
 SELECTABLE = frozenset(Kind) - {Kind.STRAY, Kind.SELFCHECK}
+#: What ``purge`` removes: everything pip would rebuild.
+PURGEABLE = frozenset(
+    {
+        Kind.WHEEL,
+        Kind.SDIST,
+        Kind.INDEX_PAGE,
+        Kind.BUILT_WHEEL,
+        Kind.UNKNOWN,
+        Kind.CORRUPT,
+        Kind.ORPHAN,
+    }
+)
+#: The areas of a pip cache pip rebuilds on demand (``selfcheck/`` and the top are not).
+PURGE_AREAS = frozenset({"http", "http-v2", "wheels"})
+#: Kinds whose versions ``keep_latest`` compares.
+VERSIONED = frozenset({Kind.WHEEL, Kind.SDIST, Kind.BUILT_WHEEL})
+#: Kinds whose bytes are an artifact a sha256 can name (duplicates).
+ARTIFACTS = frozenset({Kind.WHEEL, Kind.SDIST, Kind.BUILT_WHEEL})
 
 
-def _normalise_glob(name: str) -> str:
+# ---------------------------------------------------------------------- last use
+
+
+def clock_from_mount_options(options: Iterable[str] | None) -> Clock:
+    """``mtime`` on a ``noatime`` mount (atime never moves), else ``atime`` (``relatime``,
+    the Linux default, moves it at least daily: right for ages counted in days)."""
+    return "mtime" if options is not None and "noatime" in set(options) else "atime"
+
+
+def clocks_for(host: Host, cache_dirs: Iterable[str]) -> dict[str, Clock]:
+    """Which clock says "last used" in each cache (the one question asked of the host)."""
+    return {c: clock_from_mount_options(host.mount_options(c)) for c in dict.fromkeys(cache_dirs)}
+
+
+def last_used_ns(entry: Entry, clock: Clock = "atime") -> int:
+    """When ``entry`` was last used, by ``clock`` (atime can only add to mtime: a file
+    written and never read was last used when written)."""
+    if clock == "mtime":
+        return max((f.mtime_ns for f in entry.files), default=0)
+    return entry.last_used_ns
+
+
+@dataclass(frozen=True)
+class AgeBasis:
+    """Which file time says when entries under a path were last used, and why."""
+
+    clock: Clock
+    why: str
+
+    @property
+    def use_atime(self) -> bool:
+        return self.clock == "atime"
+
+
+def age_basis(host: Host, path: str) -> AgeBasis:
+    """Whether the filesystem holding ``path`` keeps access times (``noatime``: it does
+    not, mtime is used; ``relatime``, Linux's default, moves atime at least daily), with a
+    one-line reason to show. The mount options come from :meth:`Host.mount_options`."""
+    options = host.mount_options(path)
+    if options is None:
+        return AgeBasis("atime", "atime (mount options unknown)")
+    clock = clock_from_mount_options(options)
+    if clock == "mtime":
+        return AgeBasis(clock, "mtime (the filesystem is mounted noatime)")
+    flag = next((o for o in sorted(options) if o in ("relatime", "strictatime", "lazytime")), "")
+    return AgeBasis(clock, f"atime (the filesystem is mounted {flag or 'with atime'})")
+
+
+def atime_is_meaningful(host: Host, path: str) -> bool:
+    """True unless the filesystem holding ``path`` is mounted ``noatime``."""
+    return age_basis(host, path).use_atime
+
+
+def _clock(entry: Entry, clocks: Mapping[str, Clock] | None) -> Clock:
+    return clocks.get(entry.cache_dir, "atime") if clocks else "atime"
+
+
+# ---------------------------------------------------------------------- patterns
+
+
+def normalise(name: str) -> str:
+    """PEP 503 normalisation (also applied to globs: ``*`` and ``?`` survive it)."""
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def matcher(pattern: str | None) -> tuple[str, str | None]:
-    """(name glob, version glob or None) of a pip-style pattern."""
+def pattern_matches(project: str, version: str | None, pattern: str | None) -> bool:
+    """Whether a pip-style ``pattern`` names (``project``, ``version``).
+
+    pip matches ``PATTERN-*.whl`` (no ``-`` in PATTERN: a name) or ``PATTERN*.whl`` (a
+    ``-``: name and the start of a version) against wheel filenames. Here the same is tried
+    for every ``-`` the pattern has, so hyphenated project names work too.
+    """
     if not pattern:
-        return "*", None
-    name, sep, version = pattern.partition("-")
-    return _normalise_glob(name) or "*", (version + "*") if sep else None
+        return True
+    project = normalise(project)
+    if fnmatch.fnmatchcase(project, normalise(pattern)):
+        return True
+    if version is None:
+        return False
+    version = version.lower()
+    for i, ch in enumerate(pattern):
+        if ch != "-" or i == 0:
+            continue
+        name_glob, version_glob = normalise(pattern[:i]), pattern[i + 1 :].lower() + "*"
+        if fnmatch.fnmatchcase(project, name_glob) and fnmatch.fnmatchcase(version, version_glob):
+            return True
+    return False
 
 
 def parse_spec(spec: str | None) -> SpecifierSet | None:
@@ -48,6 +173,16 @@ def parse_spec(spec: str | None) -> SpecifierSet | None:
         raise ValueError(f"invalid version specifier {spec!r}") from exc
 
 
+def version_in(version: str | None, spec: SpecifierSet) -> bool:
+    """``version`` satisfies ``spec`` (pre-releases included: removal names what is there)."""
+    if version is None:
+        return False
+    try:
+        return spec.contains(Version(version), prereleases=True)
+    except InvalidVersion:
+        return False
+
+
 def matches(
     entry: Entry,
     pattern: str | None = None,
@@ -55,25 +190,21 @@ def matches(
     spec: SpecifierSet | None = None,
     kinds: Iterable[Kind] | None = None,
 ) -> bool:
+    """Whether ``entry`` is named by ``pattern``, ``spec`` and ``kinds`` (all that are given).
+
+    With only ``kinds``, any entry of those kinds (listing strays is fine; planning them is
+    not: :func:`make_plan` drops them). With a pattern or spec, only selectable entries
+    whose project is known.
+    """
     if kinds is not None and entry.kind not in set(kinds):
         return False
     if pattern is None and spec is None:
         return entry.kind in SELECTABLE if kinds is None else True
     if not entry.project or entry.kind not in SELECTABLE:
         return False
-    name_glob, version_glob = matcher(pattern)
-    if not fnmatch.fnmatchcase(entry.project, name_glob):
+    if not pattern_matches(entry.project, entry.version, pattern):
         return False
-    if version_glob is not None and not (
-        entry.version and fnmatch.fnmatchcase(entry.version, version_glob)
-    ):
-        return False
-    if spec is not None:
-        try:
-            return entry.version is not None and Version(entry.version) in spec
-        except InvalidVersion:
-            return False
-    return True
+    return spec is None or version_in(entry.version, spec)
 
 
 def select(
@@ -87,38 +218,253 @@ def select(
     return [e for e in entries if matches(e, pattern, spec=spec, kinds=wanted)]
 
 
-# ---------------------------------------------------------------------- plans
+def by_pattern(
+    entries: Iterable[Entry],
+    pattern: str,
+    *,
+    spec: SpecifierSet | None = None,
+    kinds: Iterable[Kind] | None = None,
+) -> list[Chosen]:
+    """``remove PATTERN``: every entry of the matching projects, as pairs for a plan."""
+    why = f"matches {pattern}" + (f" {spec}" if spec is not None else "")
+    return [(e, why) for e in select(entries, pattern, spec=spec, kinds=kinds)]
 
-#: What ``purge`` removes: everything pip would rebuild (never selfcheck/ or strays).
-PURGEABLE = frozenset(
-    {
-        Kind.WHEEL,
-        Kind.SDIST,
-        Kind.INDEX_PAGE,
-        Kind.BUILT_WHEEL,
-        Kind.UNKNOWN,
-        Kind.CORRUPT,
-        Kind.ORPHAN,
-    }
-)
-#: Kinds whose versions ``--keep-latest`` compares.
-VERSIONED = frozenset({Kind.WHEEL, Kind.SDIST, Kind.BUILT_WHEEL})
+
+# ---------------------------------------------------------------------- rules
+
+
+def _purgeable(entry: Entry, kinds: frozenset[Kind] = PURGEABLE) -> bool:
+    return entry.kind in kinds and entry.area in PURGE_AREAS
+
+
+def purge(entries: Iterable[Entry]) -> list[Chosen]:
+    """Everything pip would rebuild: the entries of ``http/``, ``http-v2/`` and ``wheels/``."""
+    return [(e, "purge") for e in entries if _purgeable(e)]
+
+
+def older_than(
+    entries: Iterable[Entry],
+    seconds: float,
+    now: float,
+    kinds: frozenset[Kind] = PURGEABLE,
+    *,
+    clocks: Mapping[str, Clock] | None = None,
+) -> list[Chosen]:
+    """Entries last used (see :func:`last_used_ns`) more than ``seconds`` before ``now``."""
+    limit = int((now - seconds) * 1e9)
+    out: list[Chosen] = []
+    for e in entries:
+        if not _purgeable(e, kinds):
+            continue
+        clock = _clock(e, clocks)
+        used = last_used_ns(e, clock)
+        if used < limit:
+            out.append((e, f"unused since {_day(used)} ({clock})"))
+    return out
+
+
+def fetched_ns(entry: Entry) -> int:
+    """When an HTTP entry was fetched: its record's ``Date``, else the record's mtime."""
+    if entry.date:
+        try:
+            when = datetime.fromisoformat(entry.date.replace("Z", "+00:00"))
+        except ValueError:
+            pass
+        else:
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=timezone.utc)
+            return int(when.timestamp() * 1e9)
+    return entry.files[0].mtime_ns if entry.files else 0
+
+
+def index_pages_older_than(entries: Iterable[Entry], seconds: float, now: float) -> list[Chosen]:
+    """Index pages fetched more than ``seconds`` before ``now`` (pip revalidates them
+    anyway; old ones only take room)."""
+    limit = int((now - seconds) * 1e9)
+    return [
+        (e, f"index page fetched {_day(fetched_ns(e))}")
+        for e in entries
+        if _purgeable(e, frozenset({Kind.INDEX_PAGE})) and fetched_ns(e) < limit
+    ]
+
+
+def keep_latest(entries: Iterable[Entry], n: int) -> list[Chosen]:
+    """All but the ``n`` newest versions (PEP 440 order) of each project, per cache; every
+    entry of a kept version stays (its downloaded wheel, sdist and built wheel alike)."""
+    groups: dict[tuple[str, str], list[Entry]] = {}
+    for e in entries:
+        if e.kind in VERSIONED and e.project and e.version and _purgeable(e):
+            groups.setdefault((e.cache_dir, normalise(e.project)), []).append(e)
+    out: list[Chosen] = []
+    for group in groups.values():
+        versions = sorted({e.version for e in group if e.version}, key=_version_key, reverse=True)
+        keep = set(versions[: max(n, 0)])
+        out.extend((e, f"older than the {n} newest") for e in group if e.version not in keep)
+    return out
+
+
+def over_budget(
+    entries: Iterable[Entry],
+    budget: int,
+    *,
+    per_cache: bool = False,
+    clocks: Mapping[str, Clock] | None = None,
+) -> list[Chosen]:
+    """Least recently used entries until what is left fits ``budget`` bytes: one budget for
+    all ``entries`` (machine-wide), or with ``per_cache`` one per cache dir.
+
+    Size is counted like ``du``: every entry (strays too: they stay and take room), each
+    inode once; removing an entry takes off the bytes of the inodes it held the last link to.
+    """
+    groups: dict[str, list[Entry]] = {}
+    for e in entries:
+        groups.setdefault(e.cache_dir if per_cache else "", []).append(e)
+    out: list[Chosen] = []
+    for group in groups.values():
+        links: Counter[tuple[int, int]] = Counter()
+        sizes: dict[tuple[int, int], int] = {}
+        for e in group:
+            for f in e.files:
+                links[(f.dev, f.inode)] += 1
+                sizes[(f.dev, f.inode)] = f.size
+        total = sum(sizes.values())
+        pool = sorted(
+            (e for e in group if _purgeable(e)),
+            key=lambda e: (last_used_ns(e, _clock(e, clocks)), e.cache_dir, e.key),
+        )
+        for e in pool:
+            if total <= budget:
+                break
+            out.append((e, "least recently used, over the size budget"))
+            for f in e.files:
+                ino = (f.dev, f.inode)
+                links[ino] -= 1
+                if links[ino] == 0:
+                    total -= sizes[ino]
+    return out
+
+
+def max_size(
+    entries: Iterable[Entry],
+    budget: int,
+    *,
+    machine_wide: bool = False,
+    clocks: Mapping[str, Clock] | None = None,
+) -> list[Chosen]:
+    """The LRU size budget per cache, or one budget for all with ``machine_wide``."""
+    return over_budget(entries, budget, per_cache=not machine_wide, clocks=clocks)
+
+
+# ---------------------------------------------------------------------- duplicates
+
+
+def artifact_inode(entry: Entry) -> tuple[int, int] | None:
+    """(dev, inode) of the file holding the artifact: the ``.body`` of an ``http-v2`` entry,
+    the record of a legacy ``http/`` one, the ``.whl`` of a built wheel."""
+    if not entry.files:
+        return None
+    f = entry.files[-1] if entry.area == "http-v2" else entry.files[0]
+    return (f.dev, f.inode)
+
+
+@dataclass(frozen=True)
+class DuplicateSet:
+    """One artifact (one sha256) cached more than once."""
+
+    sha256: str
+    copies: tuple[Entry, ...]  # first the keeper
+
+    @property
+    def caches(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(e.cache_dir for e in self.copies))
+
+    @property
+    def artifact_size(self) -> int:
+        """The artifact's bytes, once (machine-wide totals count it once)."""
+        return max((e.files[-1].size for e in self.copies if e.files), default=0)
+
+    @property
+    def wasted(self) -> int:
+        """Bytes beyond the first copy, per inode (copies already hard-linked are free)."""
+        inodes = {artifact_inode(e) for e in self.copies} - {None}
+        return self.artifact_size * max(0, len(inodes) - 1)
+
+
+def duplicates(entries: Iterable[Entry]) -> tuple[DuplicateSet, ...]:
+    """Artifacts whose sha256 (when the scan computed it) appears in more than one cache.
+    Copies inside one cache are not duplicates (pip keys them by URL: both are live)."""
+    groups: dict[str, list[Entry]] = {}
+    for e in entries:
+        if e.sha256 and e.kind in ARTIFACTS and e.area in PURGE_AREAS:
+            groups.setdefault(e.sha256, []).append(e)
+    return tuple(
+        DuplicateSet(sha, tuple(copies))
+        for sha, copies in groups.items()
+        if len({e.cache_dir for e in copies}) > 1
+    )
+
+
+def duplicate_copies(entries: Iterable[Entry]) -> list[Chosen]:
+    """Every copy of a duplicated artifact but the first (in ``entries`` order), except copies
+    that already are hard links to it (removing those frees nothing)."""
+    out: list[Chosen] = []
+    for dup in duplicates(entries):
+        keeper = dup.copies[0]
+        for e in dup.copies[1:]:
+            if e.cache_dir != keeper.cache_dir and artifact_inode(e) != artifact_inode(keeper):
+                out.append((e, f"same sha256 as {keeper.cache_dir}/{keeper.key}"))
+    return out
+
+
+# ---------------------------------------------------------------------- plans
 
 
 @dataclass(frozen=True)
 class PlanItem:
+    """One entry that goes. ``freed``: bytes it really frees (per inode, see module doc);
+    ``file_freed``: the same per file of ``entry.files``."""
+
     entry: Entry
-    freed: int  # bytes really freed: per inode, 0 while another link survives
+    freed: int
     reason: str = ""
+    file_freed: tuple[int, ...] = ()
+    cache: str = ""  # the real path of the entry's cache ("" when not resolved)
+
+    @property
+    def cache_id(self) -> str:
+        """The physical cache: its real path where known, else the spelling scanned."""
+        return self.cache or self.entry.cache_dir
+
+
+@dataclass(frozen=True)
+class CacheTotals:
+    """A plan's accounting for one physical cache."""
+
+    cache: str  # real path (or the spelling scanned, unresolved)
+    names: tuple[str, ...]  # the spellings it was reached under
+    entries: int
+    files: int
+    bytes: int  # apparent bytes of the planned files, as listed
+    freed: int  # bytes really freed
 
 
 @dataclass(frozen=True)
 class Plan:
+    """What goes and what that frees; ``clocks``: per cache, which time said "last used"."""
+
     items: tuple[PlanItem, ...]
+    clocks: tuple[tuple[str, Clock], ...] = ()
+    #: cache dir spelling -> real path, for every spelling the plan was given (with a host)
+    real_paths: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def caches(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(i.entry.cache_dir for i in self.items))
+        """The physical caches touched, each once (real paths where resolved)."""
+        return tuple(dict.fromkeys(i.cache_id for i in self.items))
+
+    @property
+    def entries(self) -> int:
+        return len(self.items)
 
     @property
     def files(self) -> int:
@@ -126,81 +472,105 @@ class Plan:
 
     @property
     def size(self) -> int:
+        """Apparent bytes of every planned file, as listed (a file counted per link)."""
         return sum(i.entry.size for i in self.items)
 
     @property
+    def bytes(self) -> int:
+        """Alias of :attr:`size`."""
+        return self.size
+
+    @property
     def freed(self) -> int:
+        """Bytes really freed: each inode once, nothing for one that keeps a link elsewhere."""
         return sum(i.freed for i in self.items)
 
+    def per_cache(self) -> tuple[CacheTotals, ...]:
+        """The accounting of each physical cache, in plan order."""
+        groups: dict[str, list[PlanItem]] = {}
+        for item in self.items:
+            groups.setdefault(item.cache_id, []).append(item)
+        return tuple(
+            CacheTotals(
+                cache=cache,
+                names=tuple(
+                    dict.fromkeys(
+                        [i.entry.cache_dir for i in items]
+                        + [n for n, real in self.real_paths.items() if real == cache]
+                    )
+                ),
+                entries=len(items),
+                files=sum(len(i.entry.files) for i in items),
+                bytes=sum(i.entry.size for i in items),
+                freed=sum(i.freed for i in items),
+            )
+            for cache, items in groups.items()
+        )
 
-def make_plan(chosen: Iterable[tuple[Entry, str]]) -> Plan:
-    """A plan for ``(entry, reason)`` pairs, with dedupe-aware accounting: a file frees its
-    bytes only if every link to its inode goes in this plan; each inode counts once; an
-    entry chosen twice (one cache reached twice) is planned once."""
-    unique: dict[tuple[str, str], tuple[Entry, str]] = {}
-    for entry, reason in chosen:
-        if entry.kind in SELECTABLE:
-            unique.setdefault((entry.cache_dir, entry.key), (entry, reason))
+
+def real_paths(host: Host, cache_dirs: Iterable[str]) -> dict[str, str]:
+    """Each cache dir spelling -> its real path (symlinks resolved inside the host's root)."""
+    out: dict[str, str] = {}
+    for d in cache_dirs:
+        if d not in out:
+            try:
+                out[d] = host.realpath(d)
+            except OSError:
+                out[d] = d
+    return out
+
+
+def make_plan(
+    chosen: Iterable[Chosen],
+    *,
+    clocks: Mapping[str, Clock] | None = None,
+    host: Host | None = None,
+) -> Plan:
+    """A plan for ``(entry, reason)`` pairs with dedupe-aware accounting (module doc).
+
+    Entries of kinds never removed are dropped; an entry chosen twice (by two rules, or one
+    cache reached through two environments) is planned once with both reasons. With
+    ``host``, caches are identified by real path, so the second holds for any spelling."""
+    pairs = [(e, r) for e, r in chosen if e.kind in SELECTABLE]
+    canon = real_paths(host, (e.cache_dir for e, _ in pairs)) if host is not None else {}
+    unique: dict[tuple[str, str], tuple[Entry, list[str]]] = {}
+    for entry, reason in pairs:
+        cache = canon.get(entry.cache_dir, entry.cache_dir)
+        slot = unique.setdefault((cache, entry.key), (entry, []))
+        if reason and reason not in slot[1]:
+            slot[1].append(reason)
     links: Counter[tuple[int, int]] = Counter()
-    seen_paths: set[str] = set()
-    for entry, _ in unique.values():
+    paths: set[tuple[str, str]] = set()
+    for (cache, _), (entry, _) in unique.items():
+        prefix = entry.cache_dir.rstrip("/") + "/"
         for f in entry.files:
-            if f.path not in seen_paths:
-                seen_paths.add(f.path)
+            rel = f.path[len(prefix) :] if f.path.startswith(prefix) else f.path
+            if (cache, rel) not in paths:
+                paths.add((cache, rel))
                 links[(f.dev, f.inode)] += 1
     counted: set[tuple[int, int]] = set()
-    items = []
-    for entry, reason in unique.values():
-        freed = 0
+    items: list[PlanItem] = []
+    for (cache, _), (entry, reasons) in unique.items():
+        per_file: list[int] = []
         for f in entry.files:
             ino = (f.dev, f.inode)
-            if ino not in counted and f.nlink <= links[ino]:
-                freed += f.size
+            per_file.append(f.size if ino not in counted and f.nlink <= links[ino] else 0)
             counted.add(ino)
-        items.append(PlanItem(entry, freed, reason))
-    return Plan(tuple(items))
-
-
-def purge(entries: Iterable[Entry]) -> list[tuple[Entry, str]]:
-    return [(e, "purge") for e in entries if e.kind in PURGEABLE]
-
-
-def older_than(
-    entries: Iterable[Entry], seconds: float, now: float, kinds: frozenset[Kind] = PURGEABLE
-) -> list[tuple[Entry, str]]:
-    limit = (now - seconds) * 1e9
-    return [
-        (e, "unused since " + _day(e.last_used_ns))
-        for e in entries
-        if e.kind in kinds and e.last_used_ns < limit
-    ]
-
-
-def keep_latest(entries: Iterable[Entry], n: int) -> list[tuple[Entry, str]]:
-    """All but the ``n`` newest versions of each project, per cache and kind."""
-    groups: dict[tuple[str, str, Kind], list[Entry]] = {}
-    for e in entries:
-        if e.kind in VERSIONED and e.project and e.version:
-            groups.setdefault((e.cache_dir, e.project, e.kind), []).append(e)
-    out: list[tuple[Entry, str]] = []
-    for group in groups.values():
-        versions = sorted({e.version for e in group if e.version}, key=_version_key, reverse=True)
-        keep = set(versions[:n])
-        out.extend((e, f"older than the {n} newest") for e in group if e.version not in keep)
-    return out
-
-
-def over_budget(entries: Iterable[Entry], budget: int) -> list[tuple[Entry, str]]:
-    """Least recently used entries until what is left fits ``budget`` bytes."""
-    pool = sorted((e for e in entries if e.kind in PURGEABLE), key=lambda e: e.last_used_ns)
-    total = sum(e.size for e in pool)
-    out: list[tuple[Entry, str]] = []
-    for e in pool:
-        if total <= budget:
-            break
-        out.append((e, "least recently used, over the size budget"))
-        total -= e.size
-    return out
+        items.append(
+            PlanItem(
+                entry,
+                sum(per_file),
+                "; ".join(reasons),
+                tuple(per_file),
+                cache if host is not None else "",
+            )
+        )
+    used = tuple(sorted((clocks or {}).items()))
+    return Plan(
+        tuple(items),
+        tuple((c, k) for c, k in used if c in {i.entry.cache_dir for i in items}),
+        dict(canon),
+    )
 
 
 def _version_key(text: str) -> tuple[int, Version | str]:
@@ -211,6 +581,4 @@ def _version_key(text: str) -> tuple[int, Version | str]:
 
 
 def _day(ns: int) -> str:
-    import time
-
-    return time.strftime("%Y-%m-%d", time.localtime(ns / 1e9))
+    return datetime.fromtimestamp(ns / 1e9, tz=timezone.utc).strftime("%Y-%m-%d")

@@ -1,17 +1,30 @@
-"""Executing a removal plan safely.
+"""Executing a removal :class:`~cachecensus.select.Plan` safely.
 
-- Only cache-shaped files (:func:`cachecensus.caches.pip.is_cache_shaped`) are touched, so
-  a stray file in a cache, or a cache dir misconfigured as ``$HOME`` or ``/``, loses
-  nothing that pip did not write.
-- No symlink is ever followed: the walk opens the cache dir and each directory below it
-  with ``O_NOFOLLOW`` relative to its parent's descriptor, checks the file with
-  ``lstat(dir_fd=...)`` against the (dev, inode) the scan saw, and unlinks it relative to
-  the same descriptor. A directory swapped for a symlink mid-run makes that one open fail.
-- A record goes before its body, so an interrupted run leaves misses, never a half entry
-  pip would serve; the hash directories an entry leaves empty are removed.
-- When root cleans a cache another user owns, a forked child that has dropped to that
-  user's uid/gid does the work: permissions then guard the rest of the system.
-- A cache that a running pip or uv uses is left alone unless ``force``.
+- Only cache-shaped files go: each path is checked again here, independently of the scan,
+  against the names pip itself writes (:func:`cache_shape`): ``http[-v2]/a/b/c/d/e/<sha224>``
+  records (the five directories are the hash's first five hex digits, as pip's
+  ``SafeFileCache._get_cache_path`` makes them), their ``.body`` (``http-v2`` only), pip's
+  ``adjacent_tmp_file`` leftovers, and ``wheels/xx/yy/zz/<50 hex>/`` ``*.whl`` and
+  ``origin.json``. A stray file in a cache, or a cache dir misconfigured as ``$HOME`` or
+  ``/``, loses nothing pip did not write; the cache dir, its area dirs and ``selfcheck/``
+  are never removed.
+- No symlink is ever followed: every component of the cache dir's path, and every
+  directory below it, is opened with ``O_NOFOLLOW`` relative to its parent's descriptor;
+  each file is ``lstat``-ed relative to its directory's descriptor and must still be the
+  regular file (dev, inode) the scan saw, then unlinked relative to the same descriptor.
+  A directory swapped for a symlink mid-run makes that one open fail (``ELOOP``).
+- A record goes before its body (a built wheel before its ``origin.json``), and when the
+  record stays its body stays too: an interrupted run leaves misses, never a half entry
+  pip would serve. The hash directories an entry leaves empty are removed (``rmdir``,
+  fd-relative), never the area dir or the cache dir.
+- When root cleans a cache another user owns, a forked child drops to that user
+  (``setgroups([])``, ``setgid``, ``setuid``) and does that cache's deleting, reporting each
+  result back over a pipe as JSON lines: the kernel's permissions guard the rest.
+- A cache that a running pip or uv uses (its command line, ``--cache-dir``,
+  ``PIP_CACHE_DIR``/``UV_CACHE_DIR``, or its open files name it) is left alone, unless
+  ``force``.
+
+Every failure is a value (:class:`Skip`, with a reason), never an exception.
 """
 
 from __future__ import annotations
@@ -19,171 +32,439 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import stat
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
 
-from cachecensus.caches.pip import is_cache_shaped
-from cachecensus.host import Host
+from cachecensus.host import Host, ProcessInfo
 from cachecensus.select import Plan, PlanItem
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+_HEX = frozenset("0123456789abcdef")
+# tempfile.NamedTemporaryFile(prefix=<final name>, suffix=".tmp"): 8 chars of its alphabet
+_TMP = re.compile(r"^[0-9a-f]{56}(\.body)?[a-z0-9_]{8}\.tmp$")
+_WHEEL_DIRS = (2, 2, 2, 50)
+#: Order of an entry's files: the file pip looks up first goes first.
+_RANK = {"record": 0, "wheel": 0, "tmp": 1, "body": 2, "origin": 2}
+_FIRST = frozenset({"record", "wheel"})
+#: Entries between flushes of the child's report pipe.
+_FLUSH_EVERY = 64
 
 
-@dataclass
+class Skip(NamedTuple):
+    """A file (system path) that was not removed, and why."""
+
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class DeleteResult:
-    removed: list[str] = field(default_factory=list)  # every file unlinked
-    freed: int = 0
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    """What :func:`execute` did. ``removed``: system paths of the files unlinked;
+    ``freed``: bytes really freed (per inode, as the plan accounted, for inodes whose every
+    planned link went); ``busy``: the pip/uv processes that made a cache be left alone."""
 
-    def merge(self, other: DeleteResult) -> None:
-        self.removed.extend(other.removed)
-        self.freed += other.freed
-        self.skipped.extend(other.skipped)
+    removed: tuple[str, ...] = ()
+    freed: int = 0
+    skipped: tuple[Skip, ...] = ()
+    busy: tuple[str, ...] = ()
+
+
+# ---------------------------------------------------------------------- shapes
+
+
+def _hex(text: str, length: int) -> bool:
+    return len(text) == length and all(c in _HEX for c in text)
+
+
+def cache_shape(rel: str) -> str | None:
+    """The role of ``rel`` (a path relative to a pip cache dir) if pip writes files there:
+    ``record``, ``body``, ``tmp``, ``wheel`` or ``origin``; None for anything else."""
+    parts = rel.split("/")
+    area = parts[0]
+    if area in ("http", "http-v2"):
+        if len(parts) != 7 or not all(_hex(d, 1) for d in parts[1:6]):
+            return None
+        name = parts[6]
+        if not name.startswith("".join(parts[1:6])):
+            return None
+        if _hex(name, 56):
+            return "record"
+        if area == "http-v2" and name.endswith(".body") and _hex(name[:-5], 56):
+            return "body"
+        tmp = _TMP.match(name)
+        if tmp and (area == "http-v2" or not tmp.group(1)):
+            return "tmp"
+        return None
+    if area == "wheels":
+        if len(parts) != 6:
+            return None
+        if not all(_hex(d, n) for d, n in zip(parts[1:5], _WHEEL_DIRS, strict=True)):
+            return None
+        name = parts[5]
+        if name == "origin.json":
+            return "origin"
+        if name.endswith(".whl") and not name.startswith(".") and "-" in name[:-4]:
+            return "wheel"
+    return None
+
+
+# ---------------------------------------------------------------------- busy caches
+
+
+def _is_installer(proc: ProcessInfo) -> bool:
+    """pip or uv: ``pip``, ``pip3.12``, ``uv``, ``uvx`` among the first words, or ``-m pip``."""
+    words = list(proc.cmdline[:4])
+    if proc.exe:
+        words.append(proc.exe)
+    for i, word in enumerate(words):
+        base = os.path.basename(word)
+        if re.fullmatch(r"pip[0-9.]*|uvx?", base):
+            return True
+        if word == "-m" and i + 1 < len(words) and words[i + 1].split(".")[0] == "pip":
+            return True
+    return False
+
+
+def _why_busy(host: Host, proc: ProcessInfo, cache_dir: str) -> str | None:
+    def same(path: str) -> bool:
+        if not path:
+            return False
+        if not path.startswith("/") and proc.cwd:
+            path = os.path.join(proc.cwd, path)
+        try:
+            return host.realpath(path) == cache_dir
+        except (OSError, ValueError):
+            return False
+
+    def under(path: str) -> bool:
+        return path == cache_dir or path.startswith(cache_dir.rstrip("/") + "/")
+
+    words = proc.cmdline
+    for i, word in enumerate(words):
+        if word == "--cache-dir" and i + 1 < len(words) and same(words[i + 1]):
+            return "its --cache-dir"
+        if word.startswith("--cache-dir=") and same(word.partition("=")[2]):
+            return "its --cache-dir"
+    if any(under(w) or under(w.partition("=")[2]) for w in words):
+        return "its command line"
+    env = proc.environ or {}
+    for var in ("PIP_CACHE_DIR", "UV_CACHE_DIR"):
+        if same(env.get(var, "")):
+            return var
+    if any(under(host.system(p)) for p in host.open_files(proc.pid) if _inside_root(host, p)):
+        return "its open files"
+    return None
+
+
+def _inside_root(host: Host, real: str) -> bool:
+    return host.root == "/" or real == host.root or real.startswith(host.root + "/")
 
 
 def users_of_cache(host: Host, cache_dir: str) -> list[str]:
-    """Running pip/uv processes that use ``cache_dir`` (named on their command line or in
-    PIP_CACHE_DIR / UV_CACHE_DIR), as 'pid name' strings; ours excluded."""
-    busy = []
+    """Running pip/uv processes using ``cache_dir``, as ``'PID NAME (why)'``; ours excluded."""
     mine = {os.getpid(), os.getppid()}
+    busy: list[str] = []
     for proc in host.processes():
-        if proc.pid in mine:
+        if proc.pid in mine or not _is_installer(proc):
             continue
-        words = " ".join(proc.cmdline)
-        env = proc.environ or {}
-        named = cache_dir in words or any(
-            env.get(var, "").rstrip("/") == cache_dir for var in ("PIP_CACHE_DIR", "UV_CACHE_DIR")
-        )
-        tool = any(os.path.basename(w) in ("pip", "pip3", "uv") for w in proc.cmdline[:3]) or (
-            "-m" in proc.cmdline[:3] and "pip" in proc.cmdline[:4]
-        )
-        if named and (tool or "pip" in words or "uv" in words):
-            busy.append(f"{proc.pid} {proc.name}")
+        why = _why_busy(host, proc, cache_dir)
+        if why is not None:
+            busy.append(f"{proc.pid} {proc.name} ({why})")
     return busy
 
 
-def _delete_entry(top_fd: int, files: list[tuple[str, int, int]]) -> DeleteResult:
-    """Delete one entry's files (record first), given (rel path, dev, inode) each."""
-    result = DeleteResult()
-    dirs_left: set[tuple[str, ...]] = set()
-    for rel, dev, ino in files:
-        parts = rel.split("/")
-        fds: list[int] = []
-        try:
-            fd = top_fd
-            for name in parts[:-1]:
-                fd = os.open(name, _DIR_FLAGS, dir_fd=fd)
-                fds.append(fd)
-            st = os.lstat(parts[-1], dir_fd=fd)
-            if not stat.S_ISREG(st.st_mode):
-                result.skipped.append((rel, "not a regular file any more"))
-                return result  # never leave a body whose record stays, or vice versa
-            if (st.st_dev, st.st_ino) != (dev, ino):
-                result.skipped.append((rel, "changed since the scan"))
-                return result
-            os.unlink(parts[-1], dir_fd=fd)
-            result.removed.append(rel)
-            dirs_left.add(tuple(parts[:-1]))
-        except OSError as exc:
-            reason = {
-                errno.ELOOP: "a directory on the way became a symlink: not followed",
-                errno.ENOTDIR: "a directory on the way became a symlink or file: not followed",
-                errno.ENOENT: "vanished",
-                errno.EACCES: "permission denied",
-                errno.EPERM: "permission denied",
-                errno.EROFS: "read-only filesystem",
-            }.get(exc.errno or 0, exc.strerror or str(exc))
-            result.skipped.append((rel, reason))
-            return result
-        finally:
-            for opened in fds:
-                os.close(opened)
-    for chain in dirs_left:  # remove the hash dirs this entry left empty, never the area dir
-        for depth in range(len(chain), 1, -1):
-            try:
-                parent = _open_chain(top_fd, chain[: depth - 1])
-            except OSError:
-                break
-            try:
-                os.rmdir(chain[depth - 1], dir_fd=parent)
-            except OSError:
-                break
-            finally:
-                os.close(parent)
-    return result
+# ---------------------------------------------------------------------- the walk
 
 
-def _open_chain(top_fd: int, parts: tuple[str, ...]) -> int:
-    fd = os.dup(top_fd)
-    for name in parts:
-        try:
+class _Job(NamedTuple):
+    rel: str
+    dev: int
+    inode: int
+    role: str
+
+
+#: An event of the walk: ("removed", rel, "") | ("skipped", rel, reason) | ("entry", "", "").
+Event = tuple[str, str, str]
+
+
+def _reason(exc: OSError) -> str:
+    return {
+        errno.ELOOP: "a directory on the way is a symlink: not followed",
+        errno.ENOTDIR: "a directory on the way is not a directory (a symlink?): not followed",
+        errno.ENOENT: "vanished",
+        errno.EACCES: "permission denied",
+        errno.EPERM: "permission denied",
+        errno.EROFS: "read-only filesystem",
+    }.get(exc.errno or 0, exc.strerror or str(exc))
+
+
+class _Walker:
+    """Deletes entries below an open cache dir descriptor, keeping the chain of directory
+    descriptors of the last entry open (entries in key order share most of it)."""
+
+    def __init__(self, top_fd: int, emit: Callable[[Event], None]) -> None:
+        self.top = top_fd
+        self.emit = emit
+        self.stack: list[tuple[str, int]] = []
+
+    def close(self) -> None:
+        self._truncate(0)
+
+    def _truncate(self, depth: int) -> None:
+        while len(self.stack) > depth:
+            os.close(self.stack.pop()[1])
+
+    def _dir(self, names: Sequence[str]) -> int:
+        keep = 0
+        while keep < len(self.stack) and keep < len(names) and self.stack[keep][0] == names[keep]:
+            keep += 1
+        self._truncate(keep)
+        fd = self.stack[-1][1] if self.stack else self.top
+        for name in names[keep:]:
+            fd = os.open(name, _DIR_FLAGS, dir_fd=fd)
+            self.stack.append((name, fd))
+        return fd
+
+    def entry(self, jobs: Sequence[_Job]) -> None:
+        leaves: set[tuple[str, ...]] = set()
+        kept: str | None = None
+        for job in jobs:
+            if kept is not None:
+                self.emit(("skipped", job.rel, f"kept: {kept}"))
+                continue
+            parts = job.rel.split("/")
+            try:
+                fd = self._dir(parts[:-1])
+                st = os.lstat(parts[-1], dir_fd=fd)
+                if not stat.S_ISREG(st.st_mode):
+                    reason = "not a regular file (a symlink?): not followed"
+                elif (st.st_dev, st.st_ino) != (job.dev, job.inode):
+                    reason = "changed since the scan"
+                else:
+                    os.unlink(parts[-1], dir_fd=fd)
+                    self.emit(("removed", job.rel, ""))
+                    leaves.add(tuple(parts[:-1]))
+                    continue
+            except OSError as exc:
+                reason = _reason(exc)
+            self.emit(("skipped", job.rel, reason))
+            if job.role in _FIRST and reason != "vanished":
+                kept = f"its {job.role} could not be removed ({reason})"
+        for leaf in sorted(leaves, key=len, reverse=True):
+            self._prune(leaf)
+        self.emit(("entry", "", ""))
+
+    def _prune(self, leaf: tuple[str, ...]) -> None:
+        """rmdir the hash dirs of ``leaf`` that are now empty, deepest first; never
+        ``leaf[0]`` (the area dir) nor the cache dir."""
+        for depth in range(len(leaf), 1, -1):
+            try:
+                parent = self._dir(leaf[: depth - 1])
+                os.rmdir(leaf[depth - 1], dir_fd=parent)
+            except OSError:
+                return
+
+
+def _walk(top_fd: int, work: Iterable[Sequence[_Job]], emit: Callable[[Event], None]) -> None:
+    walker = _Walker(top_fd, emit)
+    try:
+        for jobs in work:
+            walker.entry(jobs)
+    finally:
+        walker.close()
+
+
+def _open_cache_dir(host: Host, cache_dir: str) -> int:
+    """A descriptor of ``cache_dir``, every component below the host's root opened with
+    ``O_NOFOLLOW`` relative to its parent. Raises OSError."""
+    names = [p for p in cache_dir.split("/") if p]
+    if any(n in (".", "..") for n in names):
+        raise OSError(errno.EINVAL, "not a normalised path", cache_dir)
+    fd = os.open(host.root, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        for name in names:
             nxt = os.open(name, _DIR_FLAGS, dir_fd=fd)
-        finally:
             os.close(fd)
-        fd = nxt
+            fd = nxt
+    except OSError:
+        os.close(fd)
+        raise
     return fd
 
 
-def delete_in_cache(
-    real_top: str,
-    work: list[list[tuple[str, int, int]]],
-    progress: Callable[[int], None] | None = None,
-) -> DeleteResult:
-    """Delete entries (each a list of (rel, dev, inode)) under the cache at ``real_top``."""
-    result = DeleteResult()
-    try:
-        top_fd = os.open(real_top, _DIR_FLAGS)
-    except OSError as exc:
-        why = (
-            "the cache dir is a symlink: not followed"
-            if exc.errno == errno.ELOOP
-            else (exc.strerror or str(exc))
-        )
-        result.skipped.extend((rel, why) for files in work for rel, _, _ in files)
-        return result
-    try:
-        for files in work:
-            shaped = [f for f in files if is_cache_shaped(f[0])]
-            for rel, _, _ in files:
-                if not is_cache_shaped(rel):
-                    result.skipped.append((rel, "not cache-shaped: never removed"))
-            if shaped:
-                result.merge(_delete_entry(top_fd, shaped))
-            if progress:
-                progress(1)
-    finally:
-        os.close(top_fd)
-    return result
-
-
-def _as_owner(uid: int, gid: int, job: Callable[[], DeleteResult]) -> DeleteResult:
-    """Run ``job`` in a child process that has dropped to ``uid``/``gid``."""
+def _as_user(
+    uid: int,
+    gid: int,
+    top_fd: int,
+    work: Sequence[Sequence[_Job]],
+    emit: Callable[[Event], None],
+) -> str | None:
+    """Run the walk in a child that has become ``uid``/``gid`` (no supplementary groups),
+    relaying its JSON-line events to ``emit``. An error message if the child failed."""
     read_fd, write_fd = os.pipe()
     pid = os.fork()
-    if pid == 0:  # pragma: no cover - runs in the child; its effects are what tests check
-        code = 0
+    if pid == 0:  # pragma: no cover - the child; tests check its effects
+        code = 1
         try:
             os.close(read_fd)
-            os.setgroups([])
-            os.setgid(gid)
-            os.setuid(uid)
-            done = job()
-            payload = {"removed": done.removed, "skipped": done.skipped}
-            with os.fdopen(write_fd, "w") as out:
-                json.dump(payload, out)
-        except BaseException:
-            code = 1
+            out = os.fdopen(write_fd, "w", buffering=1 << 16)
+            try:
+                os.setgroups([])
+                os.setgid(gid)
+                os.setuid(uid)
+                if os.geteuid() != uid or os.getegid() != gid:
+                    raise OSError(errno.EPERM, "privileges not dropped")
+                count = 0
+
+                def send(event: Event) -> None:
+                    nonlocal count
+                    out.write(json.dumps(event) + "\n")
+                    if event[0] == "entry":
+                        count += 1
+                        if count % _FLUSH_EVERY == 0:
+                            out.flush()
+
+                _walk(top_fd, work, send)
+                out.write(json.dumps(("done", "", "")) + "\n")
+                code = 0
+            except Exception as exc:  # reported to the parent as a value
+                out.write(json.dumps(("fatal", "", str(exc))) + "\n")
+            out.flush()
         finally:
             os._exit(code)
     os.close(write_fd)
-    with os.fdopen(read_fd) as fh:
-        data = fh.read()
+    done, fatal = False, None
+    with os.fdopen(read_fd, "r") as fh:
+        for line in fh:
+            try:
+                kind, rel, reason = json.loads(line)
+            except ValueError:
+                continue
+            if kind == "done":
+                done = True
+            elif kind == "fatal":
+                fatal = reason
+            else:
+                emit((kind, rel, reason))
     _, status = os.waitpid(pid, 0)
-    if not data:
-        return DeleteResult(skipped=[("", f"the child acting as uid {uid} failed ({status})")])
-    doc = json.loads(data)
-    return DeleteResult(removed=doc["removed"], skipped=[tuple(s) for s in doc["skipped"]])
+    if fatal is not None:
+        return f"could not act as uid {uid}: {fatal}"
+    if not done:
+        return f"the worker acting as uid {uid} ended early (wait status {status})"
+    return None
+
+
+# ---------------------------------------------------------------------- execute
+
+
+def _jobs(item: PlanItem, prefix: str) -> tuple[list[_Job], list[Skip]]:
+    jobs: list[_Job] = []
+    skips: list[Skip] = []
+    for f in item.entry.files:
+        if not f.path.startswith(prefix):
+            skips.append(Skip(f.path, "outside its cache dir: never removed"))
+            continue
+        rel = f.path[len(prefix) :]
+        role = cache_shape(rel)
+        if role is None:
+            skips.append(Skip(f.path, "not cache-shaped: never removed"))
+            continue
+        jobs.append(_Job(rel, f.dev, f.inode, role))
+    jobs.sort(key=lambda j: _RANK[j.role])
+    return jobs, skips
+
+
+def _owner_ids(host: Host, st: os.stat_result) -> tuple[int, int]:
+    user = host.user_by_uid(st.st_uid)
+    return st.st_uid, (user.gid if user is not None else st.st_gid)
+
+
+def _execute_cache(
+    host: Host,
+    cache_dir: str,
+    items: Sequence[PlanItem],
+    force: bool,
+    progress: Callable[[int], None] | None,
+) -> tuple[list[str], list[Skip], list[str]]:
+    """(removed system paths, skips, busy processes) for the items of one cache."""
+    prefix = cache_dir.rstrip("/") + "/"
+    every = [f.path for item in items for f in item.entry.files]
+    busy = [] if force else users_of_cache(host, cache_dir)
+    if busy:
+        reason = f"in use by {', '.join(busy)} (use --force to remove anyway)"
+        if progress:
+            progress(len(items))
+        return [], [Skip(p, reason) for p in every], busy
+    skips: list[Skip] = []
+    work: list[list[_Job]] = []
+    for item in items:
+        jobs, bad = _jobs(item, prefix)
+        skips.extend(bad)
+        work.append(jobs)
+    order = sorted(range(len(work)), key=lambda i: work[i][0].rel if work[i] else "")
+    work = [work[i] for i in order]
+    try:
+        top_fd = _open_cache_dir(host, cache_dir)
+    except OSError as exc:
+        why = _reason(exc)
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+            why = "the cache dir or a directory above it is a symlink: not followed"
+        if progress:
+            progress(len(items))
+        return [], skips + [Skip(prefix + j.rel, why) for jobs in work for j in jobs], []
+    removed: list[str] = []
+    reported: set[str] = set()
+
+    def emit(event: Event) -> None:
+        kind, rel, reason = event
+        if kind == "entry":
+            if progress:
+                progress(1)
+            return
+        reported.add(rel)
+        if kind == "removed":
+            removed.append(prefix + rel)
+        else:
+            skips.append(Skip(prefix + rel, reason))
+
+    try:
+        st = os.fstat(top_fd)
+        if os.geteuid() == 0 and st.st_uid != 0:
+            uid, gid = _owner_ids(host, st)
+            failure = _as_user(uid, gid, top_fd, work, emit)
+            if failure is not None:
+                skips.extend(
+                    Skip(prefix + j.rel, failure)
+                    for jobs in work
+                    for j in jobs
+                    if j.rel not in reported
+                )
+        else:
+            _walk(top_fd, work, emit)
+    finally:
+        os.close(top_fd)
+    return removed, skips, []
+
+
+def _freed(plan: Plan, removed: set[str]) -> int:
+    """Bytes freed: an inode the plan counted frees its bytes once every planned link to it
+    is gone (a link the plan kept, e.g. skipped, keeps the bytes too)."""
+    paths: dict[tuple[int, int], list[str]] = {}
+    sizes: dict[tuple[int, int], int] = {}
+    for item in plan.items:
+        counted = item.file_freed
+        if len(counted) != len(item.entry.files):  # a hand-made item: each file's size
+            counted = tuple(f.size for f in item.entry.files)
+        for f, freed in zip(item.entry.files, counted, strict=True):
+            ino = (f.dev, f.inode)
+            paths.setdefault(ino, []).append(f.path)
+            sizes[ino] = max(sizes.get(ino, 0), freed)
+    return sum(
+        size for ino, size in sizes.items() if size and all(p in removed for p in paths[ino])
+    )
 
 
 def execute(
@@ -193,55 +474,23 @@ def execute(
     force: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> DeleteResult:
-    """Carry out ``plan``; every failure is a value in the result, never an exception."""
-    total = DeleteResult()
+    """Carry out ``plan`` (module doc); ``progress(n)``: n more entries done.
+
+    Every failure is a value in the result, never an exception."""
     by_cache: dict[str, list[PlanItem]] = {}
     for item in plan.items:
         by_cache.setdefault(item.entry.cache_dir, []).append(item)
+    removed: list[str] = []
+    skipped: list[Skip] = []
+    busy: list[str] = []
     for cache_dir, items in by_cache.items():
-        total.merge(_execute_cache(host, cache_dir, items, force, progress))
-    return total
-
-
-def _execute_cache(
-    host: Host,
-    cache_dir: str,
-    items: list[PlanItem],
-    force: bool,
-    progress: Callable[[int], None] | None,
-) -> DeleteResult:
-    prefix = cache_dir.rstrip("/") + "/"
-    busy = [] if force else users_of_cache(host, cache_dir)
-    if busy:
-        reason = f"in use by {', '.join(busy)} (use --force to remove anyway)"
-        return DeleteResult(skipped=[(f.path, reason) for i in items for f in i.entry.files])
-    work = [
-        [
-            (f.path[len(prefix) :], f.dev, f.inode)
-            for f in item.entry.files
-            if f.path.startswith(prefix)
-        ]
-        for item in items
-    ]
-    real_top = host.real(cache_dir)
-    try:
-        st = os.lstat(real_top)
-    except OSError as exc:
-        return DeleteResult(skipped=[(cache_dir, exc.strerror or str(exc))])
-    if host.euid == 0 and st.st_uid != 0 and host.live:
-        result = _as_owner(st.st_uid, st.st_gid, lambda: delete_in_cache(real_top, work))
-        if progress:
-            progress(len(work))
-    else:
-        result = delete_in_cache(real_top, work, progress)
-    removed = set(result.removed)
-    freed = sum(
-        item.freed
-        for item, files in zip(items, work, strict=True)
-        if files and all(rel in removed for rel, _, _ in files)
-    )
+        gone, skips, users = _execute_cache(host, cache_dir, items, force, progress)
+        removed.extend(gone)
+        skipped.extend(skips)
+        busy.extend(users)
     return DeleteResult(
-        removed=[prefix + rel for rel in result.removed],
-        freed=freed,
-        skipped=[(prefix + rel if rel else cache_dir, why) for rel, why in result.skipped],
+        removed=tuple(removed),
+        freed=_freed(plan, set(removed)),
+        skipped=tuple(skipped),
+        busy=tuple(dict.fromkeys(busy)),
     )
