@@ -171,9 +171,13 @@ def test_progress_bar_only_on_a_terminal_and_never_with_json(tmp_path: Path) -> 
     build_pip_cache(str(cache), entries=2500, total_bytes=25_000_000, seed=9)
 
     def stderr_of(*args: str, tty: bool) -> str:
-        env = dict(os.environ, CACHECENSUS_MEMO="off", COLUMNS="100")
+        # The scan of this cache takes about half a second here, so the bar's delay is
+        # lowered to keep the test independent of the machine's speed.
+        env = dict(
+            os.environ, CACHECENSUS_MEMO="off", COLUMNS="100", CACHECENSUS_PROGRESS_DELAY="0.05"
+        )
         if not tty:
-            return run(*args).stderr
+            return run(*args, env={"CACHECENSUS_PROGRESS_DELAY": "0.05"}).stderr
         leader, follower = pty.openpty()
         proc = subprocess.Popen(
             [CACHECENSUS, *args], stdout=subprocess.DEVNULL, stderr=follower, env=env

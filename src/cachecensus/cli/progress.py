@@ -3,14 +3,22 @@ once the work has run for more than half a second (short runs stay silent)."""
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-#: Seconds of work before a bar appears.
+#: Seconds of work before a bar appears (``CACHECENSUS_PROGRESS_DELAY`` overrides it).
 DELAY_S = 0.5
+
+
+def _delay() -> float:
+    try:
+        return float(os.environ.get("CACHECENSUS_PROGRESS_DELAY", DELAY_S))
+    except ValueError:
+        return DELAY_S
 
 
 class _Bar:
@@ -19,6 +27,7 @@ class _Bar:
         self.total = total
         self.label = label
         self.started = time.monotonic()
+        self.delay = _delay()
         self.done = 0
         self._progress: Any = None
         self._task: Any = None
@@ -28,7 +37,7 @@ class _Bar:
         if not self.enabled:
             return
         if self._progress is None:
-            if time.monotonic() - self.started < DELAY_S:
+            if time.monotonic() - self.started < self.delay:
                 return
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
