@@ -135,6 +135,12 @@ class Kind(str, Enum):
     ORPHAN = "orphan"  # half an entry: body without record, record without body
     SELFCHECK = "selfcheck"  # pip's version-check state
     STRAY = "stray"  # a file that is not cache-shaped (never deleted)
+    ARCHIVE = "archive"  # an unpacked distribution (uv archive-v0/, a conda extracted package)
+    PACKAGE = "package"  # a conda package file (.conda, .tar.bz2)
+    METADATA = "metadata"  # cached metadata: hashes, resolved metadata, interpreter info
+    ENVIRONMENT = "environment"  # a cached build/ephemeral environment (uv builds-v*, ...)
+    SOURCE = "source"  # a source checkout (uv git-v*)
+    CONTROL = "control"  # the tool's own bookkeeping: .lock, CACHEDIR.TAG (never deleted)
 
     def __str__(self) -> str:
         return self.value

@@ -1,1 +1,98 @@
-"""caches stage of the pipeline."""
+"""On-disk cache formats, one module per tool, behind one small interface.
+
+Each format module (``cachecensus.caches.<module>``) provides:
+
+``TOOL``
+    the tool's name (``pip``, ``uv``, ``poetry``, ``pdm``, ``conda``).
+``looks_like(host, path) -> bool``
+    whether the directory ``path`` (a system path) has this tool's cache layout; used to
+    tell what a ``--cache-dir DIR`` is without ``--tool``.
+``scan(host, cache_dir, *, memo=None, identify=True, progress=None) -> CacheScan``
+    every regular file under ``cache_dir`` counted (``files``/``size``/``physical``) and
+    grouped into :class:`~cachecensus.models.Entry` records (``tool=TOOL``); never follows
+    a symlink, never raises for bad content (problems are values).
+``cache_shape(rel) -> str | None``
+    the *role* of a path relative to the cache dir if the tool itself writes files there,
+    else None (never deleted). Roles, in the order the delete engine removes an entry's
+    files: ``record``/``wheel``/``pointer`` (what the tool looks up first; if it cannot be
+    removed the rest of the entry stays), ``tmp``, then ``body``/``origin``/``member``
+    (a file inside an unpacked archive or extracted package) and ``link`` (a symlink
+    inside such a directory: unlinked, never followed).
+``purgeable(entry) -> bool``
+    what ``cachecensus purge`` removes: everything the tool's own "clean all" removes and
+    would rebuild, never its bookkeeping (locks, ``CACHEDIR.TAG``).
+``closure(entries, chosen) -> list[(Entry, reason)]``
+    entries that must go with ``chosen`` so the result is what the tool's own "remove this
+    package" leaves (uv: archives no longer referenced by any pointer).
+``prune(entries) -> list[(Entry, reason)]``
+    the tool's own prune (``uv cache prune``: unreferenced archives, old buckets...).
+``LOCK``
+    a path relative to the cache dir that the tool locks (``flock``) while it works, taken
+    exclusively by the delete engine; None for tools that take no lock.
+
+pipenv writes pip's format (its cache is a pip cache in another place), so it has a
+resolver (:mod:`cachecensus.resolve.pipenv`) but no format module of its own.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from cachecensus.host import Host
+    from cachecensus.memo import Memo
+    from cachecensus.models import CacheScan, Entry
+
+#: Every tool whose cache format cachecensus reads, in the order audits list them.
+TOOLS: tuple[str, ...] = ("pip", "uv", "poetry", "pdm", "conda")
+#: The format a tool's cache is written in (pipenv drives pip).
+FORMAT_OF: dict[str, str] = {tool: tool for tool in TOOLS} | {"pipenv": "pip"}
+
+
+class Format(Protocol):
+    TOOL: str
+    LOCK: str | None
+
+    def looks_like(self, host: Host, path: str) -> bool: ...
+
+    def scan(
+        self,
+        host: Host,
+        cache_dir: str,
+        *,
+        memo: Memo | None = ...,
+        identify: bool = ...,
+        progress: Callable[[int], None] | None = ...,
+    ) -> CacheScan: ...
+
+    def cache_shape(self, rel: str) -> str | None: ...
+
+    def purgeable(self, entry: Entry) -> bool: ...
+
+    def closure(
+        self, entries: Sequence[Entry], chosen: Sequence[Entry]
+    ) -> list[tuple[Entry, str]]: ...
+
+    def prune(self, entries: Sequence[Entry]) -> list[tuple[Entry, str]]: ...
+
+
+def format_for(tool: str) -> Format:
+    """The format module of ``tool`` (``pipenv`` -> pip's). KeyError for an unknown tool."""
+    module = importlib.import_module(f"cachecensus.caches.{FORMAT_OF[tool]}")
+    return module  # type: ignore[return-value]
+
+
+def detect(host: Host, path: str, default: str = "pip") -> str:
+    """The tool whose layout the directory ``path`` has; ``default`` when none claims it
+    (an empty or absent directory, or a pip cache before its first download)."""
+    for tool in TOOLS:
+        if tool == default:
+            continue
+        try:
+            if format_for(tool).looks_like(host, path):
+                return tool
+        except ImportError:  # a format not present in this build
+            continue
+    return default
