@@ -13,6 +13,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from cachecensus.artifacts import artifact_size
 from cachecensus.models import CacheScan, Entry, FileInfo, Kind, Problem, Usage
 
 #: Kinds that are cache entries proper (everything a purge would remove).
@@ -129,8 +130,9 @@ def _duplicates(
     by_size: dict[int, list[Entry]] = defaultdict(list)
     for scan in scans:
         for entry in scan.entries:
-            if entry.kind in (Kind.WHEEL, Kind.SDIST, Kind.BUILT_WHEEL) and entry.files:
-                by_size[entry.files[-1].size].append(entry)
+            size = artifact_size(entry)
+            if size is not None:
+                by_size[size].append(entry)
     for group in by_size.values():
         if len({e.cache_dir for e in group}) < 2:
             continue

@@ -66,9 +66,9 @@ PURGEABLE = frozenset(
 #: The areas of a pip cache pip rebuilds on demand (``selfcheck/`` and the top are not).
 PURGE_AREAS = frozenset({"http", "http-v2", "wheels"})
 #: Kinds whose versions ``keep_latest`` compares.
-VERSIONED = frozenset({Kind.WHEEL, Kind.SDIST, Kind.BUILT_WHEEL})
+VERSIONED = frozenset({Kind.WHEEL, Kind.SDIST, Kind.BUILT_WHEEL, Kind.ARCHIVE, Kind.PACKAGE})
 #: Kinds whose bytes are an artifact a sha256 can name (duplicates).
-ARTIFACTS = frozenset({Kind.WHEEL, Kind.SDIST, Kind.BUILT_WHEEL})
+ARTIFACTS = frozenset({Kind.WHEEL, Kind.SDIST, Kind.BUILT_WHEEL, Kind.PACKAGE})
 
 
 # ---------------------------------------------------------------------- last use
@@ -233,12 +233,24 @@ def by_pattern(
 # ---------------------------------------------------------------------- rules
 
 
-def _purgeable(entry: Entry, kinds: frozenset[Kind] = PURGEABLE) -> bool:
-    return entry.kind in kinds and entry.area in PURGE_AREAS
+def _purgeable(entry: Entry, kinds: frozenset[Kind] | None = None) -> bool:
+    """Whether ``entry`` is something its tool would rebuild (its format's ``purgeable``:
+    for pip, the entries of ``http/``, ``http-v2/`` and ``wheels/``), and of ``kinds``."""
+    from cachecensus.caches import format_for
+
+    if kinds is not None and entry.kind not in kinds:
+        return False
+    if entry.tool == "pip":  # the common case, without the lookup
+        return entry.kind in PURGEABLE and entry.area in PURGE_AREAS
+    try:
+        return format_for(entry.tool).purgeable(entry)
+    except (KeyError, ImportError):
+        return False
 
 
 def purge(entries: Iterable[Entry]) -> list[Chosen]:
-    """Everything pip would rebuild: the entries of ``http/``, ``http-v2/`` and ``wheels/``."""
+    """Everything the tool would rebuild: for pip the entries of ``http/``, ``http-v2/`` and
+    ``wheels/``; for the others what their own "clean all" removes (never their locks)."""
     return [(e, "purge") for e in entries if _purgeable(e)]
 
 
@@ -246,7 +258,7 @@ def older_than(
     entries: Iterable[Entry],
     seconds: float,
     now: float,
-    kinds: frozenset[Kind] = PURGEABLE,
+    kinds: frozenset[Kind] | None = None,
     *,
     clocks: Mapping[str, Clock] | None = None,
 ) -> list[Chosen]:
@@ -360,10 +372,13 @@ def max_size(
 
 def artifact_inode(entry: Entry) -> tuple[int, int] | None:
     """(dev, inode) of the file holding the artifact: the ``.body`` of an ``http-v2`` entry,
-    the record of a legacy ``http/`` one, the ``.whl`` of a built wheel."""
+    the record of a legacy ``http/`` one, the ``.whl`` of a built wheel, the file of a
+    poetry/pdm/conda artifact."""
+    from cachecensus.artifacts import artifact_file
+
     if not entry.files:
         return None
-    f = entry.files[-1] if entry.area == "http-v2" else entry.files[0]
+    f = artifact_file(entry) or entry.files[0]
     return (f.dev, f.inode)
 
 
@@ -395,7 +410,7 @@ def duplicates(entries: Iterable[Entry]) -> tuple[DuplicateSet, ...]:
     Copies inside one cache are not duplicates (pip keys them by URL: both are live)."""
     groups: dict[str, list[Entry]] = {}
     for e in entries:
-        if e.sha256 and e.kind in ARTIFACTS and e.area in PURGE_AREAS:
+        if e.sha256 and e.kind in ARTIFACTS and _purgeable(e):
             groups.setdefault(e.sha256, []).append(e)
     return tuple(
         DuplicateSet(sha, tuple(copies))

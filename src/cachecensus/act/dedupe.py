@@ -16,20 +16,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from cachecensus.caches.pip import sha256_of
+from cachecensus.artifacts import ARTIFACT_KINDS, artifact_file, artifact_size, sha256_of
 from cachecensus.host import Host
-from cachecensus.models import CacheScan, Entry, FileInfo, Kind
+from cachecensus.models import CacheScan, Entry, FileInfo
 
-ARTIFACTS = frozenset({Kind.WHEEL, Kind.SDIST, Kind.BUILT_WHEEL})
-
-
-def artifact_file(entry: Entry) -> FileInfo | None:
-    """The file that *is* the artifact, when there is one (not inside a record)."""
-    if entry.area == "http-v2" and len(entry.files) == 2:
-        return entry.files[1]
-    if entry.area == "wheels" and entry.kind == Kind.BUILT_WHEEL:
-        return entry.files[0]
-    return None
+ARTIFACTS = ARTIFACT_KINDS
 
 
 @dataclass(frozen=True)
@@ -84,12 +75,9 @@ def find_duplicates(host: Host, scans: Sequence[CacheScan]) -> list[Group]:
     by_size: dict[int, list[Entry]] = {}
     for result in scans:
         for entry in result.entries:
-            if entry.kind in ARTIFACTS and entry.files:
-                whole = artifact_file(entry)
-                if whole is not None:
-                    by_size.setdefault(whole.size, []).append(entry)
-                else:  # legacy http/: the body's size is the record's minus its headers
-                    by_size.setdefault(-entry.files[0].size, []).append(entry)
+            size = artifact_size(entry)
+            if size is not None:
+                by_size.setdefault(size, []).append(entry)
     groups: list[Group] = []
     for size, entries in sorted(by_size.items()):
         if len(entries) < 2:
@@ -102,7 +90,7 @@ def find_duplicates(host: Host, scans: Sequence[CacheScan]) -> list[Group]:
         for digest, same in by_hash.items():
             if len(same) > 1:
                 first = same[0]
-                group = Group(digest, size, first.project, first.version, tuple(same))
+                group = Group(digest, abs(size), first.project, first.version, tuple(same))
                 if group.wasted:
                     groups.append(group)
     return groups

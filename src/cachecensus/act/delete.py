@@ -1,22 +1,26 @@
 """Executing a removal :class:`~cachecensus.select.Plan` safely.
 
 - Only cache-shaped files go: each path is checked again here, independently of the scan,
-  against the names pip itself writes (:func:`cache_shape`): ``http[-v2]/a/b/c/d/e/<sha224>``
-  records (the five directories are the hash's first five hex digits, as pip's
-  ``SafeFileCache._get_cache_path`` makes them), their ``.body`` (``http-v2`` only), pip's
-  ``adjacent_tmp_file`` leftovers, and ``wheels/xx/yy/zz/<50 hex>/`` ``*.whl`` and
-  ``origin.json``. A stray file in a cache, or a cache dir misconfigured as ``$HOME`` or
-  ``/``, loses nothing pip did not write; the cache dir, its area dirs and ``selfcheck/``
-  are never removed.
+  against the names the entry's tool itself writes (its format module's ``cache_shape``,
+  see :mod:`cachecensus.caches`; for pip: ``http[-v2]/a/b/c/d/e/<sha224>`` records, their
+  ``.body``, ``adjacent_tmp_file`` leftovers, ``wheels/xx/yy/zz/<50 hex>/`` ``*.whl`` and
+  ``origin.json``). A stray file in a cache, or a cache dir misconfigured as ``$HOME`` or
+  ``/``, loses nothing the tool did not write; the cache dir, its area dirs and the tools'
+  bookkeeping (``selfcheck/``, ``.lock``, ``CACHEDIR.TAG``) are never removed.
 - No symlink is ever followed: every component of the cache dir's path, and every
   directory below it, is opened with ``O_NOFOLLOW`` relative to its parent's descriptor;
   each file is ``lstat``-ed relative to its directory's descriptor and must still be the
   regular file (dev, inode) the scan saw, then unlinked relative to the same descriptor.
   A directory swapped for a symlink mid-run makes that one open fail (``ELOOP``).
-- A record goes before its body (a built wheel before its ``origin.json``), and when the
-  record stays its body stays too: an interrupted run leaves misses, never a half entry
-  pip would serve. The hash directories an entry leaves empty are removed (``rmdir``,
-  fd-relative), never the area dir or the cache dir.
+- A record goes before its body (a built wheel before its ``origin.json``, a uv pointer
+  before anything it points at), and when the record stays its body stays too: an
+  interrupted run leaves misses, never a half entry the tool would serve. The directories
+  an entry leaves empty are removed (``rmdir``, fd-relative) up to the entry's own
+  directory (an unpacked archive) or the hash dirs below the area dir, never the area dir
+  or the cache dir. A symlink inside an unpacked archive (role ``link``) is unlinked,
+  never followed.
+- A tool that locks its cache (uv's ``.lock``) has that lock taken exclusively (``flock``)
+  for the whole removal, as ``uv cache clean`` does; a cache whose lock stays held is busy.
 - When root cleans a cache another user owns, a forked child drops to that user
   (``setgroups([])``, ``setgid``, ``setuid``) and does that cache's deleting, reporting each
   result back over a pipe as JSON lines: the kernel's permissions guard the rest.
@@ -42,13 +46,18 @@ from cachecensus.host import Host, ProcessInfo
 from cachecensus.select import Plan, PlanItem
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
-_HEX = frozenset("0123456789abcdef")
-# tempfile.NamedTemporaryFile(prefix=<final name>, suffix=".tmp"): 8 chars of its alphabet
-_TMP = re.compile(r"^[0-9a-f]{56}(\.body)?[a-z0-9_]{8}\.tmp$")
-_WHEEL_DIRS = (2, 2, 2, 50)
-#: Order of an entry's files: the file pip looks up first goes first.
-_RANK = {"record": 0, "wheel": 0, "tmp": 1, "body": 2, "origin": 2}
-_FIRST = frozenset({"record", "wheel"})
+#: Order of an entry's files: the file the tool looks up first goes first.
+_RANK = {
+    "record": 0,
+    "wheel": 0,
+    "pointer": 0,
+    "tmp": 1,
+    "body": 2,
+    "origin": 2,
+    "member": 2,
+    "link": 2,
+}
+_FIRST = frozenset({"record", "wheel", "pointer"})
 #: Entries between flushes of the child's report pipe.
 _FLUSH_EVERY = 64
 
@@ -75,40 +84,15 @@ class DeleteResult:
 # ---------------------------------------------------------------------- shapes
 
 
-def _hex(text: str, length: int) -> bool:
-    return len(text) == length and all(c in _HEX for c in text)
+def cache_shape(rel: str, tool: str = "pip") -> str | None:
+    """The role of ``rel`` (relative to a ``tool`` cache dir) if that tool writes files
+    there (:mod:`cachecensus.caches`); None for anything else (never removed)."""
+    from cachecensus.caches import format_for
 
-
-def cache_shape(rel: str) -> str | None:
-    """The role of ``rel`` (a path relative to a pip cache dir) if pip writes files there:
-    ``record``, ``body``, ``tmp``, ``wheel`` or ``origin``; None for anything else."""
-    parts = rel.split("/")
-    area = parts[0]
-    if area in ("http", "http-v2"):
-        if len(parts) != 7 or not all(_hex(d, 1) for d in parts[1:6]):
-            return None
-        name = parts[6]
-        if not name.startswith("".join(parts[1:6])):
-            return None
-        if _hex(name, 56):
-            return "record"
-        if area == "http-v2" and name.endswith(".body") and _hex(name[:-5], 56):
-            return "body"
-        tmp = _TMP.match(name)
-        if tmp and (area == "http-v2" or not tmp.group(1)):
-            return "tmp"
+    try:
+        return format_for(tool).cache_shape(rel)
+    except (KeyError, ImportError):
         return None
-    if area == "wheels":
-        if len(parts) != 6:
-            return None
-        if not all(_hex(d, n) for d, n in zip(parts[1:5], _WHEEL_DIRS, strict=True)):
-            return None
-        name = parts[5]
-        if name == "origin.json":
-            return "origin"
-        if name.endswith(".whl") and not name.startswith(".") and "-" in name[:-4]:
-            return "wheel"
-    return None
 
 
 # ---------------------------------------------------------------------- busy caches
@@ -186,6 +170,9 @@ class _Job(NamedTuple):
     role: str
 
 
+#: One entry's files in removal order, and how deep its emptied directories may go.
+Work = tuple[list[_Job], int]
+
 #: An event of the walk: ("removed", rel, "") | ("skipped", rel, reason) | ("entry", "", "").
 Event = tuple[str, str, str]
 
@@ -228,7 +215,10 @@ class _Walker:
             self.stack.append((name, fd))
         return fd
 
-    def entry(self, jobs: Sequence[_Job]) -> None:
+    def entry(self, jobs: Sequence[_Job], floor: int = 2) -> None:
+        """Remove one entry's files in order; then rmdir the directories it left empty,
+        never above depth ``floor`` (2: the hash dirs below an area dir; an unpacked
+        archive's own depth: that directory itself)."""
         leaves: set[tuple[str, ...]] = set()
         kept: str | None = None
         for job in jobs:
@@ -239,7 +229,9 @@ class _Walker:
             try:
                 fd = self._dir(parts[:-1])
                 st = os.lstat(parts[-1], dir_fd=fd)
-                if not stat.S_ISREG(st.st_mode):
+                if job.role == "link" and not stat.S_ISLNK(st.st_mode):
+                    reason = "no longer a symlink"
+                elif job.role != "link" and not stat.S_ISREG(st.st_mode):
                     reason = "not a regular file (a symlink?): not followed"
                 elif (st.st_dev, st.st_ino) != (job.dev, job.inode):
                     reason = "changed since the scan"
@@ -254,13 +246,13 @@ class _Walker:
             if job.role in _FIRST and reason != "vanished":
                 kept = f"its {job.role} could not be removed ({reason})"
         for leaf in sorted(leaves, key=len, reverse=True):
-            self._prune(leaf)
+            self._prune(leaf, floor)
         self.emit(("entry", "", ""))
 
-    def _prune(self, leaf: tuple[str, ...]) -> None:
-        """rmdir the hash dirs of ``leaf`` that are now empty, deepest first; never
-        ``leaf[0]`` (the area dir) nor the cache dir."""
-        for depth in range(len(leaf), 1, -1):
+    def _prune(self, leaf: tuple[str, ...], floor: int = 2) -> None:
+        """rmdir the directories of ``leaf`` that are now empty, deepest first, down to
+        depth ``floor`` (at least 1: never the cache dir)."""
+        for depth in range(len(leaf), max(1, floor) - 1, -1):
             try:
                 parent = self._dir(leaf[: depth - 1])
                 os.rmdir(leaf[depth - 1], dir_fd=parent)
@@ -268,11 +260,21 @@ class _Walker:
                 return
 
 
-def _walk(top_fd: int, work: Iterable[Sequence[_Job]], emit: Callable[[Event], None]) -> None:
+def _floor(jobs: Sequence[_Job], key: str) -> int:
+    """How deep emptied directories of an entry may be removed: an entry that is a
+    directory (every file under ``key/``) down to that directory, else the hash dirs
+    below the area dir."""
+    inside = key.rstrip("/") + "/"
+    if jobs and key and all(j.rel.startswith(inside) for j in jobs):
+        return max(1, len(inside.split("/")) - 1)
+    return 2
+
+
+def _walk(top_fd: int, work: Iterable[Work], emit: Callable[[Event], None]) -> None:
     walker = _Walker(top_fd, emit)
     try:
-        for jobs in work:
-            walker.entry(jobs)
+        for jobs, floor in work:
+            walker.entry(jobs, floor)
     finally:
         walker.close()
 
@@ -299,7 +301,7 @@ def _as_user(
     uid: int,
     gid: int,
     top_fd: int,
-    work: Sequence[Sequence[_Job]],
+    work: Sequence[Work],
     emit: Callable[[Event], None],
 ) -> str | None:
     """Run the walk in a child that has become ``uid``/``gid`` (no supplementary groups),
@@ -368,13 +370,47 @@ def _jobs(item: PlanItem, prefix: str) -> tuple[list[_Job], list[Skip]]:
             skips.append(Skip(f.path, "outside its cache dir: never removed"))
             continue
         rel = f.path[len(prefix) :]
-        role = cache_shape(rel)
+        role = cache_shape(rel, item.entry.tool)
         if role is None:
             skips.append(Skip(f.path, "not cache-shaped: never removed"))
             continue
         jobs.append(_Job(rel, f.dev, f.inode, role))
     jobs.sort(key=lambda j: _RANK[j.role])
     return jobs, skips
+
+
+def _take_lock(top_fd: int, tool: str, wait_s: float = 5.0) -> int | None:
+    """Take ``tool``'s cache lock (its format's ``LOCK``, e.g. uv's ``.lock``) exclusively,
+    waiting up to ``wait_s``; the descriptor holding it, or None when the tool has no lock
+    or the cache has no lock file yet. Raises BlockingIOError when it stays held."""
+    import fcntl
+    import time
+
+    from cachecensus.caches import format_for
+
+    try:
+        name = format_for(tool).LOCK
+    except (KeyError, ImportError):
+        return None
+    if not name or "/" in name:
+        return None
+    try:
+        fd = os.open(name, os.O_RDWR | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0), dir_fd=top_fd)
+    except OSError:
+        return None  # no lock file (or not a plain file): nothing to respect
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                os.close(fd)
+                raise
+            time.sleep(0.05)
+        except OSError:
+            os.close(fd)
+            return None
 
 
 def _owner_ids(host: Host, st: os.stat_result) -> tuple[int, int]:
@@ -399,13 +435,12 @@ def _execute_cache(
             progress(len(items))
         return [], [Skip(p, reason) for p in every], busy
     skips: list[Skip] = []
-    work: list[list[_Job]] = []
+    work: list[Work] = []
     for item in items:
         jobs, bad = _jobs(item, prefix)
         skips.extend(bad)
-        work.append(jobs)
-    order = sorted(range(len(work)), key=lambda i: work[i][0].rel if work[i] else "")
-    work = [work[i] for i in order]
+        work.append((jobs, _floor(jobs, item.entry.key)))
+    work.sort(key=lambda w: w[0][0].rel if w[0] else "")
     try:
         top_fd = _open_cache_dir(host, cache_dir)
     except OSError as exc:
@@ -414,7 +449,18 @@ def _execute_cache(
             why = "the cache dir or a directory above it is a symlink: not followed"
         if progress:
             progress(len(items))
-        return [], skips + [Skip(prefix + j.rel, why) for jobs in work for j in jobs], []
+        return [], skips + [Skip(prefix + j.rel, why) for jobs, _ in work for j in jobs], []
+    lock_fd: int | None = None
+    tool = items[0].entry.tool if items else "pip"
+    if not force:
+        try:
+            lock_fd = _take_lock(top_fd, tool)
+        except BlockingIOError:
+            os.close(top_fd)
+            if progress:
+                progress(len(items))
+            reason = f"{tool}'s lock is held by another process (use --force to remove anyway)"
+            return [], [Skip(p, reason) for p in every], [f"{tool} (lock held)"]
     removed: list[str] = []
     reported: set[str] = set()
 
@@ -438,13 +484,15 @@ def _execute_cache(
             if failure is not None:
                 skips.extend(
                     Skip(prefix + j.rel, failure)
-                    for jobs in work
+                    for jobs, _ in work
                     for j in jobs
                     if j.rel not in reported
                 )
         else:
             _walk(top_fd, work, emit)
     finally:
+        if lock_fd is not None:
+            os.close(lock_fd)  # closing the descriptor releases the flock
         os.close(top_fd)
     return removed, skips, []
 

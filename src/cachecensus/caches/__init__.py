@@ -81,7 +81,7 @@ class Format(Protocol):
 def format_for(tool: str) -> Format:
     """The format module of ``tool`` (``pipenv`` -> pip's). KeyError for an unknown tool."""
     module = importlib.import_module(f"cachecensus.caches.{FORMAT_OF[tool]}")
-    return module  # type: ignore[return-value]
+    return module
 
 
 def detect(host: Host, path: str, default: str = "pip") -> str:

@@ -870,3 +870,80 @@ def pip_info(result: CacheScan) -> dict[str, Any]:
         ),
         "built_wheel_entries": sum(1 for e in result.entries if e.kind == Kind.BUILT_WHEEL),
     }
+
+
+# ---------------------------------------------------------------------- the format interface
+# (see cachecensus.caches: what every format module provides)
+
+TOOL = "pip"
+#: pip takes no lock on its cache (it writes each file atomically, ``adjacent_tmp_file``).
+LOCK: str | None = None
+#: The areas pip rebuilds on demand (``selfcheck/`` and the top level are not).
+PURGE_AREAS = frozenset({"http", "http-v2", "wheels"})
+_PURGE_KINDS = frozenset(
+    {
+        Kind.WHEEL,
+        Kind.SDIST,
+        Kind.INDEX_PAGE,
+        Kind.BUILT_WHEEL,
+        Kind.UNKNOWN,
+        Kind.CORRUPT,
+        Kind.ORPHAN,
+    }
+)
+_TMP_EXACT = re.compile(r"^[0-9a-f]{56}(\.body)?[a-z0-9_]{8}\.tmp$")
+
+
+def looks_like(host: Host, path: str) -> bool:
+    """A pip cache has ``http-v2/``, ``http/``, ``wheels/`` or ``selfcheck/`` at its top."""
+    return any(host.is_dir(f"{path.rstrip('/')}/{area}") for area in (*PURGE_AREAS, "selfcheck"))
+
+
+def cache_shape(rel: str) -> str | None:
+    """The role of ``rel`` (a path relative to a pip cache dir) if pip writes files there:
+    ``record``, ``body``, ``tmp``, ``wheel`` or ``origin``; None for anything else.
+
+    ``http[-v2]/a/b/c/d/e/<sha224>`` records (the five directories are the hash's first five
+    hex digits, as pip's ``SafeFileCache._get_cache_path`` makes them), their ``.body``
+    (``http-v2`` only), ``adjacent_tmp_file`` leftovers (``tempfile``'s 8-character
+    suffix), and ``wheels/xx/yy/zz/<50 hex>/`` ``*.whl`` and ``origin.json``."""
+    parts = rel.split("/")
+    area = parts[0]
+    if area in HTTP_AREAS:
+        if len(parts) != 7 or not all(len(d) == 1 and _hex(d) for d in parts[1:6]):
+            return None
+        name = parts[6]
+        if not name.startswith("".join(parts[1:6])):
+            return None
+        if len(name) == 56 and _hex(name):
+            return "record"
+        if area == "http-v2" and name.endswith(".body") and len(name) == 61 and _hex(name[:-5]):
+            return "body"
+        tmp = _TMP_EXACT.match(name)
+        if tmp and (area == "http-v2" or not tmp.group(1)):
+            return "tmp"
+        return None
+    if area == "wheels":
+        if len(parts) != 6 or not _wheel_dir_shaped(parts[1:5]):
+            return None
+        name = parts[5]
+        if name == "origin.json":
+            return "origin"
+        if name.endswith(".whl") and not name.startswith(".") and "-" in name[:-4]:
+            return "wheel"
+    return None
+
+
+def purgeable(entry: Entry) -> bool:
+    """``pip cache purge`` plus ``http/``: every entry of ``http/``, ``http-v2/``, ``wheels/``."""
+    return entry.kind in _PURGE_KINDS and entry.area in PURGE_AREAS
+
+
+def closure(entries: Iterable[Entry], chosen: Iterable[Entry]) -> list[tuple[Entry, str]]:
+    """pip's entries stand alone: removing one needs no other."""
+    return []
+
+
+def prune(entries: Iterable[Entry]) -> list[tuple[Entry, str]]:
+    """pip has no prune of its own; its half entries (orphans) are what it can never serve."""
+    return [(e, "orphan: pip can never serve it") for e in entries if e.kind == Kind.ORPHAN]

@@ -51,8 +51,8 @@ def audit_command(
     ),
 ) -> None:
     """One row per physical cache: size, contents, users, stale, duplicated, reclaimable."""
+    from cachecensus.artifacts import sha256_of
     from cachecensus.audit import audit
-    from cachecensus.caches.pip import sha256_of
 
     if json_output and toml_output:
         fail("--json and --toml exclude each other")

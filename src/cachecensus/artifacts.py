@@ -1,0 +1,91 @@
+"""The artifact inside an entry, across formats: which file holds it and its sha256.
+
+An artifact is a distribution file (wheel, sdist, conda package) whose bytes a sha256 names,
+so the same wheel cached by pip (an ``http-v2`` ``.body``), poetry (``artifacts/``) and
+pdm is recognised as one artifact. A legacy pip ``http/`` entry keeps its artifact inside
+the record (no file of its own: it can be hashed but not hard-linked). An unpacked
+archive (uv ``archive-v0/``, a conda extracted package) is not an artifact: the file it
+came from is gone.
+"""
+
+from __future__ import annotations
+
+import os
+
+from cachecensus.host import Host
+from cachecensus.memo import Memo
+from cachecensus.models import Entry, FileInfo, Kind
+
+#: Kinds whose bytes are one distribution file a sha256 can name.
+ARTIFACT_KINDS = frozenset({Kind.WHEEL, Kind.SDIST, Kind.BUILT_WHEEL, Kind.PACKAGE})
+_CHUNK = 1 << 20
+
+
+def artifact_file(entry: Entry) -> FileInfo | None:
+    """The file that *is* the artifact, when there is one (not inside a record)."""
+    if entry.kind not in ARTIFACT_KINDS or not entry.files:
+        return None
+    if entry.tool in ("pip", "pipenv"):
+        if entry.area == "http-v2" and len(entry.files) == 2:
+            return entry.files[1]
+        if entry.area == "wheels" and entry.kind == Kind.BUILT_WHEEL:
+            return entry.files[0]
+        return None
+    if len(entry.files) == 1:
+        return entry.files[0]
+    return None
+
+
+def artifact_size(entry: Entry) -> int | None:
+    """The artifact's bytes (a legacy pip record's body is the record minus its headers:
+    unknown here, so the record's size stands for it); None for a non-artifact."""
+    if entry.kind not in ARTIFACT_KINDS or not entry.files:
+        return None
+    found = artifact_file(entry)
+    if found is not None:
+        return found.size
+    if entry.tool in ("pip", "pipenv") and entry.area == "http":
+        return -entry.files[0].size  # never equal to a real file's size: compared among records
+    return None
+
+
+def sha256_of(host: Host, entry: Entry, memo: Memo | None = None) -> str | None:
+    """The artifact's content hash, memoised by its file; None if it cannot be read."""
+    if entry.sha256:
+        return entry.sha256
+    if entry.kind not in ARTIFACT_KINDS:
+        return None
+    if entry.tool in ("pip", "pipenv"):
+        from cachecensus.caches.pip import sha256_of as pip_sha256
+
+        return pip_sha256(host, entry, memo)
+    target = artifact_file(entry)
+    if target is None:
+        return None
+    real = host.real(target.path)
+    key = (target.size, target.mtime_ns, target.inode)
+    if memo is not None:
+        cached = memo.get_sha256(real, key)
+        if cached:
+            return cached
+    import hashlib
+
+    try:
+        fd = os.open(real, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
+    digest = hashlib.sha256()
+    try:
+        st = os.fstat(fd)
+        if (st.st_size, st.st_mtime_ns, st.st_ino) != key:
+            return None
+        while chunk := os.read(fd, _CHUNK):
+            digest.update(chunk)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    value = digest.hexdigest()
+    if memo is not None:
+        memo.put_sha256(real, key, value)
+    return value
