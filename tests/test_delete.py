@@ -364,13 +364,26 @@ def test_prune_rules(real_caches: Path) -> None:
     old = run("prune", "--older-than", "36500d", "--cache-dir", str(cache), "--dry-run", "--json")
     assert json.loads(old.stdout)["plan"]["entries"] == 0
     for bad in (
-        ["prune", "--cache-dir", str(cache)],
         ["prune", "--max-size", "lots", "--cache-dir", str(cache)],
         ["prune", "--older-than", "soon", "--cache-dir", str(cache)],
         ["remove", "six", "--kind", "stray", "--cache-dir", str(cache)],
     ):
         proc = run(*bad)
         assert proc.returncode == 2 and "Traceback" not in proc.stderr, bad
+
+
+def test_prune_without_rules_is_the_tools_own_prune(real_caches: Path) -> None:
+    """pip has no prune of its own: with no rule, prune takes only pip's half entries (a
+    body whose record is gone can never be served)."""
+    cache = real_caches / "pip-26.3"
+    records = sorted(
+        p for p in (cache / "http-v2").rglob("*") if p.is_file() and p.suffix != ".body"
+    )
+    records[0].unlink()  # its .body is now an orphan
+    proc = run("prune", "--cache-dir", str(cache), "--dry-run", "--json")
+    assert proc.returncode == 0, proc.stderr
+    items = json.loads(proc.stdout)["plan"]["items"]
+    assert [(i["kind"], i["files"]) for i in items] == [("orphan", [str(records[0]) + ".body"])]
 
 
 def test_dedupe_reports_and_links_same_owner_copies(real_caches: Path) -> None:

@@ -8,6 +8,11 @@ shared by ten environments is one row with ten users of it. Where ``pip cache`` 
 ``[cache]`` view) would name another directory than installs use, the pair is flagged:
 ``pip cache purge`` there cleans the wrong place.
 
+The other tools (uv, poetry, pdm, pipenv, conda: :mod:`cachecensus.resolve`) are resolved
+per user, and again per environment of theirs (a conda env's own ``.condarc``, a poetry or
+uv-tool venv); their caches join the census where the directory exists (every user has a
+default location for every tool; only the ones in use are caches).
+
 Each user's variables are the invoking user's own environment for them, another user's
 running processes' environment, or the login defaults (see
 :func:`cachecensus.discover.user_variables`). Broken environments (``problem`` set) are not
@@ -21,12 +26,30 @@ from collections.abc import Callable, Mapping, Sequence
 
 from cachecensus.discover import user_variables
 from cachecensus.host import Host
-from cachecensus.models import CacheDir, Census, Environment, Problem, Resolution, Usage, User
+from cachecensus.models import (
+    CacheDir,
+    Census,
+    Environment,
+    EnvKind,
+    Problem,
+    Resolution,
+    Usage,
+    User,
+)
+from cachecensus.resolve import OTHER_TOOLS, resolve_tool
 
 #: ``resolve_pip``'s shape: ``(host, *, user, env, prefix, view, cwd, euid, pip_version)``.
 Resolver = Callable[..., Resolution]
 #: Views resolved per pair: the first is the one installs use (the census's cache).
 VIEWS = ("install", "cache")
+#: The tool whose cache an environment of this kind was made with (besides its pip's).
+TOOL_OF_KIND: dict[EnvKind, str] = {
+    EnvKind.UV_TOOL: "uv",
+    EnvKind.UV_MANAGED: "uv",
+    EnvKind.POETRY: "poetry",
+    EnvKind.PIPENV: "pipenv",
+    EnvKind.CONDA: "conda",
+}
 
 
 def environments_of(
@@ -64,12 +87,13 @@ def build_census(
     resolve: Resolver | None = None,
     variables: Callable[[Host, User], Mapping[str, str]] = user_variables,
     cwd: str | None = None,
+    tools: Sequence[str] | None = None,
 ) -> Census:
     """Resolve every (user, environment) pair and group them into physical caches.
 
     ``resolve`` defaults to :func:`cachecensus.resolve.pip.resolve_pip`; ``variables`` gives
     a user's environment variables; ``cwd`` (default: the user's home) is where relative
-    config paths are taken from.
+    config paths are taken from; ``tools`` (default: all) which tools' caches to include.
     """
     if resolve is None:
         from cachecensus.resolve.pip import resolve_pip
@@ -79,9 +103,17 @@ def build_census(
     root_home = root.home if root else "/root"
     pairs: list[tuple[Usage, Resolution]] = []
     problems: list[Problem] = []
+    wanted = set(tools) if tools is not None else {"pip", *OTHER_TOOLS}
     for user in users:
         env_vars = variables(host, user)
         targets: list[Environment | None] = [None, *environments_of(user, environments, root_home)]
+        for tool in OTHER_TOOLS:
+            if tool in wanted:
+                found, trouble = _other_tool(host, tool, user, env_vars, targets)
+                pairs.extend(found)
+                problems.extend(trouble)
+        if "pip" not in wanted:
+            continue
         for env in targets:
             name = env.interpreter if env else ""
             install, cache = (
@@ -121,6 +153,45 @@ def build_census(
         resolutions=tuple(pairs),
         problems=tuple(dict.fromkeys([*problems, *grouping_problems])),
     )
+
+
+def _other_tool(
+    host: Host,
+    tool: str,
+    user: User,
+    env_vars: Mapping[str, str],
+    targets: Sequence[Environment | None],
+) -> tuple[list[tuple[Usage, Resolution]], list[Problem]]:
+    """``tool``'s caches for ``user``: their own (no environment) and those of the
+    environments that tool made; only directories that exist."""
+    pairs: list[tuple[Usage, Resolution]] = []
+    problems: list[Problem] = []
+    for env in targets:
+        if env is not None and TOOL_OF_KIND.get(env.kind) != tool:
+            continue
+        try:
+            found = resolve_tool(
+                tool,
+                host,
+                user=user,
+                env=env_vars,
+                prefix=env.prefix if env is not None else None,
+            )
+        except ImportError:
+            return [], []
+        except (OSError, ValueError) as exc:
+            problems.append(Problem(path=user.home, message=f"{tool}: {exc}"))
+            continue
+        for res in found:
+            for message in res.problems:
+                problems.append(
+                    Problem(path=env.interpreter if env else user.home, message=message)
+                )
+            if res.cache_dir is None or not host.is_dir(res.cache_dir):
+                continue
+            name = env.interpreter if env is not None else ""
+            pairs.append((Usage(user.name, name, res.view), res))
+    return pairs, problems
 
 
 def group_caches(

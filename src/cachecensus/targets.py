@@ -47,8 +47,11 @@ def _owner(host: Host, path: str) -> str | None:
     return found.name if found else str(uid)
 
 
-def named_caches(host: Host, paths: Sequence[str]) -> Selection:
-    """``--cache-dir DIR ...``: exactly these directories (no discovery)."""
+def named_caches(host: Host, paths: Sequence[str], tool: str | None = None) -> Selection:
+    """``--cache-dir DIR ...``: exactly these directories (no discovery), each read as
+    ``tool``'s cache, or as the tool whose layout it has (pip's when none claims it)."""
+    from cachecensus.caches import detect
+
     seen: dict[str, CacheDir] = {}
     for raw in paths:
         path = host.realpath(host.expanduser(raw))
@@ -58,7 +61,11 @@ def named_caches(host: Host, paths: Sequence[str]) -> Selection:
         if not exists and host.lexists(path):
             raise TargetError(f"--cache-dir {raw}: not a directory")
         seen[path] = CacheDir(
-            tool="pip", path=path, exists=exists, owner=_owner(host, path), names=(raw,)
+            tool=tool or (detect(host, path) if exists else "pip"),
+            path=path,
+            exists=exists,
+            owner=_owner(host, path),
+            names=(raw,),
         )
     return Selection(caches=tuple(seen.values()))
 
@@ -104,13 +111,18 @@ def _user_env(host: Host, user: User) -> dict[str, str]:
     return {"HOME": user.home, "USER": user.name, "LOGNAME": user.name}
 
 
-def census_caches(host: Host, users: Sequence[User], scan_dirs: Sequence[str] = ()) -> Selection:
-    """Every cache the census finds for ``users`` (discovery + resolution)."""
+def census_caches(
+    host: Host,
+    users: Sequence[User],
+    scan_dirs: Sequence[str] = (),
+    tools: Sequence[str] | None = None,
+) -> Selection:
+    """Every cache the census finds for ``users`` (discovery + resolution), of ``tools``."""
     from cachecensus.census import build_census
     from cachecensus.discover import discover
 
     environments, problems = discover(host, list(users), scan_dirs=tuple(scan_dirs))
-    census = build_census(host, list(users), environments)
+    census = build_census(host, list(users), environments, tools=tools)
     return Selection(
         caches=tuple(census.caches),
         problems=(*problems, *census.problems),
@@ -126,11 +138,23 @@ def select_caches(
     user: str | None = None,
     all_users: bool = False,
     scan_dirs: Sequence[str] = (),
+    tools: Sequence[str] | None = None,
 ) -> Selection:
-    """The caches the selection options name; raises :class:`TargetError` on bad input."""
+    """The caches the selection options name; raises :class:`TargetError` on bad input.
+
+    ``tools`` narrows to those tools' caches; with ``cache_dirs`` a single tool says how to
+    read them (several: each directory is read as the tool whose layout it has and kept if
+    that tool is among them)."""
     if cache_dirs:
-        return named_caches(host, cache_dirs)
+        if tools and len(set(tools)) == 1:
+            return named_caches(host, cache_dirs, tool=tools[0])
+        found = named_caches(host, cache_dirs)
+        if tools:
+            found = Selection(tuple(c for c in found.caches if c.tool in tools), found.problems)
+        return found
     users = users_for(host, user, all_users)
     if python is not None:
+        if tools and "pip" not in tools:
+            raise TargetError("--python selects a pip cache; it cannot be combined with --tool")
         return interpreter_caches(host, python, users)
-    return census_caches(host, users, scan_dirs)
+    return census_caches(host, users, scan_dirs, tools)

@@ -14,6 +14,8 @@ from cachecensus.cli.scanning import (
     CacheDirOption,
     PythonOption,
     ScanOption,
+    ToolChoice,
+    ToolOption,
     UserOption,
     remember_projects,
     scan_selected,
@@ -43,6 +45,7 @@ def audit_command(
     user: str | None = UserOption,
     all_users: bool = AllUsersOption,
     scan: list[str] = ScanOption,
+    tool: list[ToolChoice] = ToolOption,
     root: str | None = RootOption,
     json_output: bool = JsonOption,
     toml_output: bool = typer.Option(False, "--toml", help="Print TOML (same layout as --json)."),
@@ -63,6 +66,7 @@ def audit_command(
         user=user,
         all_users=all_users,
         scan_dirs=scan,
+        tools=tool,
         json_output=json_output or toml_output,
     )
     host = scanned.host
@@ -143,6 +147,7 @@ def list_command(
     user: str | None = UserOption,
     all_users: bool = AllUsersOption,
     scan: list[str] = ScanOption,
+    tool: list[ToolChoice] = ToolOption,
     root: str | None = RootOption,
     json_output: bool = JsonOption,
 ) -> None:
@@ -160,6 +165,7 @@ def list_command(
         user=user,
         all_users=all_users,
         scan_dirs=scan,
+        tools=tool,
         json_output=json_output,
     )
     kinds = [Kind(k.value) for k in kind] or None
@@ -251,6 +257,7 @@ def info_command(
         all_users=False,
         scan_dirs=[],
         json_output=json_output,
+        tools=[ToolChoice.pip],
     )
     infos = [pip_info(result) for _, result in scanned.caches]
     if json_output:

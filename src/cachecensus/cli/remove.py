@@ -20,6 +20,8 @@ from cachecensus.cli.scanning import (
     PythonOption,
     Scanned,
     ScanOption,
+    ToolChoice,
+    ToolOption,
     UserOption,
     remember_projects,
     scan_selected,
@@ -180,6 +182,24 @@ def _scan(**kw: Any) -> Scanned:
     return scan_selected(**kw)
 
 
+def with_closure(scanned: Scanned, chosen: list[tuple[Entry, str]]) -> list[tuple[Entry, str]]:
+    """``chosen`` plus what each tool's own removal takes with it (uv: the archives only the
+    chosen pointers referenced), each entry once."""
+    from cachecensus.caches import format_for
+
+    out = list(dict.fromkeys(chosen))
+    seen = {(e.cache_dir, e.key) for e, _ in out}
+    for cache, result in scanned.caches:
+        mine = [e for e, _ in chosen if e.cache_dir == result.cache_dir]
+        if not mine:
+            continue
+        for entry, why in format_for(cache.tool).closure(result.entries, mine):
+            if (entry.cache_dir, entry.key) not in seen:
+                seen.add((entry.cache_dir, entry.key))
+                out.append((entry, why))
+    return out
+
+
 def remove_command(
     pattern: str = typer.Argument(
         ..., metavar="PATTERN", help="Project glob; 'name-1.2' also matches versions."
@@ -193,6 +213,7 @@ def remove_command(
     user: str | None = UserOption,
     all_users: bool = AllUsersOption,
     scan: list[str] = ScanOption,
+    tool: list[ToolChoice] = ToolOption,
     root: str | None = RootOption,
     dry_run: bool = DryRunOption,
     yes: bool = YesOption,
@@ -216,6 +237,7 @@ def remove_command(
         user=user,
         all_users=all_users,
         scan_dirs=scan,
+        tools=tool,
         json_output=json_output,
     )
     chosen = [
@@ -225,7 +247,7 @@ def remove_command(
     ]
     run_plan(
         scanned,
-        chosen,
+        with_closure(scanned, chosen),
         what="remove",
         dry_run=dry_run,
         yes=yes,
@@ -240,6 +262,7 @@ def purge_command(
     user: str | None = UserOption,
     all_users: bool = AllUsersOption,
     scan: list[str] = ScanOption,
+    tool: list[ToolChoice] = ToolOption,
     root: str | None = RootOption,
     dry_run: bool = DryRunOption,
     yes: bool = YesOption,
@@ -257,6 +280,7 @@ def purge_command(
         user=user,
         all_users=all_users,
         scan_dirs=scan,
+        tools=tool,
         json_output=json_output,
         identify=False,
     )
@@ -301,22 +325,21 @@ def prune_command(
     user: str | None = UserOption,
     all_users: bool = AllUsersOption,
     scan: list[str] = ScanOption,
+    tool: list[ToolChoice] = ToolOption,
     root: str | None = RootOption,
     dry_run: bool = DryRunOption,
     yes: bool = YesOption,
     force: bool = ForceOption,
     json_output: bool = JsonOption,
 ) -> None:
-    """Trim caches by age, size budget (least recently used first) or versions kept.
+    """Trim caches by age, size budget (least recently used first) or versions kept;
+    with no rule, each tool's own prune (uv cache prune; pip: half entries).
 
     Age is last use: atime where the filesystem records it, else mtime (relatime and
     noatime mounts update atime rarely or never; the plan says which it used)."""
     from cachecensus import select as sel
 
-    if not any((older_than, max_size, keep_latest, index_pages_older_than)):
-        fail(
-            "say what to prune: --older-than, --max-size, --keep-latest or --index-pages-older-than"
-        )
+    own = not any((older_than, max_size, keep_latest, index_pages_older_than))
     try:
         age = parse_age(older_than) if older_than else None
         budget = parse_size(max_size) if max_size else None
@@ -330,8 +353,24 @@ def prune_command(
         user=user,
         all_users=all_users,
         scan_dirs=scan,
+        tools=tool,
         json_output=json_output,
     )
+    if own:  # no rule given: each tool's own prune
+        from cachecensus.caches import format_for
+
+        chosen_own = [
+            pair for c, s in scanned.caches for pair in format_for(c.tool).prune(s.entries)
+        ]
+        run_plan(
+            scanned,
+            chosen_own,
+            what="prune",
+            dry_run=dry_run,
+            yes=yes,
+            force=force,
+            json_output=json_output,
+        )
     now = time.time()
     chosen: list[tuple[Entry, str]] = []
     every = [e for _, s in scanned.caches for e in s.entries]
@@ -356,7 +395,7 @@ def prune_command(
             chosen.extend(sel.over_budget(group, budget))
     run_plan(
         scanned,
-        chosen,
+        with_closure(scanned, chosen),
         what="prune",
         dry_run=dry_run,
         yes=yes,
@@ -373,6 +412,7 @@ def dedupe_command(
     user: str | None = UserOption,
     all_users: bool = AllUsersOption,
     scan: list[str] = ScanOption,
+    tool: list[ToolChoice] = ToolOption,
     root: str | None = RootOption,
     dry_run: bool = DryRunOption,
     yes: bool = YesOption,
@@ -390,6 +430,7 @@ def dedupe_command(
         user=user,
         all_users=all_users,
         scan_dirs=scan,
+        tools=tool,
         json_output=json_output,
     )
     groups = find_duplicates(scanned.host, [s for _, s in scanned.caches])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 
 import typer
 
@@ -19,6 +20,22 @@ PythonOption = typer.Option(
 UserOption = typer.Option(None, "--user", metavar="NAME", help="Caches of this user (root).")
 AllUsersOption = typer.Option(
     False, "--all-users", help="Caches of every user with a real home, root included."
+)
+
+
+class ToolChoice(str, Enum):
+    pip = "pip"
+    uv = "uv"
+    poetry = "poetry"
+    pdm = "pdm"
+    pipenv = "pipenv"
+    conda = "conda"
+
+
+ToolOption = typer.Option(
+    [],
+    "--tool",
+    help="Only caches of these tools (repeatable); with --cache-dir, read DIR as this tool's.",
 )
 ScanOption = typer.Option(
     [], "--scan", metavar="DIR", help="Also look for venvs under DIR (repeatable)."
@@ -43,10 +60,11 @@ def scan_selected(
     scan_dirs: list[str],
     json_output: bool,
     identify: bool = True,
+    tools: list[ToolChoice] | None = None,
 ) -> Scanned:
     """Select caches (cachecensus.targets), then scan each once, with the memo and a
     progress bar on long runs."""
-    from cachecensus.caches.pip import scan
+    from cachecensus.caches import format_for
     from cachecensus.cli.progress import progress
     from cachecensus.memo import open_memo
     from cachecensus.targets import TargetError, select_caches
@@ -62,6 +80,7 @@ def scan_selected(
             user=user,
             all_users=all_users,
             scan_dirs=scan_dirs,
+            tools=[t.value for t in tools] if tools else None,
         )
     except TargetError as exc:
         fail(str(exc))
@@ -73,6 +92,7 @@ def scan_selected(
         with progress("identifying cache entries", json_output=json_output) as bar:
             for cache in selection.caches:
                 bar.relabel(f"scanning {cache.path}")
+                scan = format_for(cache.tool).scan
                 results.append(
                     (
                         cache,
