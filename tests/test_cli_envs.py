@@ -44,8 +44,12 @@ def test_json_on_a_foreign_root(tmp_path: Path) -> None:
     assert {"/root/.cache/pip", "/home/alice/.cache/pip", "/home/bob/.cache/pip"} <= set(caches)
     for cache in doc["caches"]:
         assert {"tool", "path", "exists", "owner", "used_by"} <= set(cache)
-        assert cache["tool"] == "pip" and cache["used_by"]
+        assert cache["tool"] in ("pip", "poetry") and cache["used_by"]
         assert {"user", "environment", "view"} == set(cache["used_by"][0])
+    # alice's poetry venv lives in poetry's cache dir, so that cache exists and is hers
+    poetry = caches["/home/alice/.cache/pypoetry"]
+    assert poetry["tool"] == "poetry" and {u["user"] for u in poetry["used_by"]} == {"alice"}
+    assert any(u["environment"].endswith("lib-abc-py3.11/bin/python") for u in poetry["used_by"])
     alice_users = {u["user"] for u in caches["/home/alice/.cache/pip"]["used_by"]}
     assert alice_users == {"alice"}
     resolutions = doc["resolutions"]
@@ -67,7 +71,7 @@ def test_table_and_exit_codes_with_typer_runner(tmp_path: Path) -> None:
         app, ["envs", "--root", str(root), "--user", "alice"], env={"COLUMNS": "300"}
     )
     assert result.exit_code in (0, 1), result.output
-    assert "environments" in result.output and "distinct pip caches" in result.output
+    assert "environments" in result.output and "distinct caches" in result.output
     assert "pyenv:3.12.1" in result.output
     bad = runner.invoke(app, ["envs", "--root", str(root), "--scan", "/nowhere", "--json"])
     assert bad.exit_code == 1  # a problem: the audit was partial

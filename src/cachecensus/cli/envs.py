@@ -1,4 +1,5 @@
-"""``cachecensus envs``: every environment and user, and the pip cache each one uses."""
+"""``cachecensus envs``: every environment and user, and the caches each one uses (pip's,
+and the uv/poetry/pdm/pipenv/conda caches in use)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from cachecensus.cli.common import (
     fail,
     make_host,
 )
+from cachecensus.cli.scanning import ToolChoice, ToolOption
 from cachecensus.models import SCHEMA
 
 if TYPE_CHECKING:
@@ -33,9 +35,10 @@ def envs_command(
     all_users: bool = AllUsersOption,
     scan: list[str] = ScanOption,
     root: str | None = RootOption,
+    tool: list[ToolChoice] = ToolOption,
     json_output: bool = JsonOption,
 ) -> None:
-    """List every Python environment and user, and the pip cache each pair uses."""
+    """List every Python environment and user, and the caches each pair uses."""
     from cachecensus.census import build_census
     from cachecensus.complete import write_candidates
     from cachecensus.discover import discover
@@ -47,7 +50,7 @@ def envs_command(
     except TargetError as exc:
         fail(str(exc))
     environments, problems = discover(host, users, scan_dirs=scan)
-    census = build_census(host, users, environments)
+    census = build_census(host, users, environments, tools=[t.value for t in tool] or None)
     if host.live:
         write_candidates(None, environments)
     all_problems = (*problems, *census.problems)
@@ -62,6 +65,7 @@ def envs_command(
                 "caches": census.caches,
                 "resolutions": [
                     {
+                        "tool": res.tool,
                         "user": usage.user,
                         "environment": usage.environment,
                         "view": usage.view,
@@ -88,7 +92,8 @@ ENV_COLUMNS = (
     "pip",
     "owner",
     "interpreter",
-    "cache dir (install)",
+    "pip cache (install)",
+    "other caches",
     "found by",
 )
 
@@ -97,7 +102,15 @@ def _render(census: Census, problems: tuple[Problem, ...]) -> None:
     from cachecensus.report import print_table
 
     caches_of: dict[str, list[str]] = {}
+    others_of: dict[str, list[str]] = {}
     for usage, res in census.resolutions:
+        if res.tool != "pip":
+            if usage.environment and res.cache_dir:
+                shown = f"{res.tool}: {res.cache_dir}"
+                known = others_of.setdefault(usage.environment, [])
+                if shown not in known:
+                    known.append(shown)
+            continue
         shown = res.cache_dir or f"disabled: {res.reason}"
         known = caches_of.setdefault(usage.environment, [])
         if shown not in known:
@@ -118,6 +131,7 @@ def _render(census: Census, problems: tuple[Problem, ...]) -> None:
             env.owner or "?",
             env.interpreter + (f"  [broken: {env.problem}]" if env.problem else ""),
             cache_cell(env.interpreter),
+            "\n".join(others_of.get(env.interpreter, [])) or "-",
             ", ".join(env.found_by),
         ]
         for env in census.environments
@@ -129,6 +143,7 @@ def _render(census: Census, problems: tuple[Problem, ...]) -> None:
     )
     cache_rows = [
         [
+            c.tool,
             c.path,
             c.owner or "?",
             "yes" if c.exists else "no",
@@ -138,8 +153,8 @@ def _render(census: Census, problems: tuple[Problem, ...]) -> None:
         for c in census.caches
     ]
     print_table(
-        f"{len(census.caches)} distinct pip caches",
-        ["cache", "owner", "exists", "users", "environments"],
+        f"{len(census.caches)} distinct caches",
+        ["tool", "cache", "owner", "exists", "users", "environments"],
         cache_rows,
     )
     for problem in problems:
