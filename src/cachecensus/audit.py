@@ -11,9 +11,10 @@ from __future__ import annotations
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from cachecensus.artifacts import artifact_size
+from cachecensus.links import LinkedEnv
 from cachecensus.models import CacheScan, Entry, FileInfo, Kind, Problem, Usage
 
 #: Kinds that are cache entries proper (everything a purge would remove).
@@ -55,6 +56,7 @@ class CacheAudit:
     reclaimable: int  # bytes really freed by removing every entry (per inode)
     filesystem: dict[str, float] | None = None
     problems: tuple[Problem, ...] = ()
+    linked_into: tuple[LinkedEnv, ...] = ()  # environments holding links to its files
 
 
 @dataclass(frozen=True)
@@ -95,12 +97,14 @@ def audit(
     disk_usage: Callable[[str], tuple[int, int, int] | None] | None = None,
     now: float | None = None,
     stale_days: float = DEFAULT_STALE_DAYS,
+    linked_into: Mapping[str, tuple[LinkedEnv, ...]] | None = None,
 ) -> AuditReport:
     """Audit scanned caches: ``(scan, used_by, owner)`` for each distinct physical cache.
 
     ``sha256_of`` gives an artifact's content hash (memoised by the caller); it is only
     asked for artifacts whose size matches an artifact in *another* cache, so a machine
-    with one cache hashes nothing.
+    with one cache hashes nothing. ``linked_into``: per cache dir, the environments holding
+    links to its files (:func:`cachecensus.links.environments_linking`).
     """
     now = time.time() if now is None else now
     items = list(scans)
@@ -113,10 +117,12 @@ def audit(
                     seen_here.add((f.path, _inode(f)))
                     links_inside[_inode(f)] += 1
     duplicated = _duplicates([s for s, _, _ in items], sha256_of)
+    links = linked_into or {}
     caches = [
         _audit_one(scan, used_by, owner, duplicated, now, stale_days, disk_usage)
         for scan, used_by, owner in items
     ]
+    caches = [replace(c, linked_into=links[c.path]) if c.path in links else c for c in caches]
     return AuditReport(caches=tuple(caches), totals=_totals(items, caches, links_inside))
 
 

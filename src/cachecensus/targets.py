@@ -24,6 +24,7 @@ class Selection:
     caches: tuple[CacheDir, ...]
     problems: tuple[Problem, ...] = ()
     environments: tuple[str, ...] = ()  # names of the environments discovered (completion)
+    prefixes: tuple[str, ...] = ()  # their prefixes (where cache files may be linked into)
 
 
 def users_for(host: Host, user: str | None, all_users: bool) -> list[User]:
@@ -127,6 +128,7 @@ def census_caches(
         caches=tuple(census.caches),
         problems=(*problems, *census.problems),
         environments=tuple(e.name for e in environments),
+        prefixes=tuple(e.prefix for e in environments if e.problem is None),
     )
 
 

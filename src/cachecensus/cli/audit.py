@@ -56,6 +56,7 @@ def audit_command(
     """One row per physical cache: size, contents, users, stale, duplicated, reclaimable."""
     from cachecensus.artifacts import sha256_of
     from cachecensus.audit import audit
+    from cachecensus.links import environments_linking
 
     if json_output and toml_output:
         fail("--json and --toml exclude each other")
@@ -70,11 +71,13 @@ def audit_command(
         json_output=json_output or toml_output,
     )
     host = scanned.host
+    scans = [result for _, result in scanned.caches]
     report = audit(
         [(result, cache.used_by, cache.owner) for cache, result in scanned.caches],
         sha256_of=lambda e: sha256_of(host, e),
         disk_usage=host.disk_usage,
         stale_days=stale_days,
+        linked_into=environments_linking(host, scans, scanned.prefixes),
     )
     remember_projects(scanned)
     doc: dict[str, Any] = {
@@ -100,9 +103,16 @@ def _render_audit(report: Any, problems: list[Any]) -> None:
         kinds = ", ".join(f"{b.entries} {k}" for k, b in c.by_kind.items() if b.entries)
         users = sorted({u.user for u in c.used_by})
         envs = len({u.environment for u in c.used_by if u.environment})
+        linked = "".join(
+            f"\nlinked into {le.environment}: {le.files} files, {human_bytes(le.bytes)}"
+            for le in c.linked_into
+        )
         rows.append(
             [
-                c.path + ("" if c.exists else " (absent)") + (f"\n{kinds}" if kinds else ""),
+                f"{c.tool}: {c.path}"
+                + ("" if c.exists else " (absent)")
+                + (f"\n{kinds}" if kinds else "")
+                + linked,
                 human_bytes(c.size),
                 f"{c.entries} / {c.projects}",
                 (", ".join(users) + (f" ({envs} envs)" if envs else "")) or "-",
@@ -112,7 +122,7 @@ def _render_audit(report: Any, problems: list[Any]) -> None:
             ]
         )
     print_table(
-        "pip caches",
+        "caches",
         [
             "cache / contents",
             "size",

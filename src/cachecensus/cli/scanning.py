@@ -48,6 +48,7 @@ class Scanned:
     caches: list[tuple[CacheDir, CacheScan]]
     problems: list[Problem]
     environments: tuple[str, ...]
+    prefixes: tuple[str, ...] = ()
 
 
 def scan_selected(
@@ -105,7 +106,7 @@ def scan_selected(
     problems = list(selection.problems)
     for _, result in results:
         problems.extend(result.problems)
-    return Scanned(host, results, problems, selection.environments)
+    return Scanned(host, results, problems, selection.environments, selection.prefixes)
 
 
 def remember_projects(scanned: Scanned) -> None:

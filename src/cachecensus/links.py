@@ -1,0 +1,84 @@
+"""Which environments still hold hard links to a cache's files.
+
+uv installs by hard-linking the files of an unpacked archive (``archive-v0/<id>/``) into
+environments, and conda links its extracted packages the same way: such a file has a link
+count above 1 and removing it from the cache frees nothing while an environment holds it.
+This module finds *which* environments those are, by walking each environment's prefix
+(``lstat`` only, never following a symlink) for the inodes of cache files whose link count
+says they live elsewhere too.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from cachecensus.host import Host
+from cachecensus.models import CacheScan
+
+#: Directories never descended into inside an environment (nothing installed lives there).
+_SKIP = frozenset({"__pycache__", ".git", "node_modules"})
+
+
+@dataclass(frozen=True)
+class LinkedEnv:
+    """One environment holding links to ``files`` files (``bytes`` bytes) of a cache."""
+
+    environment: str  # the environment's prefix (system path)
+    files: int
+    bytes: int
+
+
+def environments_linking(
+    host: Host, scans: Iterable[CacheScan], prefixes: Sequence[str]
+) -> dict[str, tuple[LinkedEnv, ...]]:
+    """Per cache dir, the environments (of ``prefixes``) holding links to its files."""
+    wanted: dict[tuple[int, int], tuple[str, int]] = {}
+    by_ino: dict[int, set[int]] = {}
+    for scan in scans:
+        for entry in scan.entries:
+            for f in entry.files:
+                if f.nlink > 1:
+                    wanted[(f.dev, f.inode)] = (scan.cache_dir, f.size)
+                    by_ino.setdefault(f.inode, set()).add(f.dev)
+    if not wanted:
+        return {}
+    found: dict[tuple[str, str], set[tuple[int, int]]] = {}
+    for prefix in dict.fromkeys(prefixes):
+        for key in _inodes_under(host.real(prefix), by_ino):
+            cache_dir = wanted[key][0]
+            found.setdefault((cache_dir, prefix), set()).add(key)
+    out: dict[str, list[LinkedEnv]] = {}
+    for (cache_dir, prefix), keys in sorted(found.items()):
+        out.setdefault(cache_dir, []).append(
+            LinkedEnv(prefix, len(keys), sum(wanted[k][1] for k in keys))
+        )
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def _inodes_under(top: str, by_ino: dict[int, set[int]]) -> set[tuple[int, int]]:
+    """(dev, inode) pairs of regular files under ``top`` that ``by_ino`` asks for."""
+    hits: set[tuple[int, int]] = set()
+    stack = [top]
+    while stack:
+        path = stack.pop()
+        try:
+            with os.scandir(path) as it:
+                for entry in it:
+                    try:
+                        if entry.is_dir(follow_symlinks=False):
+                            if entry.name not in _SKIP:
+                                stack.append(entry.path)
+                            continue
+                        devs = by_ino.get(entry.inode())
+                        if devs is None:
+                            continue
+                        st = entry.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    if st.st_dev in devs and st.st_nlink > 1:
+                        hits.add((st.st_dev, st.st_ino))
+        except OSError:
+            continue
+    return hits
