@@ -60,6 +60,11 @@ def human_bytes(n: float) -> str:
     return f"{int(n)} bytes"
 
 
+#: Above this many rows a table is printed plain (aligned columns, no box): rich measures
+#: every cell several times, which for thousands of entries costs more than the scan.
+PLAIN_ROWS = 200
+
+
 def print_table(
     title: str | None,
     columns: Sequence[str],
@@ -67,13 +72,47 @@ def print_table(
     *,
     stderr: bool = False,
 ) -> None:
-    """A rich table (imported lazily: only human output pays for rich)."""
+    """A rich table (imported lazily: only human output pays for rich); long tables are
+    printed plain, in the same columns. Cell text is never read as markup."""
+    if len(rows) > PLAIN_ROWS:
+        print_plain_table(title, columns, rows, stderr=stderr)
+        return
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=title, title_justify="left", show_lines=False)
     for column in columns:
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(Text(cell) for cell in row))
     Console(stderr=stderr, soft_wrap=False).print(table)
+
+
+def print_plain_table(
+    title: str | None,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    stderr: bool = False,
+) -> None:
+    """Aligned columns separated by two spaces; a multi-line cell continues on the next
+    lines in its own column."""
+    split = [[cell.split("\n") for cell in row] for row in rows]
+    widths = [len(c) for c in columns]
+    for row in split:
+        for i, lines in enumerate(row):
+            widths[i] = max(widths[i], *(len(line) for line in lines))
+    out = [title] if title else []
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+    out.append(line(columns))
+    out.append(line(["-" * w for w in widths]))
+    for row in split:
+        height = max(len(lines) for lines in row)
+        for k in range(height):
+            out.append(line([lines[k] if k < len(lines) else "" for lines in row]))
+    stream = sys.stderr if stderr else sys.stdout
+    stream.write("\n".join(out) + "\n")

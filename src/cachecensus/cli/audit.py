@@ -57,6 +57,7 @@ def audit_command(
     from cachecensus.artifacts import sha256_of
     from cachecensus.audit import audit
     from cachecensus.links import environments_linking
+    from cachecensus.memo import open_memo
 
     if json_output and toml_output:
         fail("--json and --toml exclude each other")
@@ -72,13 +73,17 @@ def audit_command(
     )
     host = scanned.host
     scans = [result for _, result in scanned.caches]
-    report = audit(
-        [(result, cache.used_by, cache.owner) for cache, result in scanned.caches],
-        sha256_of=lambda e: sha256_of(host, e),
-        disk_usage=host.disk_usage,
-        stale_days=stale_days,
-        linked_into=environments_linking(host, scans, scanned.prefixes),
-    )
+    memo = open_memo()  # artifacts hashed once are not hashed again while unchanged
+    try:
+        report = audit(
+            [(result, cache.used_by, cache.owner) for cache, result in scanned.caches],
+            sha256_of=lambda e: sha256_of(host, e, memo),
+            disk_usage=host.disk_usage,
+            stale_days=stale_days,
+            linked_into=environments_linking(host, scans, scanned.prefixes),
+        )
+    finally:
+        memo.close()
     remember_projects(scanned)
     doc: dict[str, Any] = {
         "schema": SCHEMA,
