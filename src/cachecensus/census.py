@@ -169,13 +169,27 @@ def _other_tool(
     for env in targets:
         if env is not None and TOOL_OF_KIND.get(env.kind) != tool:
             continue
+        prefix = root_prefix = project_dir = None
+        if tool == "conda":
+            if env is None:
+                # conda's own installation is only known from the user's variables; the
+                # installations discovery found are resolved through their environments
+                if not any(v in env_vars for v in ("CONDA_EXE", "MAMBA_ROOT_PREFIX")):
+                    continue
+            else:
+                prefix = env.prefix
+                root_prefix = env.prefix.split("/envs/", 1)[0]
+        if tool == "pipenv" and env is not None:
+            project_dir = _pipenv_project(host, env.prefix)
         try:
             found = resolve_tool(
                 tool,
                 host,
                 user=user,
                 env=env_vars,
-                prefix=env.prefix if env is not None else None,
+                prefix=prefix,
+                root_prefix=root_prefix,
+                project_dir=project_dir,
             )
         except ImportError:
             return [], []
@@ -192,6 +206,15 @@ def _other_tool(
             name = env.interpreter if env is not None else ""
             pairs.append((Usage(user.name, name, res.view), res))
     return pairs, problems
+
+
+def _pipenv_project(host: Host, prefix: str) -> str | None:
+    """The project a pipenv venv belongs to: pipenv writes its path into ``.project``."""
+    try:
+        text = host.read_text(prefix.rstrip("/") + "/.project").strip()
+    except (OSError, ValueError):
+        return None
+    return text if posixpath.isabs(text) else None
 
 
 def group_caches(

@@ -49,8 +49,8 @@ Clock = Literal["atime", "mtime"]
 #: A selector's answer: an entry and why it goes.
 Chosen = tuple[Entry, str]
 
-#: Kinds a plan may hold (strays and pip's selfcheck state are never selected).
-SELECTABLE = frozenset(Kind) - {Kind.STRAY, Kind.SELFCHECK}
+#: Kinds a plan may hold (strays, pip's selfcheck state and the tools' bookkeeping never).
+SELECTABLE = frozenset(Kind) - {Kind.STRAY, Kind.SELFCHECK, Kind.CONTROL}
 #: What ``purge`` removes: everything pip would rebuild.
 PURGEABLE = frozenset(
     {

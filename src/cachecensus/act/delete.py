@@ -33,6 +33,7 @@ Every failure is a value (:class:`Skip`, with a reason), never an exception.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -99,13 +100,14 @@ def cache_shape(rel: str, tool: str = "pip") -> str | None:
 
 
 def _is_installer(proc: ProcessInfo) -> bool:
-    """pip or uv: ``pip``, ``pip3.12``, ``uv``, ``uvx`` among the first words, or ``-m pip``."""
+    """An installer: ``pip``, ``pip3.12``, ``uv``, ``uvx``, poetry, pdm, pipenv, conda, mamba
+    or micromamba among the first words, or ``-m pip``."""
     words = list(proc.cmdline[:4])
     if proc.exe:
         words.append(proc.exe)
     for i, word in enumerate(words):
         base = os.path.basename(word)
-        if re.fullmatch(r"pip[0-9.]*|uvx?", base):
+        if re.fullmatch(r"pip[0-9.]*|uvx?|poetry|pdm|pipenv|conda|mamba|micromamba", base):
             return True
         if word == "-m" and i + 1 < len(words) and words[i + 1].split(".")[0] == "pip":
             return True
@@ -135,8 +137,11 @@ def _why_busy(host: Host, proc: ProcessInfo, cache_dir: str) -> str | None:
     if any(under(w) or under(w.partition("=")[2]) for w in words):
         return "its command line"
     env = proc.environ or {}
-    for var in ("PIP_CACHE_DIR", "UV_CACHE_DIR"):
+    for var in ("PIP_CACHE_DIR", "UV_CACHE_DIR", "POETRY_CACHE_DIR", "PDM_CACHE_DIR"):
         if same(env.get(var, "")):
+            return var
+    for var in ("CONDA_PKGS_DIRS", "PIPENV_CACHE_DIR"):
+        if any(same(part.strip()) for part in env.get(var, "").split(",") if part.strip()):
             return var
     if any(under(host.system(p)) for p in host.open_files(proc.pid) if _inside_root(host, p)):
         return "its open files"
@@ -148,7 +153,7 @@ def _inside_root(host: Host, real: str) -> bool:
 
 
 def users_of_cache(host: Host, cache_dir: str) -> list[str]:
-    """Running pip/uv processes using ``cache_dir``, as ``'PID NAME (why)'``; ours excluded."""
+    """Running installers using ``cache_dir``, as ``'PID NAME (why)'``; ours excluded."""
     mine = {os.getpid(), os.getppid()}
     busy: list[str] = []
     for proc in host.processes():
@@ -171,7 +176,9 @@ class _Job(NamedTuple):
 
 
 #: One entry's files in removal order, and how deep its emptied directories may go.
-Work = tuple[list[_Job], int]
+#: ``whole``: the entry is a directory (an unpacked archive) that goes entirely, its empty
+#: subdirectories included.
+Work = tuple[list[_Job], int, bool]
 
 #: An event of the walk: ("removed", rel, "") | ("skipped", rel, reason) | ("entry", "", "").
 Event = tuple[str, str, str]
@@ -215,7 +222,7 @@ class _Walker:
             self.stack.append((name, fd))
         return fd
 
-    def entry(self, jobs: Sequence[_Job], floor: int = 2) -> None:
+    def entry(self, jobs: Sequence[_Job], floor: int = 2, whole: bool = False) -> None:
         """Remove one entry's files in order; then rmdir the directories it left empty,
         never above depth ``floor`` (2: the hash dirs below an area dir; an unpacked
         archive's own depth: that directory itself)."""
@@ -245,9 +252,41 @@ class _Walker:
             self.emit(("skipped", job.rel, reason))
             if job.role in _FIRST and reason != "vanished":
                 kept = f"its {job.role} could not be removed ({reason})"
+        if whole and kept is None and jobs:
+            self._clear_empty(tuple(jobs[0].rel.split("/")[:floor]))
         for leaf in sorted(leaves, key=len, reverse=True):
             self._prune(leaf, floor)
         self.emit(("entry", "", ""))
+
+    def _clear_empty(self, top: tuple[str, ...]) -> None:
+        """rmdir every empty directory below ``top`` (an unpacked archive whose files are
+        gone), deepest first; a directory that still holds anything stays."""
+        try:
+            fd = self._dir(top)
+        except OSError:
+            return
+        self._rmdir_empty_below(fd, 0)
+
+    def _rmdir_empty_below(self, fd: int, depth: int) -> None:
+        if depth > 64:
+            return
+        try:
+            names = os.listdir(fd)
+        except OSError:
+            return
+        for name in names:
+            try:
+                if not stat.S_ISDIR(os.lstat(name, dir_fd=fd).st_mode):
+                    continue
+                sub = os.open(name, _DIR_FLAGS, dir_fd=fd)
+            except OSError:
+                continue
+            try:
+                self._rmdir_empty_below(sub, depth + 1)
+            finally:
+                os.close(sub)
+            with contextlib.suppress(OSError):
+                os.rmdir(name, dir_fd=fd)
 
     def _prune(self, leaf: tuple[str, ...], floor: int = 2) -> None:
         """rmdir the directories of ``leaf`` that are now empty, deepest first, down to
@@ -260,21 +299,21 @@ class _Walker:
                 return
 
 
-def _floor(jobs: Sequence[_Job], key: str) -> int:
-    """How deep emptied directories of an entry may be removed: an entry that is a
-    directory (every file under ``key/``) down to that directory, else the hash dirs
-    below the area dir."""
+def _floor(jobs: Sequence[_Job], key: str) -> tuple[int, bool]:
+    """How deep emptied directories of an entry may be removed, and whether the entry is
+    a directory that goes whole: an entry whose every file is under ``key/`` down to that
+    directory, else the hash dirs below the area dir."""
     inside = key.rstrip("/") + "/"
     if jobs and key and all(j.rel.startswith(inside) for j in jobs):
-        return max(1, len(inside.split("/")) - 1)
-    return 2
+        return max(1, len(inside.split("/")) - 1), True
+    return 2, False
 
 
 def _walk(top_fd: int, work: Iterable[Work], emit: Callable[[Event], None]) -> None:
     walker = _Walker(top_fd, emit)
     try:
-        for jobs, floor in work:
-            walker.entry(jobs, floor)
+        for jobs, floor, whole in work:
+            walker.entry(jobs, floor, whole)
     finally:
         walker.close()
 
@@ -439,7 +478,7 @@ def _execute_cache(
     for item in items:
         jobs, bad = _jobs(item, prefix)
         skips.extend(bad)
-        work.append((jobs, _floor(jobs, item.entry.key)))
+        work.append((jobs, *_floor(jobs, item.entry.key)))
     work.sort(key=lambda w: w[0][0].rel if w[0] else "")
     try:
         top_fd = _open_cache_dir(host, cache_dir)
@@ -449,7 +488,7 @@ def _execute_cache(
             why = "the cache dir or a directory above it is a symlink: not followed"
         if progress:
             progress(len(items))
-        return [], skips + [Skip(prefix + j.rel, why) for jobs, _ in work for j in jobs], []
+        return [], skips + [Skip(prefix + j.rel, why) for jobs, _, _ in work for j in jobs], []
     lock_fd: int | None = None
     tool = items[0].entry.tool if items else "pip"
     if not force:
@@ -484,7 +523,7 @@ def _execute_cache(
             if failure is not None:
                 skips.extend(
                     Skip(prefix + j.rel, failure)
-                    for jobs, _ in work
+                    for jobs, _, _ in work
                     for j in jobs
                     if j.rel not in reported
                 )

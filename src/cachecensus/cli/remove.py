@@ -30,7 +30,9 @@ from cachecensus.models import SCHEMA, Entry, Kind
 
 DryRunOption = typer.Option(False, "--dry-run", "-n", help="Show the plan; delete nothing.")
 YesOption = typer.Option(False, "--yes", "-y", help="Do not ask (needed without a terminal).")
-ForceOption = typer.Option(False, "--force", help="Even when a running pip or uv uses the cache.")
+ForceOption = typer.Option(
+    False, "--force", help="Even when a running installer uses the cache or holds its lock."
+)
 
 _UNITS = {
     "": 1,
@@ -228,8 +230,8 @@ def remove_command(
     except ValueError as exc:
         fail(str(exc))
     kinds = [Kind(k.value) for k in kind] or None
-    if kinds and ({Kind.STRAY, Kind.SELFCHECK} & set(kinds)):
-        fail("strays and pip's selfcheck state are never removed")
+    if kinds and ({Kind.STRAY, Kind.SELFCHECK, Kind.CONTROL} & set(kinds)):
+        fail("strays, pip's selfcheck state and the tools' own bookkeeping are never removed")
     scanned = _scan(
         root=root,
         cache_dirs=cache_dir,

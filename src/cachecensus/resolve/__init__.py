@@ -29,12 +29,20 @@ def resolve_tool(
     env: Mapping[str, str],
     project_dir: str | None = None,
     prefix: str | None = None,
+    root_prefix: str | None = None,
 ) -> tuple[Resolution, ...]:
     """Every cache location ``tool`` uses for ``user`` (conda may name several package
-    dirs; the others one). Raises ImportError for a tool this build cannot resolve."""
+    dirs; the others one). ``prefix``/``root_prefix``: a conda environment and the
+    installation it belongs to (a ``micromamba`` root is read with mamba's rules).
+    Raises ImportError for a tool this build cannot resolve."""
     module = importlib.import_module(f"cachecensus.resolve.{tool}")
     resolver = getattr(module, f"resolve_{tool}")
     if tool == "conda":
-        found = resolver(host, user=user, env=env, prefix=prefix)
+        flavor = (
+            "mamba" if root_prefix and root_prefix.rstrip("/").endswith("micromamba") else "conda"
+        )
+        found = resolver(
+            host, user=user, env=env, prefix=prefix, root_prefix=root_prefix, flavor=flavor
+        )
         return tuple(found)
     return (resolver(host, user=user, env=env, project_dir=project_dir),)
