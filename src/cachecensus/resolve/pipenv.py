@@ -1,0 +1,179 @@
+"""Where pipenv makes pip cache, decided as pipenv 2026.10 decides it.
+
+From pipenv's source (``environments.py``, ``utils/pip.py``, ``utils/resolver.py``,
+``utils/environment.py``):
+
+1. ``Setting.PIPENV_CACHE_DIR = get_from_env("CACHE_DIR", default=user_cache_dir("pipenv"))``:
+   the variable ``PIPENV_CACHE_DIR``, else pip's vendored platformdirs' user cache dir:
+   ``$XDG_CACHE_HOME/pipenv`` when that variable is non-blank (stripped; honoured on macOS
+   too), else ``~/.cache/pipenv`` (``~/Library/Caches/pipenv`` on macOS). A boolean-like
+   value (``1``, ``true``, ``off``...) makes ``get_from_env`` return a bool: pipenv then fails.
+2. A project's ``.env`` (``PIPENV_DOTENV_LOCATION``, else ``<project>/.env``) is loaded over
+   the environment (``override=True``) unless ``PIPENV_DONT_LOAD_ENV`` is truthy, and the
+   settings are read again: a ``PIPENV_CACHE_DIR`` (or ``PIP_NO_CACHE_DIR``) there counts.
+3. Installs (``pipenv install``/``sync``) run pip in a subprocess with the environment plus
+   ``PIP_CACHE_DIR=<that dir>`` and ``PIP_CONFIG_FILE=/dev/null``: the user's own
+   ``PIP_CACHE_DIR`` and every ``pip.conf`` are ignored, but a ``PIP_NO_CACHE_DIR`` in the
+   environment still applies to that pip, as does pip's ownership check.
+4. Locking (``pipenv install``/``lock``/``update``) resolves in-process with pip's internals,
+   ``pip_options.cache_dir = PIPENV_CACHE_DIR`` set after option parsing: that writes index
+   pages and the wheels it hashes into the same directory whatever ``PIP_NO_CACHE_DIR``
+   says. So the cache is never wholly disabled; a disabled pip only stops ``sync`` from
+   adding to it (reported in ``reason`` and as a non-effective ``check``/``env`` layer).
+
+Proven against a real pipenv 2026.10.3 (``tests/test_pipenv.py``).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Mapping
+
+from cachecensus.host import Host
+from cachecensus.models import Decision, Resolution, User
+from cachecensus.resolve.pip import normalize_path, resolve_pip
+from cachecensus.resolve.pipconfig import PipEnv
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def _boolish(value: str) -> bool | None:
+    lowered = value.lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    return None
+
+
+def parse_dotenv(text: str, env: Mapping[str, str]) -> list[tuple[str, str, int]]:
+    """``(key, value, line)`` of a ``.env`` file, as python-dotenv reads it: ``KEY=VALUE``,
+    an optional ``export``, quotes, ``#`` comments, ``${VAR}``/``${VAR:-default}``
+    interpolation (not in single quotes), earlier keys of the file visible to later ones."""
+    out: list[tuple[str, str, int]] = []
+    seen: dict[str, str] = {}
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("export "):
+            line = line[7:].lstrip()
+        key, sep, value = line.partition("=")
+        key = key.strip()
+        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.\-]*", key):
+            continue
+        value = value.strip()
+        interpolate = True
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            interpolate = value[0] == '"'
+            value = value[1:-1]
+            if interpolate:
+                value = value.replace('\\"', '"').replace("\\\\", "\\")
+        else:
+            value = re.split(r"\s+#", value, maxsplit=1)[0].rstrip()
+        if interpolate:
+
+            def sub(match: re.Match[str]) -> str:
+                name, default = match.group(1), match.group(2)
+                found = seen.get(name, env.get(name))
+                return found if found else (default or "")
+
+            value = _VAR.sub(sub, value)
+        seen[key] = value
+        out.append((key, value, number))
+    return out
+
+
+def default_cache_dir(host: Host, user: User, env: Mapping[str, str]) -> tuple[str, str]:
+    """pip's vendored platformdirs ``user_cache_dir("pipenv")``: (path, how it was made)."""
+    xdg = env.get("XDG_CACHE_HOME", "").strip()
+    if xdg:
+        return posixpath.join(xdg, "pipenv"), "$XDG_CACHE_HOME/pipenv"
+    home = env.get("HOME") or user.home
+    if host.platform == "darwin":
+        return posixpath.join(home, "Library", "Caches", "pipenv"), "~/Library/Caches/pipenv"
+    return posixpath.join(home, ".cache", "pipenv"), "~/.cache/pipenv"
+
+
+def resolve_pipenv(
+    host: Host,
+    *,
+    user: User,
+    env: Mapping[str, str],
+    project_dir: str | None = None,
+) -> Resolution:
+    """The directory pipenv's pip cache lives in for ``user`` with variables ``env``, run in
+    ``project_dir`` (its ``.env`` is read; relative paths are taken from there)."""
+    merged = dict(env)
+    decisions: list[Decision] = []
+    problems: list[str] = []
+    from_file: dict[str, str] = {}
+    if project_dir is not None and _boolish(env.get("PIPENV_DONT_LOAD_ENV", "")) is not True:
+        location = env.get("PIPENV_DOTENV_LOCATION") or posixpath.join(project_dir, ".env")
+        if not posixpath.isabs(location):
+            location = posixpath.join(project_dir, location)
+        try:
+            text = host.read_text(location) if host.is_file(location) else None
+        except OSError as exc:
+            text = None
+            problems.append(f"{location}: {exc.strerror or exc}")
+        if text is None and env.get("PIPENV_DOTENV_LOCATION"):
+            problems.append(f"{location}: PIPENV_DOTENV_LOCATION names no file")
+        for key, value, number in parse_dotenv(text or "", env):
+            merged[key] = value
+            from_file[key] = f"{location}:{number}"
+    default_dir, default_how = default_cache_dir(host, user, merged)
+    raw = merged.get("PIPENV_CACHE_DIR")
+    where = from_file.get("PIPENV_CACHE_DIR", "PIPENV_CACHE_DIR")
+    source = "config" if "PIPENV_CACHE_DIR" in from_file else "env"
+    decisions.append(
+        Decision("default", f"default: {default_how}", "PIPENV_CACHE_DIR", default_dir, raw is None)
+    )
+    if raw is not None:
+        decisions.append(Decision(source, where, "PIPENV_CACHE_DIR", raw, True))
+        if _boolish(raw) is not None:
+            error = (
+                f"PIPENV_CACHE_DIR={raw!r} is read as a boolean by pipenv's get_from_env "
+                f"({where}): pipenv fails"
+            )
+            return Resolution(
+                "pipenv", "default", None, True, error, tuple(decisions), tuple(problems), error
+            )
+    chosen = default_dir if raw is None else raw
+    pip_env = {k: v for k, v in merged.items() if k != "PIP_CACHE_DIR"}
+    pip_env["PIP_CACHE_DIR"] = chosen
+    pip_env["PIP_CONFIG_FILE"] = "/dev/null"
+    # pipenv's subprocess gets pipenv's PIP_CACHE_DIR; pip resolves it (~, cwd, symlinks)
+    pip = resolve_pip(host, user=user, env=pip_env, prefix=None, view="install", cwd=project_dir)
+    cache_dir = pip.cache_dir
+    if cache_dir is None:
+        # pip in `pipenv sync` would not cache; the in-process resolver still writes here
+        cache_dir = normalize_path(PipEnv(host, user, pip_env, None, project_dir, None), chosen)
+    for d in pip.decided_by:
+        if d.source == "check" or d.key == "no-cache-dir":
+            where_d = from_file.get("PIP_NO_CACHE_DIR", d.where) if d.source == "env" else d.where
+            decisions.append(Decision(d.source, where_d, d.key, d.value, False))
+    if pip.error:
+        problems.append(f"pip in `pipenv sync` fails: {pip.error}")
+    first = next(d for d in decisions if d.effective)
+    if first.source == "default":
+        reason = f"pipenv's default ({first.where})"
+    elif first.source == "env":
+        reason = "set by the environment (PIPENV_CACHE_DIR)"
+    else:
+        reason = f"set by the project's .env ({first.where})"
+    if pip.disabled:
+        reason += f"; pip in `pipenv sync` does not cache ({pip.reason}), locking still writes here"
+    return Resolution(
+        "pipenv",
+        "default",
+        cache_dir,
+        False,
+        reason,
+        tuple(decisions),
+        tuple(problems) + tuple(pip.problems),
+        None,
+    )
