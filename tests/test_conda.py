@@ -424,3 +424,55 @@ def test_scan_of_missing_and_symlinked_dirs(tmp_path: Path) -> None:
     linked = fmt.scan(host, str(tmp_path / "link"))
     assert not linked.exists and "symlink" in linked.problems[0].message
     assert not fmt.looks_like(host, str(tmp_path / "real"))
+
+
+# ---------------------------------------------------------------------- through the CLI
+
+CACHECENSUS = str(Path(sys.executable).parent / "cachecensus")
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, CACHECENSUS_MEMO="off")
+    return subprocess.run([CACHECENSUS, *args], capture_output=True, text=True, env=env)
+
+
+def _tree(top: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(top)): (p.read_bytes() if not p.is_symlink() else b"->")
+        for p in sorted(top.rglob("*"))
+        if p.is_file() or p.is_symlink()
+    }
+
+
+def test_cli_reads_a_pkgs_dir_as_conda_and_removes_a_package_whole(pkgs: Path) -> None:
+    """``--cache-dir`` on a pkgs dir is read as conda's (by its layout); ``remove otherlib``
+    takes its package file and its extracted dir (symlink and empty dirs included) and
+    nothing else; the package an environment links is left in place."""
+    listed = json.loads(_cli("list", "--cache-dir", str(pkgs), "--json").stdout)
+    kinds = {(e["project"], e["kind"]) for e in listed["entries"]}
+    assert {("otherlib", "package"), ("otherlib", "archive"), ("tinylib", "archive")} <= kinds
+    before = _tree(pkgs)
+    proc = _cli("remove", "otherlib", "--cache-dir", str(pkgs), "--yes", "--json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["skipped"] == []
+    assert not (pkgs / "otherlib-2.1-0").exists() and not (pkgs / "otherlib-2.1-0.tar.bz2").exists()
+    after = _tree(pkgs)
+    gone = set(before) - set(after)
+    assert gone and all(p.startswith("otherlib-2.1-0") for p in gone)
+    assert all(after[p] == before[p] for p in after)  # everything else byte-identical
+    # tinylib: its extracted dir is linked into envs/work, so only the package file goes
+    plan = json.loads(
+        _cli("remove", "tinylib", "--cache-dir", str(pkgs), "--dry-run", "--json").stdout
+    )["plan"]
+    by_kind = {i["kind"]: i for i in plan["items"]}
+    assert by_kind["archive"]["freed_bytes"] < by_kind["archive"]["bytes"]  # linked: not freed
+
+
+def test_cli_prune_without_rules_is_conda_clean_packages_and_tarballs(pkgs: Path) -> None:
+    proc = _cli("prune", "--cache-dir", str(pkgs), "--yes", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert (pkgs / "tinylib-1.0-0" / "lib" / "tinylib.py").exists()  # still linked by envs/work
+    assert (pkgs / "urls.txt").exists() and (pkgs / "notes.txt").exists()
+    assert not (pkgs / "otherlib-2.1-0").exists()
+    assert not (pkgs / "lonely-0.3-0.tar.bz2").exists()

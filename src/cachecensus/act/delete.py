@@ -195,6 +195,17 @@ def _reason(exc: OSError) -> str:
     }.get(exc.errno or 0, exc.strerror or str(exc))
 
 
+def _wrong_type(role: str, mode: int) -> str:
+    """Why a file of ``role`` may not be unlinked as it is now ("" when it may). A symlink
+    inside an unpacked archive (``link``, or a ``member`` that is one) is unlinked itself,
+    never followed; every other role must be a regular file."""
+    if role == "link":
+        return "" if stat.S_ISLNK(mode) else "no longer a symlink"
+    if stat.S_ISREG(mode) or (role == "member" and stat.S_ISLNK(mode)):
+        return ""
+    return "not a regular file (a symlink?): not followed"
+
+
 class _Walker:
     """Deletes entries below an open cache dir descriptor, keeping the chain of directory
     descriptors of the last entry open (entries in key order share most of it)."""
@@ -236,13 +247,10 @@ class _Walker:
             try:
                 fd = self._dir(parts[:-1])
                 st = os.lstat(parts[-1], dir_fd=fd)
-                if job.role == "link" and not stat.S_ISLNK(st.st_mode):
-                    reason = "no longer a symlink"
-                elif job.role != "link" and not stat.S_ISREG(st.st_mode):
-                    reason = "not a regular file (a symlink?): not followed"
-                elif (st.st_dev, st.st_ino) != (job.dev, job.inode):
+                reason = _wrong_type(job.role, st.st_mode)
+                if not reason and (st.st_dev, st.st_ino) != (job.dev, job.inode):
                     reason = "changed since the scan"
-                else:
+                if not reason:
                     os.unlink(parts[-1], dir_fd=fd)
                     self.emit(("removed", job.rel, ""))
                     leaves.add(tuple(parts[:-1]))
@@ -295,6 +303,8 @@ class _Walker:
             try:
                 parent = self._dir(leaf[: depth - 1])
                 os.rmdir(leaf[depth - 1], dir_fd=parent)
+            except FileNotFoundError:
+                continue  # already gone (emptied and removed with its archive)
             except OSError:
                 return
 
