@@ -1,0 +1,300 @@
+"""Where poetry's cache is for one user (and project), decided exactly as poetry 2.x decides.
+
+Mirrors ``poetry/locations.py`` and ``poetry/config/config.py`` (poetry 2.5):
+
+- ``Config.default_config["cache-dir"]`` is platformdirs' ``user_cache_path("pypoetry")``
+  (``$XDG_CACHE_HOME/pypoetry`` when that variable is absolute, else ``~/.cache/pypoetry``;
+  ``~/Library/Caches/pypoetry`` on macOS);
+- ``Config.create`` merges ``CONFIG_DIR/config.toml`` and then ``CONFIG_DIR/auth.toml`` over
+  it (both are read whole: a ``cache-dir`` in ``auth.toml`` counts too), where ``CONFIG_DIR``
+  is ``$POETRY_CONFIG_DIR`` (any non-empty value) or platformdirs'
+  ``user_config_path("pypoetry", roaming=True)``;
+- ``Factory.create_poetry`` then merges the project's ``poetry.toml`` (next to the
+  ``pyproject.toml`` found from the working directory upwards); the ``poetry cache ...``
+  commands do not (``Config.create()`` only): view ``cache``;
+- ``Config.get("cache-dir")`` returns ``$POETRY_CACHE_DIR`` whenever that variable is set
+  (even empty) and otherwise the merged value, after ``{key}`` substitution
+  (``cache-dir = "{data-dir}/cache"``: ``data-dir`` is ``$POETRY_DATA_DIR``, else
+  ``$POETRY_HOME``, else ``user_data_path("pypoetry")``);
+- the directory used is ``Path(value).expanduser()`` (relative: against the working dir).
+
+Every file is read through :class:`~cachecensus.host.Host`; platformdirs' rules are those of
+platformdirs 4.14 (what a fresh ``pip install poetry`` brings), see :class:`UserDirs`.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cachecensus.host import Host
+from cachecensus.models import Decision, Resolution, User
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+VIEWS = ("default", "cache")
+_MAX_DEPTH = 20  # {key} substitution depth before poetry itself would recurse forever
+
+
+class UserDirs:
+    """platformdirs 4.14's user/site directories for one user's variables.
+
+    ``XDG_*`` variables count only when absolute (used verbatim); ``~`` expands to ``HOME``
+    when it is absolute, else to the passwd home (platformdirs' ``expand_user``). macOS uses
+    ``~/Library/...`` unless the XDG variable is set (``XDGMixin`` applies there too).
+    """
+
+    def __init__(self, host: Host, user: User, env: Mapping[str, str]) -> None:
+        self.host = host
+        self.user = user
+        self.env = env
+        self.darwin = host.platform == "darwin"
+
+    def expand_user(self, path: str) -> str:
+        """platformdirs' ``expand_user``: a relative or empty ``HOME`` counts as unset."""
+        home = self.env.get("HOME")
+        if home is None or not posixpath.isabs(home):
+            home = self.user.home
+        return (home.rstrip("/") + path[1:]) or "/"
+
+    def os_expanduser(self, path: str) -> str:
+        """``os.path.expanduser`` with these variables (``HOME`` verbatim when set)."""
+        if not path.startswith("~"):
+            return path
+        i = path.find("/", 1)
+        i = len(path) if i < 0 else i
+        if i == 1:
+            home = self.env.get("HOME", self.user.home)
+        else:
+            found = self.host.user_by_name(path[1:i])
+            if found is None:
+                return path
+            home = found.home
+        return (home.rstrip("/") + path[i:]) or "/"
+
+    def xdg(self, name: str) -> str | None:
+        value = self.env.get(name, "")
+        return value if posixpath.isabs(value) else None
+
+    def _pick(self, var: str, linux: str, darwin: str, app: str) -> tuple[str, str]:
+        found = self.xdg(var)
+        if found is not None:
+            return posixpath.join(found, app), f"${var}/{app}"
+        base = darwin if self.darwin else linux
+        return posixpath.join(self.expand_user(base), app), f"{base}/{app}"
+
+    def user_cache_dir(self, app: str) -> tuple[str, str]:
+        """(directory, how it was chosen) of ``user_cache_path(app)``."""
+        return self._pick("XDG_CACHE_HOME", "~/.cache", "~/Library/Caches", app)
+
+    def user_config_dir(self, app: str) -> tuple[str, str]:
+        return self._pick("XDG_CONFIG_HOME", "~/.config", "~/Library/Application Support", app)
+
+    def user_data_dir(self, app: str) -> tuple[str, str]:
+        return self._pick("XDG_DATA_HOME", "~/.local/share", "~/Library/Application Support", app)
+
+    def user_log_dir(self, app: str) -> str:
+        if self.darwin:
+            return posixpath.join(self.expand_user("~/Library/Logs"), app)
+        state = self.xdg("XDG_STATE_HOME") or self.expand_user("~/.local/state")
+        return posixpath.join(state, app, "log")
+
+    def site_config_dir(self, app: str) -> str:
+        """``site_config_path(app)`` (multipath off: the first directory)."""
+        dirs = [p for p in self.env.get("XDG_CONFIG_DIRS", "").split(":") if posixpath.isabs(p)]
+        if dirs:
+            return posixpath.join(dirs[0], app)
+        return posixpath.join("/Library/Application Support" if self.darwin else "/etc/xdg", app)
+
+
+@dataclass(frozen=True)
+class TomlFile:
+    """A TOML file as the tool reads it: its document, or why it could not be read."""
+
+    path: str
+    exists: bool
+    data: dict[str, Any]
+    text: str = ""
+    error: str | None = None
+
+    def line_of(self, key: str, table: str = "") -> int | None:
+        """The line (1-based) where ``key`` is set in ``[table]`` ("" for the top level)."""
+        current = ""
+        wanted = re.compile(r"""^\s*(?:"|')?""" + re.escape(key) + r"""(?:"|')?\s*=""")
+        for number, line in enumerate(self.text.splitlines(), 1):
+            stripped = line.strip()
+            if stripped.startswith("["):
+                current = stripped.strip("[] \t").strip("\"'")
+                continue
+            if current == table and wanted.match(line):
+                return number
+        return None
+
+    def where(self, key: str, table: str = "") -> str:
+        line = self.line_of(key, table)
+        return f"{self.path}:{line}" if line else self.path
+
+
+def read_toml(host: Host, path: str) -> TomlFile:
+    """Read ``path`` (a system path) as TOML; a missing file is ``exists=False``."""
+    if not host.is_file(path):
+        if host.lexists(path) and not host.is_dir(path):
+            return TomlFile(path, True, {}, error=f"{path}: not a regular file")
+        return TomlFile(path, False, {})
+    try:
+        text = host.read_text(path, limit=4 << 20)
+    except OSError as exc:
+        return TomlFile(path, True, {}, error=f"{path}: {exc.strerror or exc}")
+    try:
+        data = tomllib.loads(text)
+    except ValueError as exc:  # TOMLDecodeError
+        return TomlFile(path, True, {}, text, f"{path}: invalid TOML: {exc}")
+    return TomlFile(path, True, data, text)
+
+
+def find_upwards(host: Host, start: str, name: str) -> str | None:
+    """The first directory from ``start`` up to ``/`` holding an entry ``name``."""
+    path = posixpath.normpath(start)
+    while True:
+        if host.exists(posixpath.join(path, name)):
+            return path
+        parent = posixpath.dirname(path)
+        if parent == path:
+            return None
+        path = parent
+
+
+def _merge(into: dict[str, Any], new: Mapping[str, Any]) -> None:
+    """poetry's ``merge_dicts``."""
+    for key, value in new.items():
+        if key in into and isinstance(into[key], dict) and isinstance(value, Mapping):
+            _merge(into[key], value)
+        else:
+            into[key] = value
+
+
+class _Getter:
+    """``Config.get`` + ``Config.process`` over the merged configuration."""
+
+    def __init__(self, config: dict[str, Any], env: Mapping[str, str]) -> None:
+        self.config = config
+        self.env = env
+
+    def get(self, key: str, depth: int = 0) -> Any:
+        if depth > _MAX_DEPTH:
+            raise RecursionError(f"{{{key}}} refers to itself")
+        keys = key.split(".")
+        var = "POETRY_" + "_".join(k.upper().replace("-", "_") for k in keys)
+        if var in self.env:
+            return self.process(self.env[var], depth)
+        value: Any = self.config
+        for part in keys:
+            if not isinstance(value, dict) or part not in value:
+                return None
+            value = value[part]
+        if isinstance(value, dict):
+            return {k: self.get(f"{key}.{k}", depth + 1) for k in value}
+        return self.process(value, depth)
+
+    def process(self, value: Any, depth: int = 0) -> Any:
+        if not isinstance(value, str):
+            return value
+
+        def resolve(match: re.Match[str]) -> str:
+            found = self.get(match.group(1), depth + 1)
+            return str(found) if found is not None else f"{{{match.group(1)}}}"
+
+        return re.sub(r"{(.+?)}", resolve, value)
+
+
+def _absolute(path: str, cwd: str) -> str:
+    return posixpath.normpath(path if posixpath.isabs(path) else posixpath.join(cwd, path))
+
+
+def poetry_config_dir(dirs: UserDirs, cwd: str) -> tuple[str, str]:
+    """(poetry's CONFIG_DIR, how it was chosen)."""
+    explicit = dirs.env.get("POETRY_CONFIG_DIR")
+    if explicit:
+        return _absolute(explicit, cwd), "POETRY_CONFIG_DIR"
+    found, how = dirs.user_config_dir("pypoetry")
+    return found, how
+
+
+def resolve_poetry(
+    host: Host,
+    *,
+    user: User,
+    env: Mapping[str, str],
+    project_dir: str | None = None,
+    view: str = "default",
+) -> Resolution:
+    """The cache directory poetry uses when ``user`` runs it with variables ``env`` in
+    ``project_dir`` (its working directory; None: ``$PWD`` or the home, no project).
+
+    ``view``: ``default`` (installs, locks: the project's ``poetry.toml`` applies) or
+    ``cache`` (``poetry cache list/clear``: global configuration only)."""
+    if view not in VIEWS:
+        raise ValueError(f"view must be one of {', '.join(VIEWS)}")
+    dirs = UserDirs(host, user, env)
+    cwd = project_dir or env.get("PWD") or user.home
+    default_dir, default_how = dirs.user_cache_dir("pypoetry")
+    config: dict[str, Any] = {"cache-dir": default_dir}
+    poetry_home = env.get("POETRY_HOME")
+    config["data-dir"] = (
+        dirs.os_expanduser(poetry_home) if poetry_home else dirs.user_data_dir("pypoetry")[0]
+    )
+    decisions: list[tuple[Decision, str]] = [
+        (Decision("default", f"default: {default_how}", "cache-dir", default_dir), default_dir)
+    ]
+    problems: list[str] = []
+    error: str | None = None
+    config_dir, _ = poetry_config_dir(dirs, cwd)
+    files = [posixpath.join(config_dir, "config.toml"), posixpath.join(config_dir, "auth.toml")]
+    if view == "default" and project_dir is not None:
+        root = find_upwards(host, project_dir, "pyproject.toml")
+        if root is not None:
+            files.append(posixpath.join(root, "poetry.toml"))
+    for path in files:
+        doc = read_toml(host, path)
+        if doc.error:
+            error = error or f"Invalid TOML file {doc.error}"
+            problems.append(doc.error)
+            continue
+        if "cache-dir" in doc.data:
+            value = doc.data["cache-dir"]
+            decisions.append(
+                (Decision("config", doc.where("cache-dir"), "cache-dir", str(value)), value)
+            )
+        _merge(config, doc.data)
+    if "POETRY_CACHE_DIR" in env:
+        value = env["POETRY_CACHE_DIR"]
+        decisions.append((Decision("env", "POETRY_CACHE_DIR", "cache-dir", value), value))
+    getter = _Getter(config, env)
+    try:
+        raw = getter.get("cache-dir")
+    except RecursionError as exc:
+        raw = None
+        error = error or f"cache-dir: {exc} (poetry fails with a RecursionError)"
+    winner = decisions[-1][0]
+    marked = tuple(Decision(d.source, d.where, d.key, d.value, d is winner) for d, _ in decisions)
+    if error is not None or not isinstance(raw, str):
+        if error is None:
+            error = f"cache-dir is not a string ({type(raw).__name__}: {raw!r})"
+        return Resolution("poetry", view, None, True, error, marked, tuple(problems), error)
+    cache_dir = _absolute(dirs.os_expanduser(raw), cwd)
+    if winner.source == "default":
+        reason = f"poetry's default ({winner.where})"
+    elif winner.source == "env":
+        reason = "set by the environment (POETRY_CACHE_DIR)"
+    else:
+        reason = f"set by a config file ({winner.where})"
+    if raw != str(decisions[-1][1]):
+        reason += f"; {decisions[-1][1]!s} expands to {raw}"
+    return Resolution("poetry", view, cache_dir, False, reason, marked, tuple(problems), None)

@@ -1,0 +1,117 @@
+"""Shared by tests/test_poetry.py and tests/test_pdm.py: real poetry and pdm in throwaway
+venvs (kept under ``.venv/test-work/``), and a loopback index that also serves setuptools
+(both tools build the docopt sdist in an isolated environment that needs it)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+SETUPTOOLS = "setuptools==75.8.0"
+
+
+def tool_venv(work: Path, name: str, requirements: Sequence[str]) -> Path:
+    """A venv ``work/name`` (built once, reused) with exactly ``requirements``; its bin dir."""
+    home = work / name
+    marker = home / ".ready"
+    wanted = "\n".join(requirements)
+    if not marker.exists() or marker.read_text() != wanted:
+        shutil.rmtree(home, ignore_errors=True)
+        home.parent.mkdir(parents=True, exist_ok=True)
+        base = getattr(sys, "_base_executable", sys.executable)
+        subprocess.run([base, "-m", "venv", str(home)], check=True)
+        subprocess.run(
+            [
+                str(home / "bin" / "python"),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--no-cache-dir",
+                "--disable-pip-version-check",
+                *requirements,
+            ],
+            check=True,
+            env={k: v for k, v in os.environ.items() if not k.startswith(("PIP_CACHE", "XDG_"))},
+        )
+        marker.write_text(wanted)
+    return home / "bin"
+
+
+def build_dists(work: Path, index_dists: Path) -> Path:
+    """``index_dists`` plus setuptools, in ``work/dists-build`` (downloaded once)."""
+    dest = work / "dists-build"
+    marker = dest / ".ready"
+    wanted = "\n".join(sorted(p.name for p in index_dists.iterdir() if not p.name.startswith(".")))
+    if not marker.exists() or marker.read_text() != wanted:
+        shutil.rmtree(dest, ignore_errors=True)
+        dest.mkdir(parents=True)
+        for dist in index_dists.iterdir():
+            if not dist.name.startswith("."):
+                shutil.copy2(dist, dest / dist.name)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--no-deps",
+                "--no-cache-dir",
+                "--disable-pip-version-check",
+                "-d",
+                str(dest),
+                SETUPTOOLS,
+            ],
+            check=True,
+        )
+        marker.write_text(wanted)
+    return dest
+
+
+@contextmanager
+def serve(support: Path, dists: Path) -> Iterator[str]:
+    """Run ``pypi_like_index.py`` on ``dists``; yields its simple-index URL."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, str(support / "pypi_like_index.py"), str(dists), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        else:
+            raise RuntimeError("loopback index did not start")
+        yield f"http://127.0.0.1:{port}/simple/"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def clean_env(home: Path, **extra: str) -> dict[str, str]:
+    """A minimal environment: PATH (system dirs and this interpreter's), a private HOME."""
+    base_bin = os.path.dirname(os.path.realpath(getattr(sys, "_base_executable", sys.executable)))
+    env = {
+        "PATH": f"/usr/local/bin:/usr/bin:/bin:{base_bin}",
+        "HOME": str(home),
+        "LANG": "C.UTF-8",
+        "NO_COLOR": "1",
+        "COLUMNS": "2000",
+    }
+    env.update(extra)
+    return env
