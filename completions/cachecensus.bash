@@ -15,7 +15,7 @@ _cachecensus_subcommands() {  # PATH -> REPLY: its subcommands
 _cachecensus_options() {  # PATH -> REPLY: its options
     case "$1" in
         '') REPLY='--version -h --help' ;;
-        'envs') REPLY='--user --all-users --scan --root --json -h --help' ;;
+        'envs') REPLY='--user --all-users --scan --root --tool --json -h --help' ;;
         'dir') REPLY='--python --user --for --root --json -h --help' ;;
         'audit') REPLY='--cache-dir --python --user --all-users --scan --tool --root --json --toml --stale-days -h --help' ;;
         'list') REPLY='--version --kind --cache-dir --python --user --all-users --scan --tool --root --json -h --help' ;;
@@ -39,6 +39,7 @@ _cachecensus_value() {  # PATH OPTION -> REPLY: the option's value kind ('' for 
         'envs|--user') REPLY='user' ;;
         'envs|--scan') REPLY='dir' ;;
         'envs|--root') REPLY='dir' ;;
+        'envs|--tool') REPLY='choice:pip uv poetry pdm pipenv conda' ;;
         'dir|--python') REPLY='python' ;;
         'dir|--user') REPLY='user' ;;
         'dir|--for') REPLY='choice:install cache download wheel' ;;

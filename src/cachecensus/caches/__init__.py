@@ -26,6 +26,12 @@ Each format module (``cachecensus.caches.<module>``) provides:
     package" leaves (uv: archives no longer referenced by any pointer).
 ``prune(entries) -> list[(Entry, reason)]``
     the tool's own prune (``uv cache prune``: unreferenced archives, old buckets...).
+``named(entries, matched) -> list[(Entry, reason)]`` (optional)
+    what the tool's own "remove this package" takes by name among the entries a pattern
+    matched (uv: the current pointer buckets, never an archive by name); default: all.
+``guard(entries, chosen) -> list[(Entry, reason)]`` (optional)
+    ``chosen`` without what removing would break (uv: an archive a surviving pointer
+    references); default: unchanged.
 ``LOCK``
     a path relative to the cache dir that the tool locks (``flock``) while it works, taken
     exclusively by the delete engine; None for tools that take no lock.
@@ -82,6 +88,26 @@ def format_for(tool: str) -> Format:
     """The format module of ``tool`` (``pipenv`` -> pip's). KeyError for an unknown tool."""
     module = importlib.import_module(f"cachecensus.caches.{FORMAT_OF[tool]}")
     return module
+
+
+def named(tool: str, entries: Sequence[Entry], matched: Sequence[Entry]) -> list[tuple[Entry, str]]:
+    """The format's ``named`` (see the module doc), or every matched entry."""
+    hook = getattr(format_for(tool), "named", None)
+    if hook is None:
+        return [(e, "matches") for e in matched]
+    result: list[tuple[Entry, str]] = hook(entries, matched)
+    return result
+
+
+def guard(
+    tool: str, entries: Sequence[Entry], chosen: Sequence[tuple[Entry, str]]
+) -> list[tuple[Entry, str]]:
+    """The format's ``guard`` (see the module doc), or ``chosen`` unchanged."""
+    hook = getattr(format_for(tool), "guard", None)
+    if hook is None:
+        return list(chosen)
+    result: list[tuple[Entry, str]] = hook(entries, chosen)
+    return result
 
 
 def detect(host: Host, path: str, default: str = "pip") -> str:

@@ -186,16 +186,18 @@ def _scan(**kw: Any) -> Scanned:
 
 def with_closure(scanned: Scanned, chosen: list[tuple[Entry, str]]) -> list[tuple[Entry, str]]:
     """``chosen`` plus what each tool's own removal takes with it (uv: the archives only the
-    chosen pointers referenced), each entry once."""
-    from cachecensus.caches import format_for
+    chosen pointers referenced), minus what removing would break (uv: an archive a pointer
+    that stays still references), each entry once."""
+    from cachecensus.caches import format_for, guard
 
-    out = list(dict.fromkeys(chosen))
-    seen = {(e.cache_dir, e.key) for e, _ in out}
+    out: list[tuple[Entry, str]] = []
+    seen: set[tuple[str, str]] = set()
     for cache, result in scanned.caches:
-        mine = [e for e, _ in chosen if e.cache_dir == result.cache_dir]
+        mine = [(e, why) for e, why in chosen if e.cache_dir == result.cache_dir]
         if not mine:
             continue
-        for entry, why in format_for(cache.tool).closure(result.entries, mine):
+        extra = format_for(cache.tool).closure(result.entries, [e for e, _ in mine])
+        for entry, why in guard(cache.tool, result.entries, [*mine, *extra]):
             if (entry.cache_dir, entry.key) not in seen:
                 seen.add((entry.cache_dir, entry.key))
                 out.append((entry, why))
@@ -223,6 +225,7 @@ def remove_command(
     json_output: bool = JsonOption,
 ) -> None:
     """Remove every cached file of PATTERN: downloads, index pages and built wheels."""
+    from cachecensus.caches import named
     from cachecensus.select import parse_spec, select
 
     try:
@@ -242,11 +245,14 @@ def remove_command(
         tools=tool,
         json_output=json_output,
     )
-    chosen = [
-        (e, f"matches {pattern}")
-        for _, s in scanned.caches
-        for e in select(s.entries, pattern, spec=spec, kinds=kinds)
-    ]
+    chosen: list[tuple[Entry, str]] = []
+    for cache, result in scanned.caches:
+        matched = select(result.entries, pattern, spec=spec, kinds=kinds)
+        if spec is None and kinds is None:  # the tool's own "remove this package"
+            pairs = named(cache.tool, result.entries, matched)
+        else:
+            pairs = [(e, "matches") for e in matched]
+        chosen += [(e, f"matches {pattern}" if why == "matches" else why) for e, why in pairs]
     run_plan(
         scanned,
         with_closure(scanned, chosen),
