@@ -572,3 +572,24 @@ def test_cli_audit_names_the_environments_linking_uv_archives(
     linked = caches[str(cache)]["linked_into"]
     assert [le["environment"] for le in linked] == [str(venv)]
     assert linked[0]["files"] >= 2 and caches[str(cache)]["linked_elsewhere"] >= linked[0]["bytes"]
+
+
+def test_an_archive_is_moved_aside_first_and_a_leftover_is_finished_by_prune(
+    real_caches: Path,
+) -> None:
+    """An archive goes whole: it is renamed to ``.cachecensus-trash-<hex>`` before its files
+    go, so a run killed half-way leaves uv a miss, never half an archive. Such a leftover
+    (made here by hand, as a kill right after the rename would leave it) is an ``orphan``
+    that ``prune`` removes, directories and all; nothing else is touched."""
+    cache = real_caches / "uv-0.13.9"
+    archive = next(p for p in (cache / "archive-v0").iterdir() if (p / "six.py").exists())
+    trash = archive.parent / ".cachecensus-trash-0123456789ab"
+    archive.rename(trash)
+    before = _tree(cache)
+    listed = json.loads(_cli("list", "--cache-dir", str(cache), "--json").stdout)["entries"]
+    leftovers = [e for e in listed if ".cachecensus-trash-" in e["path"]]
+    assert [e["kind"] for e in leftovers] == ["orphan"]
+    proc = _cli("prune", "--cache-dir", str(cache), "--yes", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert not trash.exists()
+    assert before - _tree(cache) == {p for p in before if p.startswith("archive-v0/.cachecensus")}

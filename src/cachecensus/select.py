@@ -236,10 +236,12 @@ def by_pattern(
 def _purgeable(entry: Entry, kinds: frozenset[Kind] | None = None) -> bool:
     """Whether ``entry`` is something its tool would rebuild (its format's ``purgeable``:
     for pip, the entries of ``http/``, ``http-v2/`` and ``wheels/``), and of ``kinds``."""
-    from cachecensus.caches import format_for
+    from cachecensus.caches import format_for, is_trash
 
     if kinds is not None and entry.kind not in kinds:
         return False
+    if entry.kind == Kind.ORPHAN and is_trash(entry):
+        return True  # what an interrupted removal of ours left aside
     if entry.tool == "pip":  # the common case, without the lookup
         return entry.kind in PURGEABLE and entry.area in PURGE_AREAS
     try:

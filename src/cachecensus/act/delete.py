@@ -87,9 +87,12 @@ class DeleteResult:
 
 def cache_shape(rel: str, tool: str = "pip") -> str | None:
     """The role of ``rel`` (relative to a ``tool`` cache dir) if that tool writes files
-    there (:mod:`cachecensus.caches`); None for anything else (never removed)."""
-    from cachecensus.caches import format_for
+    there (:mod:`cachecensus.caches`), or if it lies in a directory an interrupted removal
+    of ours moved aside; None for anything else (never removed)."""
+    from cachecensus.caches import format_for, is_trash_name
 
+    if any(is_trash_name(part) for part in rel.split("/")[:-1]):
+        return "member"
     try:
         return format_for(tool).cache_shape(rel)
     except (KeyError, ImportError):
@@ -236,14 +239,26 @@ class _Walker:
     def entry(self, jobs: Sequence[_Job], floor: int = 2, whole: bool = False) -> None:
         """Remove one entry's files in order; then rmdir the directories it left empty,
         never above depth ``floor`` (2: the hash dirs below an area dir; an unpacked
-        archive's own depth: that directory itself)."""
+        archive's own depth: that directory itself). A ``whole`` directory entry is first
+        renamed aside (``.cachecensus-trash-<hex>``, same parent): the tool sees it gone at
+        once, and an interrupted run leaves a marked leftover, never a half archive."""
         leaves: set[tuple[str, ...]] = set()
         kept: str | None = None
+        moved: tuple[int, str] | None = None
+        if whole and jobs:
+            moved = self._move_aside(tuple(jobs[0].rel.split("/")[:floor]))
+            if moved is None:
+                for job in jobs:
+                    self.emit(("skipped", job.rel, "its directory could not be moved aside"))
+                self.emit(("entry", "", ""))
+                return
         for job in jobs:
             if kept is not None:
                 self.emit(("skipped", job.rel, f"kept: {kept}"))
                 continue
             parts = job.rel.split("/")
+            if moved is not None:
+                parts[moved[0]] = moved[1]
             try:
                 fd = self._dir(parts[:-1])
                 st = os.lstat(parts[-1], dir_fd=fd)
@@ -252,7 +267,7 @@ class _Walker:
                     reason = "changed since the scan"
                 if not reason:
                     os.unlink(parts[-1], dir_fd=fd)
-                    self.emit(("removed", job.rel, ""))
+                    self.emit(("removed", job.rel, ""))  # reported under its own name
                     leaves.add(tuple(parts[:-1]))
                     continue
             except OSError as exc:
@@ -260,11 +275,35 @@ class _Walker:
             self.emit(("skipped", job.rel, reason))
             if job.role in _FIRST and reason != "vanished":
                 kept = f"its {job.role} could not be removed ({reason})"
-        if whole and kept is None and jobs:
-            self._clear_empty(tuple(jobs[0].rel.split("/")[:floor]))
+        if moved is not None and kept is None:
+            top = jobs[0].rel.split("/")[:floor]
+            top[moved[0]] = moved[1]
+            self._clear_empty(tuple(top))
         for leaf in sorted(leaves, key=len, reverse=True):
             self._prune(leaf, floor)
         self.emit(("entry", "", ""))
+
+    def _move_aside(self, top: tuple[str, ...]) -> tuple[int, str] | None:
+        """Rename the directory ``top`` to a fresh trash name beside it (fd-relative; a
+        symlink or anything but a directory is refused); (index of the renamed part, new
+        name), or None."""
+        import secrets
+
+        from cachecensus.caches import TRASH_PREFIX, is_trash_name
+
+        if not top:
+            return None
+        if any(is_trash_name(p) for p in top):  # already aside (a leftover being finished)
+            return (len(top) - 1, top[-1])
+        try:
+            parent = self._dir(top[:-1])
+            if not stat.S_ISDIR(os.lstat(top[-1], dir_fd=parent).st_mode):
+                return None
+            name = TRASH_PREFIX + secrets.token_hex(6)
+            os.rename(top[-1], name, src_dir_fd=parent, dst_dir_fd=parent)
+        except OSError:
+            return None
+        return (len(top) - 1, name)
 
     def _clear_empty(self, top: tuple[str, ...]) -> None:
         """rmdir every empty directory below ``top`` (an unpacked archive whose files are
@@ -489,7 +528,9 @@ def _execute_cache(
         jobs, bad = _jobs(item, prefix)
         skips.extend(bad)
         work.append((jobs, *_floor(jobs, item.entry.key)))
-    work.sort(key=lambda w: w[0][0].rel if w[0] else "")
+    # whole directories (archives) after the pointers that reference them: an interrupted
+    # run never leaves a pointer to an archive that is gone
+    work.sort(key=lambda w: (w[2], w[0][0].rel if w[0] else ""))
     try:
         top_fd = _open_cache_dir(host, cache_dir)
     except OSError as exc:

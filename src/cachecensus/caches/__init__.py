@@ -46,10 +46,11 @@ import importlib
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
+from cachecensus.models import CacheScan, Entry, Kind
+
 if TYPE_CHECKING:
     from cachecensus.host import Host
     from cachecensus.memo import Memo
-    from cachecensus.models import CacheScan, Entry
 
 #: Every tool whose cache format cachecensus reads, in the order audits list them.
 TOOLS: tuple[str, ...] = ("pip", "uv", "poetry", "pdm", "conda")
@@ -122,3 +123,58 @@ def detect(host: Host, path: str, default: str = "pip") -> str:
         except ImportError:  # a format not present in this build
             continue
     return default
+
+
+#: The name an entry directory gets while the delete engine empties it (it is moved aside
+#: first, so the tool sees it gone at once, never half there).
+TRASH_PREFIX = ".cachecensus-trash-"
+
+
+def is_trash_name(name: str) -> bool:
+    rest = name[len(TRASH_PREFIX) :]
+    return (
+        name.startswith(TRASH_PREFIX)
+        and len(rest) == 12
+        and all(c in "0123456789abcdef" for c in rest)
+    )
+
+
+def with_trash(result: CacheScan) -> CacheScan:
+    """``result`` with the directories an interrupted cachecensus removal left aside (any
+    path component ``.cachecensus-trash-<12 hex>``) as one ``orphan`` entry each, whatever
+    the format made of their files, so ``purge`` and ``prune`` finish the job."""
+    import dataclasses
+
+    top = result.cache_dir.rstrip("/") + "/"
+    groups: dict[str, list[Entry]] = {}
+    kept: list[Entry] = []
+    for entry in result.entries:
+        rel = entry.files[0].path[len(top) :] if entry.files else entry.key
+        parts = rel.split("/")
+        at = next((i for i, p in enumerate(parts[:-1]) if is_trash_name(p)), None)
+        if at is None or not all(f.path.startswith(top) for f in entry.files):
+            kept.append(entry)
+            continue
+        groups.setdefault("/".join(parts[: at + 1]), []).append(entry)
+    if not groups:
+        return result
+    for key, members in groups.items():
+        files = tuple(f for e in members for f in e.files)
+        kept.append(
+            dataclasses.replace(
+                members[0],
+                area=key.split("/", 1)[0],
+                key=key,
+                kind=Kind.ORPHAN,
+                files=files,
+                project=None,
+                version=None,
+                filename=None,
+                detail="left by an interrupted cachecensus removal",
+            )
+        )
+    return dataclasses.replace(result, entries=tuple(kept))
+
+
+def is_trash(entry: Entry) -> bool:
+    return any(is_trash_name(p) for p in entry.key.split("/"))

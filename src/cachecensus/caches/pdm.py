@@ -663,3 +663,9 @@ def pdm_info(host: Host, result: CacheScan) -> dict[str, Any]:
 
 def _is_link(host: Host, f: FileInfo) -> bool:
     return host.is_symlink(f.path)
+
+
+def guard(entries: Sequence[Entry], chosen: Sequence[tuple[Entry, str]]) -> list[tuple[Entry, str]]:
+    """``chosen`` without the unpacked packages an install still links to: removing one
+    would break that install (pdm itself never removes them)."""
+    return [(e, why) for e, why in chosen if not in_use(e)]

@@ -365,10 +365,17 @@ def prune_command(
         json_output=json_output,
     )
     if own:  # no rule given: each tool's own prune
-        from cachecensus.caches import format_for
+        from cachecensus.caches import format_for, is_trash
 
         chosen_own = [
             pair for c, s in scanned.caches for pair in format_for(c.tool).prune(s.entries)
+        ]
+        taken = {(e.cache_dir, e.key) for e, _ in chosen_own}
+        chosen_own += [
+            (e, "left by an interrupted removal")
+            for _, s in scanned.caches
+            for e in s.entries
+            if e.kind == Kind.ORPHAN and is_trash(e) and (e.cache_dir, e.key) not in taken
         ]
         run_plan(
             scanned,

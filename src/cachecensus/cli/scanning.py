@@ -65,7 +65,7 @@ def scan_selected(
 ) -> Scanned:
     """Select caches (cachecensus.targets), then scan each once, with the memo and a
     progress bar on long runs."""
-    from cachecensus.caches import format_for
+    from cachecensus.caches import format_for, with_trash
     from cachecensus.cli.progress import progress
     from cachecensus.memo import open_memo
     from cachecensus.targets import TargetError, select_caches
@@ -94,12 +94,8 @@ def scan_selected(
             for cache in selection.caches:
                 bar.relabel(f"scanning {cache.path}")
                 scan = format_for(cache.tool).scan
-                results.append(
-                    (
-                        cache,
-                        scan(host, cache.path, memo=memo, identify=identify, progress=bar.advance),
-                    )
-                )
+                found = scan(host, cache.path, memo=memo, identify=identify, progress=bar.advance)
+                results.append((cache, with_trash(found)))
     finally:
         if memo is not None:
             memo.close()
