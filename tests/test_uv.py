@@ -593,3 +593,27 @@ def test_an_archive_is_moved_aside_first_and_a_leftover_is_finished_by_prune(
     assert proc.returncode == 0, proc.stderr
     assert not trash.exists()
     assert before - _tree(cache) == {p for p in before if p.startswith("archive-v0/.cachecensus")}
+
+
+def test_prune_rules_never_take_what_uv_cache_prune_keeps(
+    grown_cache: Path, tmp_path: Path
+) -> None:
+    """Age, size and version rules on a uv cache pick only among what the real
+    ``uv cache prune`` removes: every live wheel and referenced archive stays."""
+    prunable = _uv_prune(grown_cache, tmp_path)
+    assert prunable  # the cached environment of 'uv run --with' and its archive
+    for rule in (["--older-than", "0d"], ["--max-size", "0"], ["--keep-latest", "1"]):
+        proc = _cli("prune", *rule, "--cache-dir", str(grown_cache), "--dry-run", "--json")
+        assert proc.returncode == 0, proc.stderr
+        planned = {
+            os.path.relpath(f, grown_cache)
+            for item in json.loads(proc.stdout)["plan"]["items"]
+            for f in item["files"]
+        }
+        assert planned <= prunable, (rule, sorted(planned - prunable)[:5])
+    proc = _cli("prune", "--older-than", "0d", "--cache-dir", str(grown_cache), "--yes")
+    assert proc.returncode == 0, proc.stderr
+    assert _tree(grown_cache).isdisjoint(prunable)  # everything is older than now
+    again = tmp_path / "again"
+    again.mkdir()
+    assert _uv_prune(grown_cache, again) == set()  # nothing left that uv would prune

@@ -55,6 +55,9 @@ from cachecensus.models import CacheScan, Entry, FileInfo, Kind, Problem
 
 TOOL = "uv"
 LOCK = ".lock"
+#: ``cachecensus prune`` rules (age, size, versions) only ever pick among what
+#: ``uv cache prune`` removes: uv keeps every live wheel and referenced archive.
+PRUNE_BOUNDED = True
 
 #: The bucket versions uv 0.13 writes (``CacheBucket::to_str``).
 CURRENT: dict[str, int] = {

@@ -204,6 +204,27 @@ def with_closure(scanned: Scanned, chosen: list[tuple[Entry, str]]) -> list[tupl
     return out
 
 
+def bounded_by_own_prune(
+    scanned: Scanned, chosen: list[tuple[Entry, str]]
+) -> list[tuple[Entry, str]]:
+    """For a tool whose own prune is the bound of any prune (its format sets
+    ``PRUNE_BOUNDED``: uv), only the chosen entries that prune would remove too: a rule never
+    takes what ``uv cache prune`` keeps (a live wheel, an archive a pointer references)."""
+    from cachecensus.caches import format_for
+
+    allowed: dict[str, set[str] | None] = {}
+    for cache, result in scanned.caches:
+        fmt = format_for(cache.tool)
+        allowed[result.cache_dir] = (
+            {e.key for e, _ in fmt.prune(result.entries)}
+            if getattr(fmt, "PRUNE_BOUNDED", False)
+            else None
+        )
+    return [
+        (e, why) for e, why in chosen if (keys := allowed.get(e.cache_dir)) is None or e.key in keys
+    ]
+
+
 def remove_command(
     pattern: str = typer.Argument(
         ..., metavar="PATTERN", help="Project glob; 'name-1.2' also matches versions."
@@ -410,7 +431,7 @@ def prune_command(
             chosen.extend(sel.over_budget(group, budget))
     run_plan(
         scanned,
-        with_closure(scanned, chosen),
+        with_closure(scanned, bounded_by_own_prune(scanned, chosen)),
         what="prune",
         dry_run=dry_run,
         yes=yes,
