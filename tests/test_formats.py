@@ -1,0 +1,97 @@
+"""Every format module keeps the contract of :mod:`cachecensus.caches`, and what works across
+formats: layout detection, and one artifact recognised in two tools' caches by sha256."""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cachecensus.caches import FORMAT_OF, TOOLS, detect, format_for
+from cachecensus.host import Host
+from cachecensus.models import CacheScan
+
+CACHECENSUS = str(Path(sys.executable).parent / "cachecensus")
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+def test_every_format_module_keeps_the_contract(tool: str) -> None:
+    fmt = format_for(tool)
+    assert tool == fmt.TOOL
+    assert fmt.LOCK is None or isinstance(fmt.LOCK, str)
+    for name, params in (
+        ("looks_like", ["host", "path"]),
+        ("scan", ["host", "cache_dir", "memo", "identify", "progress"]),
+        ("cache_shape", ["rel"]),
+        ("purgeable", ["entry"]),
+        ("closure", ["entries", "chosen"]),
+        ("prune", ["entries"]),
+    ):
+        assert list(inspect.signature(getattr(fmt, name)).parameters)[: len(params)] == params
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+def test_an_absent_or_empty_dir_scans_to_nothing(tool: str, tmp_path: Path) -> None:
+    host = Host.local()
+    absent = format_for(tool).scan(host, str(tmp_path / "none"))
+    assert isinstance(absent, CacheScan) and not absent.exists and absent.entries == ()
+    empty = format_for(tool).scan(host, str(tmp_path))
+    assert empty.exists and empty.files == 0 and empty.tool == tool
+
+
+def test_detect_by_layout(real_caches: Path, tmp_path: Path) -> None:
+    host = Host.local()
+    assert detect(host, str(real_caches / "uv-0.13.9")) == "uv"
+    assert detect(host, str(real_caches / "pip-26.3")) == "pip"
+    assert detect(host, str(tmp_path)) == "pip"  # nothing claims an empty dir
+    assert FORMAT_OF["pipenv"] == "pip"
+
+
+def test_one_wheel_in_a_pip_and_a_poetry_cache_is_one_artifact(
+    real_caches: Path, tmp_path: Path
+) -> None:
+    """six 1.16.0's wheel, downloaded by pip (an ``http-v2`` ``.body``) and by poetry (an
+    ``artifacts/`` file), is one artifact: audit counts the second copy as duplicated and
+    dedupe groups them by sha256."""
+    pip_cache = real_caches / "pip-26.3"
+    body = next(
+        p
+        for p in (pip_cache / "http-v2").rglob("*.body")
+        if p.read_bytes()[:2] == b"PK"
+        and b"six.py" in p.read_bytes()[-4096:]
+        and b"six-1.16.0.dist-info" in p.read_bytes()
+    )
+    digest = hashlib.sha256(body.read_bytes()).hexdigest()
+    poetry = tmp_path / "pypoetry"
+    artifact = poetry / "artifacts" / "ab" / "cd" / "ef" / ("0" * 58)
+    artifact.mkdir(parents=True)
+    shutil.copy(body, artifact / "six-1.16.0-py2.py3-none-any.whl")
+    env = dict(os.environ, CACHECENSUS_MEMO="off")
+    args = ["--cache-dir", str(pip_cache), "--cache-dir", str(poetry), "--json"]
+    audit = json.loads(
+        subprocess.run(
+            [CACHECENSUS, "audit", *args], capture_output=True, text=True, env=env
+        ).stdout
+    )
+    tools = {c["path"]: c["tool"] for c in audit["caches"]}
+    assert tools == {str(pip_cache): "pip", str(poetry): "poetry"}
+    dup = {c["tool"]: c["duplicated"]["entries"] for c in audit["caches"]}
+    assert sum(dup.values()) == 1
+    dedupe = json.loads(
+        subprocess.run(
+            [CACHECENSUS, "dedupe", *args], capture_output=True, text=True, env=env
+        ).stdout
+    )
+    six = [g for g in dedupe["groups"] if g["sha256"] == digest]
+    assert len(six) == 1 and {c["cache_dir"] for c in six[0]["copies"]} == {
+        str(pip_cache),
+        str(poetry),
+    }
+    assert six[0]["project"] == "six" and six[0]["wasted_bytes"] == body.stat().st_size
