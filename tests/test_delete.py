@@ -666,3 +666,38 @@ def test_busy_cache_detection() -> None:
     assert [b.split()[0] for b in busy] == ["101", "102", "103", "104"]
     assert busy[2].endswith("(UV_CACHE_DIR)") and busy[3].endswith("(its open files)")
     assert users_of_cache(host, "/elsewhere") == []
+
+
+@pytest.mark.parametrize("as_owner", [False, True])
+def test_large_removals_share_the_work_among_workers(
+    real_caches_dir: Path, world_dir: Path, monkeypatch: pytest.MonkeyPatch, as_owner: bool
+) -> None:
+    """From PARALLEL_MIN entries the work is split among worker processes (each dropping
+    to the owner when root cleans another user's cache); the result is the same: every
+    planned file removed, emptied hash dirs gone, strays and selfcheck kept, each removed
+    path reported once."""
+    import cachecensus.act.delete as delete
+
+    if as_owner and os.geteuid() != 0:
+        pytest.skip("needs root (CI runs as root)")
+    monkeypatch.setattr(delete, "PARALLEL_MIN", 2)
+    cache = world_dir / "cache"
+    shutil.copytree(real_caches_dir / "pip-23-then-26", cache)
+    (cache / "http-v2" / "notes.txt").write_text("mine")
+    if as_owner:
+        for dirpath, dirnames, filenames in os.walk(cache):
+            for name in dirnames + filenames:
+                os.lchown(os.path.join(dirpath, name), NOBODY, NOBODY)
+        os.lchown(cache, NOBODY, NOBODY)
+    areas = {p.name for p in cache.iterdir() if p.name != "selfcheck"}
+    result = scan(HOST, str(cache))
+    plan = make_plan(purge(result.entries), host=HOST)
+    assert len(plan.items) >= 4
+    done = execute(HOST, plan)
+    assert not done.skipped
+    planned = sorted(f.path for item in plan.items for f in item.entry.files)
+    assert sorted(done.removed) == planned
+    left = {str(p.relative_to(cache)) for p in cache.rglob("*")}
+    kept = {p for p in left if not p.startswith("selfcheck")}
+    assert kept == areas | {"http-v2/notes.txt"}
+    assert (cache / "http-v2" / "notes.txt").read_text() == "mine"

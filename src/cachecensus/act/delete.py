@@ -85,18 +85,28 @@ class DeleteResult:
 # ---------------------------------------------------------------------- shapes
 
 
+def shape_of(tool: str) -> Callable[[str], str | None]:
+    """``tool``'s ``cache_shape`` (see :func:`cache_shape`), looked up once."""
+    from cachecensus.caches import TRASH_PREFIX, format_for, is_trash_name
+
+    try:
+        shape: Callable[[str], str | None] = format_for(tool).cache_shape
+    except (KeyError, ImportError):
+        return lambda rel: None
+
+    def role(rel: str) -> str | None:
+        if TRASH_PREFIX in rel and any(is_trash_name(p) for p in rel.split("/")[:-1]):
+            return "member"
+        return shape(rel)
+
+    return role
+
+
 def cache_shape(rel: str, tool: str = "pip") -> str | None:
     """The role of ``rel`` (relative to a ``tool`` cache dir) if that tool writes files
     there (:mod:`cachecensus.caches`), or if it lies in a directory an interrupted removal
     of ours moved aside; None for anything else (never removed)."""
-    from cachecensus.caches import format_for, is_trash_name
-
-    if any(is_trash_name(part) for part in rel.split("/")[:-1]):
-        return "member"
-    try:
-        return format_for(tool).cache_shape(rel)
-    except (KeyError, ImportError):
-        return None
+    return shape_of(tool)(rel)
 
 
 # ---------------------------------------------------------------------- busy caches
@@ -385,34 +395,85 @@ def _open_cache_dir(host: Host, cache_dir: str) -> int:
     return fd
 
 
-def _as_user(
-    uid: int,
-    gid: int,
-    top_fd: int,
-    work: Sequence[Work],
-    emit: Callable[[Event], None],
-) -> str | None:
-    """Run the walk in a child that has become ``uid``/``gid`` (no supplementary groups),
-    relaying its JSON-line events to ``emit``. An error message if the child failed."""
+#: Entries from which a removal is shared among worker processes (two per CPU, at most
+#: :data:`MAX_WORKERS`): unlinking and rmdir are kernel work, much of it waiting on the
+#: filesystem's journal, that several processes do side by side in different directories
+#: (measured: 10 000 entries, 2 cores: 1 worker 3.0 s, 2: 2.7 s, 4: 2.3 s).
+PARALLEL_MIN = 2000
+MAX_WORKERS = 4
+
+
+def _cpus() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
+def _split(work: Sequence[Work], n: int) -> list[list[Work]]:
+    """``work`` in ``n`` parts that share no directory below the area dir (entries are
+    grouped by their first two path components: ``http-v2/a``, ``archive-v0/<id>``), so
+    no two workers prune the same directories; each part keeps the input order."""
+    groups: dict[str, list[int]] = {}
+    for i, (jobs, _, _) in enumerate(work):
+        key = "/".join(jobs[0].rel.split("/")[:2]) if jobs else ""
+        groups.setdefault(key, []).append(i)
+    loads = [0] * n
+    owner: dict[int, int] = {}
+    for members in sorted(groups.values(), key=len, reverse=True):
+        k = loads.index(min(loads))
+        loads[k] += len(members)
+        for i in members:
+            owner[i] = k
+    parts: list[list[Work]] = [[] for _ in range(n)]
+    for i, item in enumerate(work):
+        parts[owner[i]].append(item)
+    return [part for part in parts if part]
+
+
+def _die_with(parent: int) -> None:
+    """Have the kernel kill this child when ``parent`` dies (Linux ``PR_SET_DEATHSIG``), so
+    a removal killed by its user stops in every worker; elsewhere each worker checks its
+    parent between entries."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # it died before the signal was armed
+        os._exit(1)
+
+
+def _spawn(ids: tuple[int, int] | None, top_fd: int, work: Sequence[Work]) -> tuple[int, int]:
+    """Fork a child that (as ``ids`` = (uid, gid), no supplementary groups, when given)
+    walks ``work`` and reports its events as JSON lines; (pid, read end of its pipe)."""
     read_fd, write_fd = os.pipe()
+    parent = os.getpid()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child; tests check its effects
         code = 1
         try:
+            _die_with(parent)
             os.close(read_fd)
             out = os.fdopen(write_fd, "w", buffering=1 << 16)
             try:
-                os.setgroups([])
-                os.setgid(gid)
-                os.setuid(uid)
-                if os.geteuid() != uid or os.getegid() != gid:
-                    raise OSError(errno.EPERM, "privileges not dropped")
+                if ids is not None:
+                    uid, gid = ids
+                    os.setgroups([])
+                    os.setgid(gid)
+                    os.setuid(uid)
+                    if os.geteuid() != uid or os.getegid() != gid:
+                        raise OSError(errno.EPERM, "privileges not dropped")
                 count = 0
 
                 def send(event: Event) -> None:
                     nonlocal count
                     out.write(json.dumps(event) + "\n")
                     if event[0] == "entry":
+                        if os.getppid() != parent:  # the command was killed: stop here
+                            os._exit(1)
                         count += 1
                         if count % _FLUSH_EVERY == 0:
                             out.flush()
@@ -426,31 +487,87 @@ def _as_user(
         finally:
             os._exit(code)
     os.close(write_fd)
-    done, fatal = False, None
-    with os.fdopen(read_fd, "r") as fh:
-        for line in fh:
-            try:
-                kind, rel, reason = json.loads(line)
-            except ValueError:
+    return pid, read_fd
+
+
+def _in_children(
+    ids: tuple[int, int] | None,
+    top_fd: int,
+    parts: Sequence[Sequence[Work]],
+    emit: Callable[[Event], None],
+) -> str | None:
+    """Walk each part in its own child (as ``ids`` when given), relaying their events to
+    ``emit`` as they come. An error message if a child failed."""
+    import selectors
+
+    who = f"uid {ids[0]}" if ids is not None else "a worker"
+    children = [_spawn(ids, top_fd, part) for part in parts]
+    sel = selectors.DefaultSelector()
+    buffers: dict[int, bytes] = {}
+    for _, fd in children:
+        sel.register(fd, selectors.EVENT_READ)
+        buffers[fd] = b""
+    done, fatal = 0, None
+    open_fds = len(children)
+    while open_fds:
+        for key, _ in sel.select():
+            fd = int(key.fd)
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                sel.unregister(fd)
+                os.close(fd)
+                open_fds -= 1
                 continue
-            if kind == "done":
-                done = True
-            elif kind == "fatal":
-                fatal = reason
-            else:
-                emit((kind, rel, reason))
-    _, status = os.waitpid(pid, 0)
+            data = buffers[fd] + chunk
+            *lines, buffers[fd] = data.split(b"\n")
+            for line in lines:
+                try:
+                    kind, rel, reason = json.loads(line)
+                except ValueError:
+                    continue
+                if kind == "done":
+                    done += 1
+                elif kind == "fatal":
+                    fatal = reason
+                else:
+                    emit((kind, rel, reason))
+    sel.close()
+    statuses = [os.waitpid(pid, 0)[1] for pid, _ in children]
     if fatal is not None:
-        return f"could not act as uid {uid}: {fatal}"
-    if not done:
-        return f"the worker acting as uid {uid} ended early (wait status {status})"
+        return f"could not act as {who}: {fatal}"
+    if done != len(children):
+        return f"{who} ended early (wait status {max(statuses)})"
+    return None
+
+
+def _run(
+    ids: tuple[int, int] | None,
+    top_fd: int,
+    work: Sequence[Work],
+    emit: Callable[[Event], None],
+) -> str | None:
+    """Carry out ``work``: in this process, or (as another user, or when there is much
+    of it) in child processes; directory entries (archives) only after every other entry
+    is done, so no pointer ever outlives its archive even across workers."""
+    n = min(MAX_WORKERS, 2 * _cpus()) if len(work) >= PARALLEL_MIN else 1
+    for phase in ([w for w in work if not w[2]], [w for w in work if w[2]]):
+        if not phase:
+            continue
+        if ids is None and n == 1:
+            _walk(top_fd, phase, emit)
+            continue
+        failure = _in_children(ids, top_fd, _split(phase, n), emit)
+        if failure is not None:
+            return failure
     return None
 
 
 # ---------------------------------------------------------------------- execute
 
 
-def _jobs(item: PlanItem, prefix: str) -> tuple[list[_Job], list[Skip]]:
+def _jobs(
+    item: PlanItem, prefix: str, shape: Callable[[str], str | None]
+) -> tuple[list[_Job], list[Skip]]:
     jobs: list[_Job] = []
     skips: list[Skip] = []
     for f in item.entry.files:
@@ -458,7 +575,7 @@ def _jobs(item: PlanItem, prefix: str) -> tuple[list[_Job], list[Skip]]:
             skips.append(Skip(f.path, "outside its cache dir: never removed"))
             continue
         rel = f.path[len(prefix) :]
-        role = cache_shape(rel, item.entry.tool)
+        role = shape(rel)
         if role is None:
             skips.append(Skip(f.path, "not cache-shaped: never removed"))
             continue
@@ -524,8 +641,12 @@ def _execute_cache(
         return [], [Skip(p, reason) for p in every], busy
     skips: list[Skip] = []
     work: list[Work] = []
+    shapes: dict[str, Callable[[str], str | None]] = {}
     for item in items:
-        jobs, bad = _jobs(item, prefix)
+        tool = item.entry.tool
+        if tool not in shapes:
+            shapes[tool] = shape_of(tool)
+        jobs, bad = _jobs(item, prefix, shapes[tool])
         skips.extend(bad)
         work.append((jobs, *_floor(jobs, item.entry.key)))
     # whole directories (archives) after the pointers that reference them: an interrupted
@@ -568,18 +689,15 @@ def _execute_cache(
 
     try:
         st = os.fstat(top_fd)
-        if os.geteuid() == 0 and st.st_uid != 0:
-            uid, gid = _owner_ids(host, st)
-            failure = _as_user(uid, gid, top_fd, work, emit)
-            if failure is not None:
-                skips.extend(
-                    Skip(prefix + j.rel, failure)
-                    for jobs, _, _ in work
-                    for j in jobs
-                    if j.rel not in reported
-                )
-        else:
-            _walk(top_fd, work, emit)
+        ids = _owner_ids(host, st) if os.geteuid() == 0 and st.st_uid != 0 else None
+        failure = _run(ids, top_fd, work, emit)
+        if failure is not None:
+            skips.extend(
+                Skip(prefix + j.rel, failure)
+                for jobs, _, _ in work
+                for j in jobs
+                if j.rel not in reported
+            )
     finally:
         if lock_fd is not None:
             os.close(lock_fd)  # closing the descriptor releases the flock

@@ -82,6 +82,27 @@ def _plan_rows(plan: Any) -> list[list[str]]:
     ]
 
 
+#: Plans longer than this are shown summed per cache and kind (nobody reads 10 000 rows).
+PLAN_ROWS = 200
+
+
+def _summary_rows(plan: Any) -> list[list[str]]:
+    from cachecensus.report import human_bytes
+
+    sums: dict[tuple[str, str], list[Any]] = {}
+    for item in plan.items:
+        row = sums.setdefault((item.entry.cache_dir, item.entry.kind.value), [0, set(), 0, 0])
+        row[0] += 1
+        if item.entry.project:
+            row[1].add(item.entry.project)
+        row[2] += item.entry.size
+        row[3] += item.freed
+    return [
+        [cache, kind, str(n), str(len(projects)), human_bytes(size), human_bytes(freed)]
+        for (cache, kind), (n, projects, size, freed) in sorted(sums.items())
+    ]
+
+
 def _plan_doc(plan: Any) -> dict[str, Any]:
     return {
         "entries": len(plan.items),
@@ -133,7 +154,14 @@ def run_plan(
         "problems": scanned.problems,
     }
     if not json_output:
-        if plan.items:
+        if len(plan.items) > PLAN_ROWS:
+            print_table(
+                f"{what}: {len(plan.items)} entries, {plan.files} files "
+                "(--dry-run --json lists each one)",
+                ["cache", "kind", "entries", "projects", "size", "frees"],
+                _summary_rows(plan),
+            )
+        elif plan.items:
             print_table(
                 f"{what}: {len(plan.items)} entries, {plan.files} files",
                 ["project", "version", "kind", "size", "frees", "why", "cache"],
