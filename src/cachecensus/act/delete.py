@@ -448,7 +448,8 @@ def _die_with(parent: int) -> None:
 
 def _spawn(ids: tuple[int, int] | None, top_fd: int, work: Sequence[Work]) -> tuple[int, int]:
     """Fork a child that (as ``ids`` = (uid, gid), no supplementary groups, when given)
-    walks ``work`` and reports its events as JSON lines; (pid, read end of its pipe)."""
+    walks ``work`` and reports its events as JSON lines, one per entry; (pid, read end of
+    its pipe)."""
     read_fd, write_fd = os.pipe()
     parent = os.getpid()
     pid = os.fork()
@@ -467,11 +468,15 @@ def _spawn(ids: tuple[int, int] | None, top_fd: int, work: Sequence[Work]) -> tu
                     if os.geteuid() != uid or os.getegid() != gid:
                         raise OSError(errno.EPERM, "privileges not dropped")
                 count = 0
+                pending: list[Event] = []
 
                 def send(event: Event) -> None:
+                    # one line per entry: its events, then the entry's end
                     nonlocal count
-                    out.write(json.dumps(event) + "\n")
+                    pending.append(event)
                     if event[0] == "entry":
+                        out.write(json.dumps(pending) + "\n")
+                        pending.clear()
                         if os.getppid() != parent:  # the command was killed: stop here
                             os._exit(1)
                         count += 1
@@ -479,10 +484,10 @@ def _spawn(ids: tuple[int, int] | None, top_fd: int, work: Sequence[Work]) -> tu
                             out.flush()
 
                 _walk(top_fd, work, send)
-                out.write(json.dumps(("done", "", "")) + "\n")
+                out.write(json.dumps([*pending, ("done", "", "")]) + "\n")
                 code = 0
             except Exception as exc:  # reported to the parent as a value
-                out.write(json.dumps(("fatal", "", str(exc))) + "\n")
+                out.write(json.dumps([*pending, ("fatal", "", str(exc))]) + "\n")
             out.flush()
         finally:
             os._exit(code)
@@ -522,15 +527,16 @@ def _in_children(
             *lines, buffers[fd] = data.split(b"\n")
             for line in lines:
                 try:
-                    kind, rel, reason = json.loads(line)
+                    events = json.loads(line)
                 except ValueError:
                     continue
-                if kind == "done":
-                    done += 1
-                elif kind == "fatal":
-                    fatal = reason
-                else:
-                    emit((kind, rel, reason))
+                for kind, rel, reason in events:
+                    if kind == "done":
+                        done += 1
+                    elif kind == "fatal":
+                        fatal = reason
+                    else:
+                        emit((kind, rel, reason))
     sel.close()
     statuses = [os.waitpid(pid, 0)[1] for pid, _ in children]
     if fatal is not None:

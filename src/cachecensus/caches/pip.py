@@ -907,22 +907,18 @@ def cache_shape(rel: str) -> str | None:
     hex digits, as pip's ``SafeFileCache._get_cache_path`` makes them), their ``.body``
     (``http-v2`` only), ``adjacent_tmp_file`` leftovers (``tempfile``'s 8-character
     suffix), and ``wheels/xx/yy/zz/<50 hex>/`` ``*.whl`` and ``origin.json``."""
+    if rel.startswith("http"):
+        found = http_name(rel)
+        if found is None:
+            return None
+        area, _, role = found
+        if role == "tmp":  # tempfile's own suffix: exactly 8 of its characters
+            tmp = _TMP_EXACT.match(rel.rsplit("/", 1)[1])
+            if not tmp or (area == "http" and tmp.group(1)):
+                return None
+        return role
     parts = rel.split("/")
     area = parts[0]
-    if area in HTTP_AREAS:
-        if len(parts) != 7 or not all(len(d) == 1 and _hex(d) for d in parts[1:6]):
-            return None
-        name = parts[6]
-        if not name.startswith("".join(parts[1:6])):
-            return None
-        if len(name) == 56 and _hex(name):
-            return "record"
-        if area == "http-v2" and name.endswith(".body") and len(name) == 61 and _hex(name[:-5]):
-            return "body"
-        tmp = _TMP_EXACT.match(name)
-        if tmp and (area == "http-v2" or not tmp.group(1)):
-            return "tmp"
-        return None
     if area == "wheels":
         if len(parts) != 6 or not _wheel_dir_shaped(parts[1:5]):
             return None
