@@ -145,6 +145,8 @@ def with_trash(result: CacheScan) -> CacheScan:
     the format made of their files, so ``purge`` and ``prune`` finish the job."""
     import dataclasses
 
+    if not any(TRASH_PREFIX in f.path for e in result.entries for f in e.files[:1]):
+        return result
     top = result.cache_dir.rstrip("/") + "/"
     groups: dict[str, list[Entry]] = {}
     kept: list[Entry] = []
