@@ -72,9 +72,11 @@ def print_table(
     *,
     stderr: bool = False,
 ) -> None:
-    """A rich table (imported lazily: only human output pays for rich); long tables are
-    printed plain, in the same columns. Cell text is never read as markup."""
-    if len(rows) > PLAIN_ROWS:
+    """A rich table on a terminal (imported lazily: only human output pays for rich); long
+    tables, and any table written to a pipe or file, are printed plain in the same columns
+    (no box drawing, no wrapping: greppable). Cell text is never read as markup."""
+    stream = sys.stderr if stderr else sys.stdout
+    if len(rows) > PLAIN_ROWS or not stream.isatty():
         print_plain_table(title, columns, rows, stderr=stderr)
         return
     from rich.console import Console
