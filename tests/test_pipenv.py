@@ -7,6 +7,7 @@ run ``pipenv install six`` against the loopback index with a private HOME and
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -181,3 +182,47 @@ def test_real_pipenv_caches_where_resolved(
     assert not (tmp_path / "pip-own").exists()
     if setting != "default":
         assert not (home / ".cache" / "pipenv").exists()
+
+
+def test_remove_from_pipenvs_cache_then_pipenv_installs_again(
+    tmp_path: Path, loopback_index: str
+) -> None:
+    """``cachecensus remove six --tool pipenv`` finds pipenv's cache for the user (from
+    ``PIPENV_CACHE_DIR``, with no ``--cache-dir``), removes six's download and index page
+    from it, and a real ``pipenv install`` afterwards downloads six again."""
+    cache = tmp_path / "pc"
+    extra = {"PIPENV_CACHE_DIR": str(cache)}
+    home, proj = _run_pipenv(tmp_path, loopback_index, extra)
+    env = dict(os.environ, CACHECENSUS_MEMO="off", HOME=str(home), **extra)
+    cli = str(Path(sys.executable).parent / "cachecensus")
+    proc = subprocess.run(
+        [cli, "remove", "six", "--tool", "pipenv", "--yes", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert proc.returncode in (0, 1), proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["plan"]["caches"] == [str(cache)]
+    assert {i["kind"] for i in doc["plan"]["items"]} >= {"wheel", "index-page"}
+    assert not [e for e in pipfmt.scan(Host.local(), str(cache)).entries if e.project == "six"]
+    shutil.rmtree(proj / ".venv")
+    again = subprocess.run(
+        [str(_pipenv()), "--python", sys.executable, "install"],
+        cwd=proj,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(home),
+            "LANG": "C.UTF-8",
+            "PIPENV_VENV_IN_PROJECT": "1",
+            "PIPENV_YES": "1",
+            "PIPENV_NOSPIN": "1",
+            **extra,
+        },
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert again.returncode == 0, again.stdout + again.stderr
+    refetched = {(e.kind, e.project) for e in pipfmt.scan(Host.local(), str(cache)).entries}
+    assert (Kind.WHEEL, "six") in refetched
