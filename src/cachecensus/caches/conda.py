@@ -35,12 +35,13 @@ import os
 import posixpath
 import stat
 import tarfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from cachecensus.caches.base import ScannerBase
 from cachecensus.host import Host
 from cachecensus.memo import Memo
-from cachecensus.models import CacheScan, Entry, FileInfo, Kind, Problem
+from cachecensus.models import CacheScan, Entry, Kind, Problem
 
 TOOL = "conda"
 LOCK: str | None = None
@@ -194,33 +195,12 @@ def _str(doc: dict[str, Any] | None, key: str) -> str | None:
     return value[:2000] if isinstance(value, str) else None
 
 
-class _Scanner:
+class _Scanner(ScannerBase):
+    tool = TOOL
+
     def __init__(self, host: Host, cache_dir: str, identify: bool) -> None:
-        self.host = host
-        self.top = cache_dir.rstrip("/") or "/"
-        self.real_top = host.real(self.top)
+        super().__init__(host, cache_dir)
         self.identify = identify
-
-    def real(self, rel: str) -> str:
-        return f"{self.real_top}/{rel}" if self.real_top != "/" else f"/{rel}"
-
-    def entry(self, area: str, key: str, kind: Kind, raws: Iterable[Raw], **kw: Any) -> Entry:
-        sep = "/" if self.top != "/" else ""
-        files = tuple(
-            FileInfo(
-                self.top + sep + rel,
-                st.st_size,
-                st.st_blocks * 512,
-                st.st_ino,
-                st.st_dev,
-                st.st_nlink,
-                st.st_uid,
-                st.st_mtime_ns,
-                st.st_atime_ns,
-            )
-            for rel, st in raws
-        )
-        return Entry(TOOL, self.top, area, key, kind, files, **kw)
 
     def urls(self) -> dict[str, str]:
         """basename -> url from ``urls.txt`` (later lines win, as conda reads it)."""
@@ -323,17 +303,9 @@ class _Scanner:
         return out
 
     def run(self) -> CacheScan:
-        try:
-            top_st = os.lstat(self.real_top)
-        except FileNotFoundError:
-            return CacheScan(TOOL, self.top, False, (), 0, 0, 0)
-        except OSError as exc:
-            problem = Problem(self.top, exc.strerror or str(exc))
-            return CacheScan(TOOL, self.top, False, (), 0, 0, 0, (problem,))
-        if not stat.S_ISDIR(top_st.st_mode):
-            what = "a symlink (not followed)" if stat.S_ISLNK(top_st.st_mode) else "not a dir"
-            problem = Problem(self.top, f"package dir is {what}")
-            return CacheScan(TOOL, self.top, False, (), 0, 0, 0, (problem,))
+        early = self.unusable("package dir")
+        if early is not None:
+            return early
         files, others, problems = _walk(self.real_top, "", self.top)
         entries: list[Entry] = []
         dists: dict[str, list[Raw]] = {}

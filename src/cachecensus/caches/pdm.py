@@ -34,10 +34,11 @@ import re
 import sqlite3
 import stat
 import urllib.parse
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from cachecensus.caches.base import ScannerBase
 from cachecensus.caches.pip import _open, _walk
 from cachecensus.caches.poetry import split_archive
 from cachecensus.host import Host
@@ -257,37 +258,14 @@ def url_key(url: str) -> str:
 # ---------------------------------------------------------------------- the scanner
 
 
-class _Scanner:
+class _Scanner(ScannerBase):
+    tool = TOOL
+
     def __init__(self, host: Host, cache_dir: str, identify: bool) -> None:
-        self.host = host
-        self.top = cache_dir.rstrip("/") or "/"
-        self.real_top = host.real(self.top)
+        super().__init__(host, cache_dir)
         self.identify = identify
         self.problems: list[Problem] = []
         self.rows: list[HttpRow] = []
-
-    def real(self, rel: str) -> str:
-        return f"{self.real_top}/{rel}" if self.real_top != "/" else f"/{rel}"
-
-    def path(self, rel: str) -> str:
-        return f"{self.top}/{rel}" if self.top != "/" else f"/{rel}"
-
-    def entry(self, area: str, key: str, kind: Kind, raws: Iterable[Raw], **kw: Any) -> Entry:
-        files = tuple(
-            FileInfo(
-                self.path(rel),
-                st.st_size,
-                st.st_blocks * 512,
-                st.st_ino,
-                st.st_dev,
-                st.st_nlink,
-                st.st_uid,
-                st.st_mtime_ns,
-                st.st_atime_ns,
-            )
-            for rel, st in raws
-        )
-        return Entry(TOOL, self.top, area, key, kind, files, **kw)
 
     def stray(self, raw: Raw, detail: str) -> Entry:
         area = raw[0].split("/")[0] if "/" in raw[0] else ""
@@ -495,17 +473,9 @@ class _Scanner:
     # ------------------------------------------------------------------ all
 
     def run(self) -> CacheScan:
-        try:
-            top_st = os.lstat(self.real_top)
-        except FileNotFoundError:
-            return CacheScan(TOOL, self.top, False, (), 0, 0, 0)
-        except OSError as exc:
-            problem = Problem(self.top, exc.strerror or str(exc))
-            return CacheScan(TOOL, self.top, False, (), 0, 0, 0, (problem,))
-        if not stat.S_ISDIR(top_st.st_mode):
-            what = "a symlink (not followed)" if stat.S_ISLNK(top_st.st_mode) else "not a dir"
-            problem = Problem(self.top, f"cache dir is {what}")
-            return CacheScan(TOOL, self.top, False, (), 0, 0, 0, (problem,))
+        early = self.unusable()
+        if early is not None:
+            return early
         files, others, problems = _walk(self.real_top, self.top)
         areas: dict[str, list[Raw]] = {a: [] for a in CACHE_TYPES}
         entries: list[Entry] = []

@@ -40,6 +40,7 @@ from typing import Any
 import msgpack
 
 from cachecensus import identify as ident
+from cachecensus.caches.base import ScannerBase
 from cachecensus.host import Host
 from cachecensus.memo import Memo, Values
 from cachecensus.models import CacheScan, Entry, FileInfo, Kind, Problem
@@ -461,7 +462,9 @@ def _walk(real_top: str, top: str) -> tuple[list[Raw], list[Raw], list[Problem]]
 # ---------------------------------------------------------------------- the scanner
 
 
-class _Scanner:
+class _Scanner(ScannerBase):
+    tool = "pip"
+
     def __init__(
         self,
         host: Host,
@@ -471,39 +474,12 @@ class _Scanner:
         progress: Callable[[int], None] | None,
         workers: int | None,
     ) -> None:
-        self.host = host
-        self.top = cache_dir.rstrip("/") or "/"
-        self.real_top = host.real(self.top)
+        super().__init__(host, cache_dir)
         self.identify = identify
         self.memo = memo
         self.progress = progress
         self.workers = workers
         self.identified = 0  # bodies actually read this scan (memo misses)
-
-    def path(self, rel: str) -> str:
-        return f"{self.top}/{rel}" if self.top != "/" else f"/{rel}"
-
-    def real(self, rel: str) -> str:
-        return f"{self.real_top}/{rel}" if self.real_top != "/" else f"/{rel}"
-
-    def entry(self, area: str, key: str, kind: Kind, raws: Iterable[Raw], **kw: Any) -> Entry:
-        top = self.top
-        sep = "/" if top != "/" else ""
-        files = tuple(
-            FileInfo(
-                top + sep + rel,
-                st.st_size,
-                st.st_blocks * 512,
-                st.st_ino,
-                st.st_dev,
-                st.st_nlink,
-                st.st_uid,
-                st.st_mtime_ns,
-                st.st_atime_ns,
-            )
-            for rel, st in raws
-        )
-        return Entry("pip", top, area, key, kind, files, **kw)
 
     # ------------------------------------------------------------------ http entries
 
@@ -697,17 +673,9 @@ class _Scanner:
         return "symlink"
 
     def run(self) -> CacheScan:
-        try:
-            top_st = os.lstat(self.real_top)
-        except FileNotFoundError:
-            return CacheScan("pip", self.top, False, (), 0, 0, 0)
-        except OSError as exc:
-            problem = Problem(self.top, exc.strerror or str(exc))
-            return CacheScan("pip", self.top, False, (), 0, 0, 0, (problem,))
-        if not stat.S_ISDIR(top_st.st_mode):
-            what = "a symlink (not followed)" if stat.S_ISLNK(top_st.st_mode) else "not a dir"
-            problem = Problem(self.top, f"cache dir is {what}")
-            return CacheScan("pip", self.top, False, (), 0, 0, 0, (problem,))
+        early = self.unusable()
+        if early is not None:
+            return early
         files, others, problems = _walk(self.real_top, self.top)
         entries: list[Entry] = []
         pairs: dict[tuple[str, str], list[Raw | None]] = {}

@@ -32,13 +32,14 @@ import os
 import re
 import stat
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from cachecensus.caches.base import ScannerBase
 from cachecensus.caches.pip import _open, _walk, identify_entry
 from cachecensus.host import Host
 from cachecensus.memo import Memo, Values
-from cachecensus.models import CacheScan, Entry, FileInfo, Kind, Problem
+from cachecensus.models import CacheScan, Entry, Kind
 
 TOOL = "poetry"
 LOCK: str | None = None
@@ -179,7 +180,9 @@ def parse_release(data: bytes) -> tuple[int, dict[str, Any]]:
 # ---------------------------------------------------------------------- the scanner
 
 
-class _Scanner:
+class _Scanner(ScannerBase):
+    tool = TOOL
+
     def __init__(
         self,
         host: Host,
@@ -188,34 +191,11 @@ class _Scanner:
         identify: bool,
         progress: Callable[[int], None] | None,
     ) -> None:
-        self.host = host
-        self.top = cache_dir.rstrip("/") or "/"
-        self.real_top = host.real(self.top)
+        super().__init__(host, cache_dir)
         self.memo = memo
         self.identify = identify
         self.progress = progress
         self.now = time.time()
-
-    def real(self, rel: str) -> str:
-        return f"{self.real_top}/{rel}" if self.real_top != "/" else f"/{rel}"
-
-    def entry(self, area: str, key: str, kind: Kind, raws: Iterable[Raw], **kw: Any) -> Entry:
-        sep = "/" if self.top != "/" else ""
-        files = tuple(
-            FileInfo(
-                self.top + sep + rel,
-                st.st_size,
-                st.st_blocks * 512,
-                st.st_ino,
-                st.st_dev,
-                st.st_nlink,
-                st.st_uid,
-                st.st_mtime_ns,
-                st.st_atime_ns,
-            )
-            for rel, st in raws
-        )
-        return Entry(TOOL, self.top, area, key, kind, files, **kw)
 
     def stray(self, raw: Raw, detail: str, area: str = "") -> Entry:
         return self.entry(area, raw[0], Kind.STRAY, [raw], detail=detail)
@@ -415,17 +395,9 @@ class _Scanner:
     # ------------------------------------------------------------------ all
 
     def run(self) -> CacheScan:
-        try:
-            top_st = os.lstat(self.real_top)
-        except FileNotFoundError:
-            return CacheScan(TOOL, self.top, False, (), 0, 0, 0)
-        except OSError as exc:
-            problem = Problem(self.top, exc.strerror or str(exc))
-            return CacheScan(TOOL, self.top, False, (), 0, 0, 0, (problem,))
-        if not stat.S_ISDIR(top_st.st_mode):
-            what = "a symlink (not followed)" if stat.S_ISLNK(top_st.st_mode) else "not a dir"
-            problem = Problem(self.top, f"cache dir is {what}")
-            return CacheScan(TOOL, self.top, False, (), 0, 0, 0, (problem,))
+        early = self.unusable()
+        if early is not None:
+            return early
         files, others, problems = _walk(self.real_top, self.top)
         entries: list[Entry] = []
         artifacts: list[Raw] = []

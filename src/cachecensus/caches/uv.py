@@ -46,12 +46,12 @@ import posixpath
 import re
 import stat
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
 
+from cachecensus.caches.base import ScannerBase
 from cachecensus.caches.pip import _walk
 from cachecensus.host import Host
 from cachecensus.memo import Memo
-from cachecensus.models import CacheScan, Entry, FileInfo, Kind, Problem
+from cachecensus.models import CacheScan, Entry, Kind, Problem
 
 TOOL = "uv"
 LOCK = ".lock"
@@ -217,32 +217,12 @@ def _norm(name: str) -> str:
     return str(canonicalize_name(name))
 
 
-class _Scanner:
+class _Scanner(ScannerBase):
+    tool = TOOL
+
     def __init__(self, host: Host, cache_dir: str) -> None:
-        self.host = host
-        self.top = cache_dir.rstrip("/") or "/"
-        self.real_top = host.real(self.top)
+        super().__init__(host, cache_dir)
         self.problems: list[Problem] = []
-
-    def path(self, rel: str) -> str:
-        return f"{self.top}/{rel}" if self.top != "/" else f"/{rel}"
-
-    def entry(self, area: str, key: str, kind: Kind, raws: Iterable[Raw], **kw: Any) -> Entry:
-        files = tuple(
-            FileInfo(
-                self.path(rel),
-                st.st_size,
-                st.st_blocks * 512,
-                st.st_ino,
-                st.st_dev,
-                st.st_nlink,
-                st.st_uid,
-                st.st_mtime_ns,
-                st.st_atime_ns,
-            )
-            for rel, st in sorted(raws, key=lambda r: _order(r[0]))
-        )
-        return Entry(TOOL, self.top, area, key, kind, files, **kw)
 
     def link_target(self, rel: str) -> str | None:
         """``archive-v0/<id>`` when the symlink ``rel`` resolves to an existing archive dir
@@ -452,17 +432,9 @@ class _Scanner:
     # ------------------------------------------------------------------ all
 
     def run(self) -> CacheScan:
-        try:
-            top_st = os.lstat(self.real_top)
-        except FileNotFoundError:
-            return CacheScan(TOOL, self.top, False, (), 0, 0, 0)
-        except OSError as exc:
-            problem = Problem(self.top, exc.strerror or str(exc))
-            return CacheScan(TOOL, self.top, False, (), 0, 0, 0, (problem,))
-        if not stat.S_ISDIR(top_st.st_mode):
-            what = "a symlink (not followed)" if stat.S_ISLNK(top_st.st_mode) else "not a dir"
-            problem = Problem(self.top, f"cache dir is {what}")
-            return CacheScan(TOOL, self.top, False, (), 0, 0, 0, (problem,))
+        early = self.unusable()
+        if early is not None:
+            return early
         files, others, problems = _walk(self.real_top, self.top)
         by_top: dict[str, list[Raw]] = {}
         entries: list[Entry] = []
