@@ -51,6 +51,18 @@ def test_detect_by_layout(real_caches: Path, tmp_path: Path) -> None:
     assert detect(host, str(real_caches / "uv-0.13.9")) == "uv"
     assert detect(host, str(real_caches / "pip-26.3")) == "pip"
     assert detect(host, str(tmp_path)) == "pip"  # nothing claims an empty dir
+    # pdm's cache has http/ and wheels/ like an old pip's: its own names decide
+    pdm = tmp_path / "pdm"
+    for sub in ("http", "wheels", "hashes", "metadata"):
+        (pdm / sub).mkdir(parents=True)
+    assert detect(host, str(pdm)) == "pdm"
+    poetry = tmp_path / "pypoetry"
+    (poetry / "artifacts").mkdir(parents=True)
+    assert detect(host, str(poetry)) == "poetry"
+    conda = tmp_path / "pkgs"
+    conda.mkdir()
+    (conda / "urls.txt").write_text("")
+    assert detect(host, str(conda)) == "conda"
     assert FORMAT_OF["pipenv"] == "pip"
 
 

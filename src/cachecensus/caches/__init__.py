@@ -114,8 +114,10 @@ def guard(
 def detect(host: Host, path: str, default: str = "pip") -> str:
     """The tool whose layout the directory ``path`` has; ``default`` when none claims it
     (an empty or absent directory, or a pip cache before its first download)."""
+    if host.is_dir(f"{path.rstrip('/')}/http-v2"):  # pip's alone: no other import needed
+        return "pip"
     for tool in TOOLS:
-        if tool == default:
+        if tool in (default, "pip"):
             continue
         try:
             if format_for(tool).looks_like(host, path):

@@ -150,7 +150,7 @@ def run_plan(
         "schema": SCHEMA,
         "command": what,
         "dry_run": dry_run,
-        "plan": _plan_doc(plan),
+        "plan": _plan_doc(plan) if json_output else None,  # only --json prints it
         "problems": scanned.problems,
     }
     if not json_output:
