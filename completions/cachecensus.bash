@@ -16,7 +16,7 @@ _cachecensus_options() {  # PATH -> REPLY: its options
     case "$1" in
         '') REPLY='--version -h --help' ;;
         'envs') REPLY='--user --all-users --scan --root --tool --json -h --help' ;;
-        'dir') REPLY='--python --user --for --root --json -h --help' ;;
+        'dir') REPLY='--python --user --for --tool --root --json -h --help' ;;
         'audit') REPLY='--cache-dir --python --user --all-users --scan --tool --root --json --toml --stale-days -h --help' ;;
         'list') REPLY='--version --kind --cache-dir --python --user --all-users --scan --tool --root --json -h --help' ;;
         'info') REPLY='--python --cache-dir --user --root --json -h --help' ;;
@@ -43,6 +43,7 @@ _cachecensus_value() {  # PATH OPTION -> REPLY: the option's value kind ('' for 
         'dir|--python') REPLY='python' ;;
         'dir|--user') REPLY='user' ;;
         'dir|--for') REPLY='choice:install cache download wheel' ;;
+        'dir|--tool') REPLY='choice:pip uv poetry pdm pipenv conda' ;;
         'dir|--root') REPLY='dir' ;;
         'audit|--cache-dir') REPLY='dir' ;;
         'audit|--python') REPLY='python' ;;

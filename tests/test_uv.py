@@ -617,3 +617,38 @@ def test_prune_rules_never_take_what_uv_cache_prune_keeps(
     again = tmp_path / "again"
     again.mkdir()
     assert _uv_prune(grown_cache, again) == set()  # nothing left that uv would prune
+
+
+def test_cli_dir_tool_uv_answers_like_uv_cache_dir(tmp_path: Path) -> None:
+    """``cachecensus dir --tool uv`` run in a project answers what ``uv cache dir`` answers
+    there (the project's ``uv.toml`` over the user's), and says why with ``--json``."""
+    home, proj = tmp_path / "home", tmp_path / "proj" / "sub"
+    proj.mkdir(parents=True)
+    (home / ".config" / "uv").mkdir(parents=True)
+    (home / ".config" / "uv" / "uv.toml").write_text(f'cache-dir = "{tmp_path}/from-user"\n')
+    (tmp_path / "proj" / "uv.toml").write_text(f'cache-dir = "{tmp_path}/from-project"\n')
+    env = _uv_env({}, home, tmp_path)
+    theirs = subprocess.run(
+        [str(UV), "cache", "dir"], cwd=proj, env=env, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    full = dict(env, PATH=os.environ["PATH"], CACHECENSUS_MEMO="off")
+    ours = subprocess.run(
+        [CACHECENSUS, "dir", "--tool", "uv"], cwd=proj, env=full, capture_output=True, text=True
+    )
+    assert ours.returncode == 0, ours.stderr
+    assert ours.stdout.strip() == theirs == f"{tmp_path}/from-project"
+    doc = json.loads(
+        subprocess.run(
+            [CACHECENSUS, "dir", "--tool", "uv", "--json"],
+            cwd=proj,
+            env=full,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
+    (res,) = doc["resolutions"]
+    effective = [d for d in res["decided_by"] if d["effective"]]
+    assert [d["where"] for d in effective] == [f"{tmp_path}/proj/uv.toml:1"]
+    assert any(
+        d["where"].endswith("uv/uv.toml:1") and not d["effective"] for d in res["decided_by"]
+    )

@@ -1,10 +1,12 @@
-"""``cachecensus dir``: where pip's cache is, for any environment and user, and why."""
+"""``cachecensus dir``: where pip's cache is, for any environment and user, and why; with
+``--tool``, where uv's, poetry's, pdm's, pipenv's or conda's is."""
 
 from __future__ import annotations
 
 import enum
 import os
 import sys
+from typing import Any
 
 import typer
 
@@ -16,7 +18,8 @@ from cachecensus.cli.common import (
     fail,
     make_host,
 )
-from cachecensus.models import SCHEMA
+from cachecensus.cli.scanning import ToolChoice
+from cachecensus.models import SCHEMA, Resolution
 
 
 class View(str, enum.Enum):
@@ -42,6 +45,12 @@ def dir_command(
         help="The pip command whose config section applies ([cache] is what 'pip cache dir' "
         "reads; installs read [install]).",
     ),
+    tool: ToolChoice = typer.Option(
+        ToolChoice.pip,
+        "--tool",
+        help="Whose cache: pip (per environment), or uv, poetry, pdm, pipenv, conda "
+        "(per user and working directory, as 'uv cache dir' and the like answer).",
+    ),
     root: str | None = RootOption,
     json_output: bool = JsonOption,
 ) -> None:
@@ -56,6 +65,10 @@ def dir_command(
         (who,) = users_for(host, user, False)
     except TargetError as exc:
         fail(str(exc))
+    if tool != ToolChoice.pip:
+        if python is not None or view != View.cache:
+            fail("--python and --for are pip's; other tools' caches are per user")
+        _other_tool(host, who, tool.value, user is None, json_output)
     if python is None:
         python = default_python(host) if host.live else None
         if python is None:
@@ -93,6 +106,35 @@ def dir_command(
         else:
             print(f"cachecensus: pip's cache is {res.reason}", file=sys.stderr)
     failed = res.cache_dir is None or res.error is not None
+    raise typer.Exit(EXIT_PARTIAL if failed else EXIT_OK)
+
+
+def _other_tool(host: Any, who: Any, tool: str, myself: bool, json_output: bool) -> None:
+    """``dir --tool TOOL``: every directory that tool uses for ``who`` (conda: each package
+    dir, the one it writes to first), and why; exits."""
+    from cachecensus.resolve import resolve_tool
+    from cachecensus.targets import _user_env
+
+    variables = dict(host.env) if (myself and host.live) else _user_env(host, who)
+    cwd = os.getcwd() if host.live else who.home
+    found: tuple[Resolution, ...] = resolve_tool(
+        tool, host, user=who, env=variables, project_dir=cwd
+    )
+    if json_output:
+        from cachecensus.report import print_json
+
+        print_json({"schema": SCHEMA, "tool": tool, "resolutions": found})
+    else:
+        for res in found:
+            for problem in res.problems:
+                print(f"cachecensus: warning: {problem}", file=sys.stderr)
+            if res.error:
+                print(f"cachecensus: error: {tool} would fail: {res.error}", file=sys.stderr)
+            elif res.cache_dir is not None:
+                print(res.cache_dir if len(found) == 1 else f"{res.cache_dir}\t{res.reason}")
+            else:
+                print(f"cachecensus: {tool}'s cache is {res.reason}", file=sys.stderr)
+    failed = not found or all(r.cache_dir is None or r.error is not None for r in found)
     raise typer.Exit(EXIT_PARTIAL if failed else EXIT_OK)
 
 
