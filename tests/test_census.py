@@ -224,3 +224,29 @@ def test_census_of_the_fake_machine_with_real_resolution(tmp_path: Path) -> None
     bobs = [r for u, r in census.resolutions if u.user == "bob" and u.environment == ""]
     assert bobs[0].cache_dir == "/home/bob/own-cache"
     assert any(d.where == "PIP_CACHE_DIR" and d.effective for d in bobs[0].decided_by)
+
+
+def test_other_tools_join_where_their_caches_exist_and_errors_are_problems(
+    tmp_path: Path,
+) -> None:
+    """The real resolvers of the other tools on the fake machine: a uv cache that exists
+    (UV_CACHE_DIR) joins the census as uv's, a tool whose default dir does not exist does
+    not, and a variable that would make uv fail is a problem naming it."""
+    root = fake_machine(tmp_path)
+    host = Host(root=str(root))
+    alice = next(u for u in host.users() if u.name == "alice")
+    (root / "home/alice/uvc").mkdir()
+
+    def variables(h: Host, u: User) -> dict[str, str]:
+        return {"HOME": u.home, "USER": u.name, "UV_CACHE_DIR": "/home/alice/uvc"}
+
+    census = build_census(host, [alice], [], variables=variables, tools=["uv", "pdm"])
+    assert [(c.tool, c.path) for c in census.caches] == [("uv", "/home/alice/uvc")]
+    assert census.caches[0].used_by == (Usage("alice", "", "default"),)
+
+    def broken(h: Host, u: User) -> dict[str, str]:
+        return {"HOME": u.home, "USER": u.name, "UV_NO_CACHE": "maybe"}
+
+    census = build_census(host, [alice], [], variables=broken, tools=["uv"])
+    assert census.caches == ()
+    assert any("uv would fail" in p.message and "UV_NO_CACHE" in p.message for p in census.problems)

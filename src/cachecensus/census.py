@@ -196,11 +196,12 @@ def _other_tool(
         except (OSError, ValueError) as exc:
             problems.append(Problem(path=user.home, message=f"{tool}: {exc}"))
             continue
+        where = env.interpreter if env is not None else user.home
         for res in found:
             for message in res.problems:
-                problems.append(
-                    Problem(path=env.interpreter if env else user.home, message=message)
-                )
+                problems.append(Problem(path=where, message=f"{tool}: {message}"))
+            if res.error:
+                problems.append(Problem(path=where, message=f"{tool} would fail: {res.error}"))
             if res.cache_dir is None or not host.is_dir(res.cache_dir):
                 continue
             name = env.interpreter if env is not None else ""
