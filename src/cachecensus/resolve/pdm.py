@@ -29,7 +29,7 @@ from typing import Any
 
 from cachecensus.host import Host
 from cachecensus.models import Decision, Resolution, User
-from cachecensus.resolve.poetry import TomlFile, UserDirs, find_upwards, read_toml
+from cachecensus.resolve.platform import TomlFile, UserDirs, find_upwards, read_toml
 
 KEY = "cache_dir"
 
