@@ -26,18 +26,12 @@ from __future__ import annotations
 
 import posixpath
 import re
-import sys
 from collections.abc import Mapping
 from typing import Any
 
 from cachecensus.host import Host
 from cachecensus.models import Decision, Resolution, User
 from cachecensus.resolve.platform import UserDirs, find_upwards, read_toml
-
-if sys.version_info >= (3, 11):
-    pass
-else:  # pragma: no cover - exercised on 3.10 only
-    pass
 
 VIEWS = ("default", "cache")
 _MAX_DEPTH = 20  # {key} substitution depth before poetry itself would recurse forever
