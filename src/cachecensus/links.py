@@ -3,9 +3,10 @@
 uv installs by hard-linking the files of an unpacked archive (``archive-v0/<id>/``) into
 environments, and conda links its extracted packages the same way: such a file has a link
 count above 1 and removing it from the cache frees nothing while an environment holds it.
-This module finds *which* environments those are, by walking each environment's prefix
-(``lstat`` only, never following a symlink) for the inodes of cache files whose link count
-says they live elsewhere too.
+This module finds *which* environments those are, by walking where each environment gets
+its installed files (a conda prefix whole; else its ``site-packages``), with ``lstat`` only
+and never through a symlink, for the inodes of cache files whose link count says they
+live elsewhere too.
 """
 
 from __future__ import annotations
@@ -46,15 +47,32 @@ def environments_linking(
         return {}
     found: dict[tuple[str, str], set[tuple[int, int]]] = {}
     for prefix in dict.fromkeys(prefixes):
-        for key in _inodes_under(host.real(prefix), by_ino):
-            cache_dir = wanted[key][0]
-            found.setdefault((cache_dir, prefix), set()).add(key)
+        for top in _where_installed(host.real(prefix)):
+            for key in _inodes_under(top, by_ino):
+                cache_dir = wanted[key][0]
+                found.setdefault((cache_dir, prefix), set()).add(key)
     out: dict[str, list[LinkedEnv]] = {}
     for (cache_dir, prefix), keys in sorted(found.items()):
         out.setdefault(cache_dir, []).append(
             LinkedEnv(prefix, len(keys), sum(wanted[k][1] for k in keys))
         )
     return {k: tuple(v) for k, v in out.items()}
+
+
+def _where_installed(real_prefix: str) -> list[str]:
+    """Where an installer links files into an environment: all of a conda prefix (packages
+    install into ``bin/``, ``lib/``, ``include/``...), else its ``site-packages`` and
+    ``dist-packages`` dirs (never all of ``/usr`` for a system Python)."""
+    import glob
+
+    real_prefix = os.path.realpath(real_prefix)
+    if os.path.isdir(os.path.join(real_prefix, "conda-meta")):
+        return [real_prefix]
+    found: list[str] = []
+    for pattern in ("lib*/python*/site-packages", "lib*/python*/dist-packages"):
+        found += sorted(glob.glob(os.path.join(glob.escape(real_prefix), pattern)))
+    # only directories reached without a symlink (a venv's lib64 -> lib is walked once)
+    return [p for p in dict.fromkeys(found) if os.path.realpath(p) == p]
 
 
 def _inodes_under(top: str, by_ino: dict[int, set[int]]) -> set[tuple[int, int]]:
