@@ -53,7 +53,7 @@ _cachecensus_value() {  # PATH OPTION -> REPLY: the option's value kind ('' for 
         'audit|--root') REPLY='dir' ;;
         'audit|--stale-days') REPLY='any' ;;
         'list|--version') REPLY='any' ;;
-        'list|--kind') REPLY='choice:wheel sdist index-page built-wheel unknown corrupt orphan selfcheck stray' ;;
+        'list|--kind') REPLY='choice:wheel sdist index-page built-wheel unknown corrupt orphan selfcheck stray archive package metadata environment source control' ;;
         'list|--cache-dir') REPLY='dir' ;;
         'list|--python') REPLY='python' ;;
         'list|--user') REPLY='user' ;;
@@ -65,7 +65,7 @@ _cachecensus_value() {  # PATH OPTION -> REPLY: the option's value kind ('' for 
         'info|--user') REPLY='user' ;;
         'info|--root') REPLY='dir' ;;
         'remove|--version') REPLY='any' ;;
-        'remove|--kind') REPLY='choice:wheel sdist index-page built-wheel unknown corrupt orphan selfcheck stray' ;;
+        'remove|--kind') REPLY='choice:wheel sdist index-page built-wheel unknown corrupt orphan selfcheck stray archive package metadata environment source control' ;;
         'remove|--cache-dir') REPLY='dir' ;;
         'remove|--python') REPLY='python' ;;
         'remove|--user') REPLY='user' ;;

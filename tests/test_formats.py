@@ -107,3 +107,25 @@ def test_one_wheel_in_a_pip_and_a_poetry_cache_is_one_artifact(
         str(poetry),
     }
     assert six[0]["project"] == "six" and six[0]["wasted_bytes"] == body.stat().st_size
+
+
+def test_every_kind_is_a_kind_choice() -> None:
+    """``--kind`` accepts every kind an entry of any format can have."""
+    from cachecensus.cli.audit import KindChoice
+    from cachecensus.models import Kind
+
+    assert {k.value for k in KindChoice} == {k.value for k in Kind}
+
+
+def test_list_kind_archive_on_a_uv_cache(real_caches: Path) -> None:
+    env = dict(os.environ, CACHECENSUS_MEMO="off")
+    cache = str(real_caches / "uv-0.13.9")
+    proc = subprocess.run(
+        [CACHECENSUS, "list", "--kind", "archive", "--cache-dir", cache, "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    got = {(e["project"], e["version"]) for e in json.loads(proc.stdout)["entries"]}
+    assert got == {("six", "1.16.0"), ("idna", "3.7"), ("packaging", "24.1"), ("attrs", "23.2.0")}

@@ -33,6 +33,12 @@ class KindChoice(str, enum.Enum):
     orphan = "orphan"
     selfcheck = "selfcheck"
     stray = "stray"
+    archive = "archive"
+    package = "package"
+    metadata = "metadata"
+    environment = "environment"
+    source = "source"
+    control = "control"
 
 
 def _when(seconds: int | None) -> str:
