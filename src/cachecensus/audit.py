@@ -17,9 +17,22 @@ from cachecensus.artifacts import artifact_size
 from cachecensus.links import LinkedEnv
 from cachecensus.models import CacheScan, Entry, FileInfo, Kind, Problem, Usage
 
-#: Kinds that are cache entries proper (everything a purge would remove).
+#: Kinds that are cache entries proper (what a purge would remove), of every format: an
+#: entry of these kinds unused for ``stale_days`` is stale.
 ARTIFACT_KINDS = frozenset(
-    {Kind.WHEEL, Kind.SDIST, Kind.INDEX_PAGE, Kind.BUILT_WHEEL, Kind.UNKNOWN, Kind.CORRUPT}
+    {
+        Kind.WHEEL,
+        Kind.SDIST,
+        Kind.INDEX_PAGE,
+        Kind.BUILT_WHEEL,
+        Kind.UNKNOWN,
+        Kind.CORRUPT,
+        Kind.ARCHIVE,
+        Kind.PACKAGE,
+        Kind.METADATA,
+        Kind.ENVIRONMENT,
+        Kind.SOURCE,
+    }
 )
 #: Kinds whose bytes are wasted outright: half entries pip will never serve.
 ORPHAN_KINDS = frozenset({Kind.ORPHAN, Kind.CORRUPT})
