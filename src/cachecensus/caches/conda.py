@@ -467,3 +467,12 @@ def closure(entries: Sequence[Entry], chosen: Sequence[Entry]) -> list[tuple[Ent
             continue
         out.append((e, f"same package as {by}"))
     return out
+
+
+def guard(entries: Sequence[Entry], chosen: Sequence[tuple[Entry, str]]) -> list[tuple[Entry, str]]:
+    """``chosen`` without extracted packages (and package files) an environment still
+    hard-links: ``conda clean`` never removes those, and removing them frees nothing."""
+    return [(e, why) for e, why in chosen if not (e.kind in _LINKABLE and _linked(e))]
+
+
+_LINKABLE = frozenset({Kind.ARCHIVE, Kind.PACKAGE})
