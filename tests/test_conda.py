@@ -331,8 +331,11 @@ def pkgs(packages: Path, tmp_path: Path) -> Path:
 
 
 def test_scan_identifies_real_packages(pkgs: Path) -> None:
+    from test_formats import _owned_dirs_are_exclusive
+
     host = Host.local()
     assert fmt.looks_like(host, str(pkgs)) and detect(host, str(pkgs)) == "conda"
+    assert _owned_dirs_are_exclusive(fmt.scan(host, str(pkgs))) == []
     result = fmt.scan(host, str(pkgs))
     by_key = {e.key: e for e in result.entries}
     tiny = by_key["tinylib-1.0-0.conda"]

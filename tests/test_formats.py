@@ -129,3 +129,28 @@ def test_list_kind_archive_on_a_uv_cache(real_caches: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     got = {(e["project"], e["version"]) for e in json.loads(proc.stdout)["entries"]}
     assert got == {("six", "1.16.0"), ("idna", "3.7"), ("packaging", "24.1"), ("attrs", "23.2.0")}
+
+
+def _owned_dirs_are_exclusive(result: CacheScan) -> list[str]:
+    """Keys of directory entries (every file under ``key/``) holding another entry's file."""
+    top = result.cache_dir.rstrip("/") + "/"
+    owner: dict[str, str] = {}
+    for e in result.entries:
+        inside = top + e.key + "/"
+        if e.files and all(f.path.startswith(inside) for f in e.files):
+            owner[inside] = e.key
+    bad = []
+    for e in result.entries:
+        for f in e.files:
+            for inside, key in owner.items():
+                if key != e.key and f.path.startswith(inside):
+                    bad.append(key)
+    return bad
+
+
+@pytest.mark.parametrize("name", ["uv-0.13.9", "pip-26.3", "pip-23-then-26"])
+def test_directory_entries_own_their_directory(real_caches_dir: Path, name: str) -> None:
+    """The contract the delete engine relies on when it moves a directory entry aside."""
+    cache = real_caches_dir / name
+    result = format_for(detect(Host.local(), str(cache))).scan(Host.local(), str(cache))
+    assert result.entries and _owned_dirs_are_exclusive(result) == []

@@ -292,6 +292,9 @@ def test_real_cache_is_what_pdm_reports(copy: tuple[Path, Path, Path], pdm_bin: 
     proj, cache, home = copy
     result = fmt.scan(HOST, str(cache))
     assert result.exists and result.problems == () and fmt.looks_like(HOST, str(cache))
+    from test_formats import _owned_dirs_are_exclusive
+
+    assert _owned_dirs_are_exclusive(result) == []
     assert not [e for e in result.entries if e.kind in (Kind.CORRUPT, Kind.ORPHAN, Kind.STRAY)]
     every = sorted(f.path for e in result.entries for f in e.files)
     on_disk = sorted(str(p) for p in cache.rglob("*") if p.is_file() or p.is_symlink())

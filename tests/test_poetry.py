@@ -311,6 +311,9 @@ def test_real_cache_is_what_poetry_reports(copy: tuple[Path, Path, Path], poetry
     result = fmt.scan(HOST, str(cache))
     assert result.exists and result.problems == ()
     assert fmt.looks_like(HOST, str(cache))
+    from test_formats import _owned_dirs_are_exclusive
+
+    assert _owned_dirs_are_exclusive(result) == []
     every = sorted(f.path for e in result.entries for f in e.files)
     on_disk = sorted(str(p) for p in cache.rglob("*") if p.is_file())
     assert every == on_disk and result.files == len(on_disk)  # each file in one entry

@@ -356,8 +356,11 @@ def grown_cache(tmp_path: Path, loopback_index: str) -> Path:
 
 
 def test_grown_cache_identification(grown_cache: Path) -> None:
+    from test_formats import _owned_dirs_are_exclusive
+
     result = _scan(grown_cache)
     assert not result.problems
+    assert _owned_dirs_are_exclusive(result) == []
     assert _rels(grown_cache, list(result.entries)) == _tree(grown_cache)
     kinds = {e.kind for e in result.entries}
     assert {Kind.ARCHIVE, Kind.WHEEL, Kind.BUILT_WHEEL, Kind.ENVIRONMENT} <= kinds

@@ -10,7 +10,9 @@ Each format module (``cachecensus.caches.<module>``) provides:
 ``scan(host, cache_dir, *, memo=None, identify=True, progress=None) -> CacheScan``
     every regular file under ``cache_dir`` counted (``files``/``size``/``physical``) and
     grouped into :class:`~cachecensus.models.Entry` records (``tool=TOOL``); never follows
-    a symlink, never raises for bad content (problems are values).
+    a symlink, never raises for bad content (problems are values). An entry whose files
+    all lie under ``key/`` *owns* that directory: no other entry has a file in it (the
+    delete engine moves such a directory aside whole before emptying it).
 ``cache_shape(rel) -> str | None``
     the *role* of a path relative to the cache dir if the tool itself writes files there,
     else None (never deleted). Roles, in the order the delete engine removes an entry's
