@@ -575,6 +575,21 @@ def test_cli_audit_names_the_environments_linking_uv_archives(
     linked = caches[str(cache)]["linked_into"]
     assert [le["environment"] for le in linked] == [str(venv)]
     assert linked[0]["files"] >= 2 and caches[str(cache)]["linked_elsewhere"] >= linked[0]["bytes"]
+    # per entry: six's archive is the one the environment still uses
+    listed = _cli(
+        "list",
+        "--tool",
+        "uv",
+        "--scan",
+        str(tmp_path / "proj"),
+        "--json",
+        env={"UV_CACHE_DIR": str(cache)},
+    )
+    by_kind = {
+        (e["project"], e["kind"]): e["linked_into"] for e in json.loads(listed.stdout)["entries"]
+    }
+    assert by_kind[("six", "archive")] == [str(venv)]
+    assert by_kind[("idna", "archive")] == []
 
 
 def test_an_archive_is_moved_aside_first_and_a_leftover_is_finished_by_prune(

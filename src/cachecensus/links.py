@@ -35,6 +35,39 @@ def environments_linking(
     host: Host, scans: Iterable[CacheScan], prefixes: Sequence[str]
 ) -> dict[str, tuple[LinkedEnv, ...]]:
     """Per cache dir, the environments (of ``prefixes``) holding links to its files."""
+    found = _found(host, scans, prefixes)
+    out: dict[str, list[LinkedEnv]] = {}
+    for (cache_dir, prefix), keys in sorted(found.items()):
+        out.setdefault(cache_dir, []).append(
+            LinkedEnv(prefix, len(keys), sum(size for _, size in keys.values()))
+        )
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def entries_linked(
+    host: Host, scans: Iterable[CacheScan], prefixes: Sequence[str]
+) -> dict[tuple[str, str], tuple[str, ...]]:
+    """Per entry (cache dir, key), the environments (of ``prefixes``) holding links to
+    any of its files: which environments still use an archive."""
+    scans = list(scans)
+    found = _found(host, scans, prefixes)
+    holders: dict[tuple[int, int], list[str]] = {}
+    for (_, prefix), keys in found.items():
+        for ino in keys:
+            holders.setdefault(ino, []).append(prefix)
+    out: dict[tuple[str, str], tuple[str, ...]] = {}
+    for scan in scans:
+        for entry in scan.entries:
+            envs = {p for f in entry.files for p in holders.get((f.dev, f.inode), ())}
+            if envs:
+                out[(entry.cache_dir, entry.key)] = tuple(sorted(envs))
+    return out
+
+
+def _found(
+    host: Host, scans: Iterable[CacheScan], prefixes: Sequence[str]
+) -> dict[tuple[str, str], dict[tuple[int, int], tuple[str, int]]]:
+    """(cache dir, environment prefix) -> the inodes of that cache it holds links to."""
     wanted: dict[tuple[int, int], tuple[str, int]] = {}
     by_ino: dict[int, set[int]] = {}
     for scan in scans:
@@ -45,18 +78,12 @@ def environments_linking(
                     by_ino.setdefault(f.inode, set()).add(f.dev)
     if not wanted:
         return {}
-    found: dict[tuple[str, str], set[tuple[int, int]]] = {}
+    found: dict[tuple[str, str], dict[tuple[int, int], tuple[str, int]]] = {}
     for prefix in dict.fromkeys(prefixes):
         for top in _where_installed(host.real(prefix)):
-            for key in _inodes_under(top, by_ino):
-                cache_dir = wanted[key][0]
-                found.setdefault((cache_dir, prefix), set()).add(key)
-    out: dict[str, list[LinkedEnv]] = {}
-    for (cache_dir, prefix), keys in sorted(found.items()):
-        out.setdefault(cache_dir, []).append(
-            LinkedEnv(prefix, len(keys), sum(wanted[k][1] for k in keys))
-        )
-    return {k: tuple(v) for k, v in out.items()}
+            for ino in _inodes_under(top, by_ino):
+                found.setdefault((wanted[ino][0], prefix), {})[ino] = wanted[ino]
+    return found
 
 
 def _where_installed(real_prefix: str) -> list[str]:

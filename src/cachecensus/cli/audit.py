@@ -197,8 +197,12 @@ def list_command(
     ]
     remember_projects(scanned)
     if json_output:
+        from cachecensus.links import entries_linked
         from cachecensus.report import print_json
 
+        linked = entries_linked(
+            scanned.host, [result for _, result in scanned.caches], scanned.prefixes
+        )
         print_json(
             {
                 "schema": SCHEMA,
@@ -217,6 +221,7 @@ def list_command(
                         "date": e.date,
                         "detail": e.detail,
                         "last_used": e.last_used_ns // 1_000_000_000,
+                        "linked_into": list(linked.get((e.cache_dir, e.key), ())),
                     }
                     for e in entries
                 ],
