@@ -401,3 +401,35 @@ def test_shapes_and_odd_files(tmp_path: Path) -> None:
     }
     assert (top / "http").exists() and sorted(os.listdir(top / "http")) == ["http-cache.db"]
     assert fmt.looks_like(HOST, str(top))
+
+
+def test_list_shows_downloads_inside_the_database_but_no_plan_takes_them(
+    copy: tuple[Path, Path, Path],
+) -> None:
+    """``list six`` on a pdm cache shows six's wheel and index page that pdm keeps inside
+    its HTTP database (no file of their own); ``remove six`` never plans them (only
+    ``pdm cache clear http`` removes the database, and ``purge`` with it)."""
+    import json
+    import sys
+
+    _, cache, _ = copy
+    cli = str(Path(sys.executable).parent / "cachecensus")
+    env = dict(os.environ, CACHECENSUS_MEMO="off")
+    listed = subprocess.run(
+        [cli, "list", "six", "--cache-dir", str(cache), "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert listed.returncode == 0, listed.stderr
+    inside = [e for e in json.loads(listed.stdout)["entries"] if not e["files"]]
+    assert {(e["kind"], e["version"]) for e in inside} >= {("wheel", "1.16.0")}
+    assert all("inside http/http-cache.db" in e["detail"] for e in inside)
+    plan = subprocess.run(
+        [cli, "remove", "six", "--cache-dir", str(cache), "--dry-run", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    items = json.loads(plan.stdout)["plan"]["items"]
+    assert all(i["files"] for i in items)

@@ -639,3 +639,32 @@ def guard(entries: Sequence[Entry], chosen: Sequence[tuple[Entry, str]]) -> list
     """``chosen`` without the unpacked packages an install still links to: removing one
     would break that install (pdm itself never removes them)."""
     return [(e, why) for e, why in chosen if not in_use(e)]
+
+
+def listed_rows(host: Host, cache_dir: str) -> list[Entry]:
+    """The responses inside pdm's HTTP database as entries for ``list`` only: no files of
+    their own (they live in ``http/http-cache.db``, removable only with it, as ``pdm cache
+    clear http`` does), so no plan ever holds them. Soft-deleted rows are left out."""
+    try:
+        rows = http_rows(host, cache_dir)
+    except ValueError:
+        return []
+    top = cache_dir.rstrip("/")
+    return [
+        Entry(
+            TOOL,
+            top,
+            "http",
+            f"http/{HTTP_DB}#{row.url}",
+            row.kind,
+            (),
+            project=row.project,
+            version=row.version,
+            filename=row.filename,
+            url=row.url,
+            content_type=row.content_type,
+            detail=f"{row.size} bytes inside http/{HTTP_DB} (goes only with it)",
+        )
+        for row in rows
+        if not row.deleted
+    ]

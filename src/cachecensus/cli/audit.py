@@ -195,6 +195,12 @@ def list_command(
         for _, result in scanned.caches
         for e in select(result.entries, pattern, spec=spec, kinds=kinds)
     ]
+    for cache, result in scanned.caches:  # pdm keeps its downloads inside one database
+        if cache.tool == "pdm" and result.exists:
+            from cachecensus.caches.pdm import listed_rows
+
+            rows = listed_rows(scanned.host, cache.path)
+            entries += select(rows, pattern, spec=spec, kinds=kinds)
     remember_projects(scanned)
     if json_output:
         from cachecensus.links import entries_linked
@@ -214,7 +220,7 @@ def list_command(
                         "size": e.size,
                         "physical": e.physical,
                         "filename": e.filename,
-                        "path": e.files[0].path if e.files else None,
+                        "path": e.files[0].path if e.files else e.cache_dir + "/" + e.key,
                         "files": [f.path for f in e.files],
                         "cache_dir": e.cache_dir,
                         "area": e.area,
