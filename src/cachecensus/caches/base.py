@@ -1,6 +1,7 @@
-"""What every format's scanner shares: the cache dir's two spellings (system path and the
-path on this machine), an :class:`~cachecensus.models.Entry` built from ``lstat`` results,
-and the answer for a cache dir that is absent, a symlink or not a directory."""
+"""What every format's scanner shares: the walk (``lstat`` only, never through a symlink),
+the cache dir's two spellings (system path and the path on this machine), an
+:class:`~cachecensus.models.Entry` built from ``lstat`` results, and the answer for a cache
+dir that is absent, a symlink or not a directory."""
 
 from __future__ import annotations
 
@@ -13,6 +14,45 @@ from cachecensus.host import Host
 from cachecensus.models import CacheScan, Entry, FileInfo, Kind, Problem
 
 Raw = tuple[str, os.stat_result]  # (path relative to the cache dir, lstat)
+
+
+def walk(real_top: str, top: str) -> tuple[list[Raw], list[Raw], list[Problem]]:
+    """(regular files, other non-directories) under ``real_top`` as (relative path, lstat),
+    and the directories that could not be read. Never follows a symlink."""
+    files: list[Raw] = []
+    others: list[Raw] = []
+    problems: list[Problem] = []
+    stack: list[tuple[str, str]] = [(real_top, "")]
+    add_file = files.append
+    while stack:
+        real, prefix = stack.pop()
+        try:
+            with os.scandir(real) as it:
+                for entry in it:
+                    child = prefix + entry.name
+                    try:
+                        # d_type answers is_dir() without a syscall: only files are stat'ed
+                        if entry.is_dir(follow_symlinks=False):
+                            stack.append((entry.path, child + "/"))
+                            continue
+                        st = entry.stat(follow_symlinks=False)
+                    except FileNotFoundError:
+                        continue  # removed while we looked: not there any more
+                    except OSError as exc:
+                        problems.append(Problem(f"{top}/{child}", exc.strerror or str(exc)))
+                        continue
+                    if stat.S_ISREG(st.st_mode):
+                        add_file((child, st))
+                    elif stat.S_ISDIR(st.st_mode):  # d_type unknown on this filesystem
+                        stack.append((entry.path, child + "/"))
+                    else:
+                        others.append((child, st))
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            where = f"{top}/{prefix.rstrip('/')}" if prefix else top
+            problems.append(Problem(where, exc.strerror or str(exc)))
+    return files, others, problems
 
 
 class ScannerBase:
@@ -67,3 +107,7 @@ class ScannerBase:
             problem = Problem(self.top, f"{what_dir} is {what}")
             return CacheScan(self.tool, self.top, False, (), 0, 0, 0, (problem,))
         return None
+
+    def walk(self) -> tuple[list[Raw], list[Raw], list[Problem]]:
+        """:func:`walk` of this cache dir."""
+        return walk(self.real_top, self.top)

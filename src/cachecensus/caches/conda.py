@@ -41,7 +41,7 @@ from typing import Any
 from cachecensus.caches.base import ScannerBase
 from cachecensus.host import Host
 from cachecensus.memo import Memo
-from cachecensus.models import CacheScan, Entry, Kind, Problem
+from cachecensus.models import CacheScan, Entry, Kind
 
 TOOL = "conda"
 LOCK: str | None = None
@@ -120,38 +120,6 @@ def looks_like(host: Host, path: str) -> bool:
 
 
 # ---------------------------------------------------------------------- scanning
-
-
-def _walk(real: str, prefix: str, top: str) -> tuple[list[Raw], list[Raw], list[Problem]]:
-    """(regular files, symlinks and other non-dirs) under ``real``; never follows a link."""
-    files: list[Raw] = []
-    others: list[Raw] = []
-    problems: list[Problem] = []
-    stack = [(real, prefix)]
-    while stack:
-        where, rel = stack.pop()
-        try:
-            with os.scandir(where) as it:
-                for entry in it:
-                    child = rel + entry.name
-                    try:
-                        st = entry.stat(follow_symlinks=False)
-                    except FileNotFoundError:
-                        continue
-                    except OSError as exc:
-                        problems.append(Problem(f"{top}/{child}", exc.strerror or str(exc)))
-                        continue
-                    if stat.S_ISDIR(st.st_mode):
-                        stack.append((entry.path, child + "/"))
-                    elif stat.S_ISREG(st.st_mode):
-                        files.append((child, st))
-                    else:
-                        others.append((child, st))
-        except FileNotFoundError:
-            continue
-        except OSError as exc:
-            problems.append(Problem(f"{top}/{rel.rstrip('/')}", exc.strerror or str(exc)))
-    return files, others, problems
 
 
 def _read_json(path: str, limit: int = 4 << 20) -> dict[str, Any] | None:
@@ -306,7 +274,7 @@ class _Scanner(ScannerBase):
         early = self.unusable("package dir")
         if early is not None:
             return early
-        files, others, problems = _walk(self.real_top, "", self.top)
+        files, others, problems = self.walk()
         entries: list[Entry] = []
         dists: dict[str, list[Raw]] = {}
         cache: list[Raw] = []

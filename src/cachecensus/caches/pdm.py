@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cachecensus.caches.base import ScannerBase
-from cachecensus.caches.pip import _open, _walk
+from cachecensus.caches.pip import _open
 from cachecensus.caches.poetry import split_archive
 from cachecensus.host import Host
 from cachecensus.memo import Memo
@@ -476,7 +476,7 @@ class _Scanner(ScannerBase):
         early = self.unusable()
         if early is not None:
             return early
-        files, others, problems = _walk(self.real_top, self.top)
+        files, others, problems = self.walk()
         areas: dict[str, list[Raw]] = {a: [] for a in CACHE_TYPES}
         entries: list[Entry] = []
         for raw in files:

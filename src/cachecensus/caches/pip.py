@@ -43,7 +43,7 @@ from cachecensus import identify as ident
 from cachecensus.caches.base import ScannerBase
 from cachecensus.host import Host
 from cachecensus.memo import Memo, Values
-from cachecensus.models import CacheScan, Entry, FileInfo, Kind, Problem
+from cachecensus.models import CacheScan, Entry, FileInfo, Kind
 
 HTTP_AREAS = ("http-v2", "http")
 _HEX = "0123456789abcdef"
@@ -420,45 +420,6 @@ def _worker() -> None:
 # ---------------------------------------------------------------------- the walk
 
 
-def _walk(real_top: str, top: str) -> tuple[list[Raw], list[Raw], list[Problem]]:
-    """(regular files, other non-directories) under ``real_top`` as (relative path, lstat),
-    and the directories that could not be read. Never follows a symlink."""
-    files: list[Raw] = []
-    others: list[Raw] = []
-    problems: list[Problem] = []
-    stack: list[tuple[str, str]] = [(real_top, "")]
-    add_file = files.append
-    while stack:
-        real, prefix = stack.pop()
-        try:
-            with os.scandir(real) as it:
-                for entry in it:
-                    child = prefix + entry.name
-                    try:
-                        # d_type answers is_dir() without a syscall: only files are stat'ed
-                        if entry.is_dir(follow_symlinks=False):
-                            stack.append((entry.path, child + "/"))
-                            continue
-                        st = entry.stat(follow_symlinks=False)
-                    except FileNotFoundError:
-                        continue  # removed while we looked: not there any more
-                    except OSError as exc:
-                        problems.append(Problem(f"{top}/{child}", exc.strerror or str(exc)))
-                        continue
-                    if stat.S_ISREG(st.st_mode):
-                        add_file((child, st))
-                    elif stat.S_ISDIR(st.st_mode):  # d_type unknown on this filesystem
-                        stack.append((entry.path, child + "/"))
-                    else:
-                        others.append((child, st))
-        except FileNotFoundError:
-            continue
-        except OSError as exc:
-            where = f"{top}/{prefix.rstrip('/')}" if prefix else top
-            problems.append(Problem(where, exc.strerror or str(exc)))
-    return files, others, problems
-
-
 # ---------------------------------------------------------------------- the scanner
 
 
@@ -676,7 +637,7 @@ class _Scanner(ScannerBase):
         early = self.unusable()
         if early is not None:
             return early
-        files, others, problems = _walk(self.real_top, self.top)
+        files, others, problems = self.walk()
         entries: list[Entry] = []
         pairs: dict[tuple[str, str], list[Raw | None]] = {}
         wheels: list[Raw] = []

@@ -36,7 +36,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from cachecensus.caches.base import ScannerBase
-from cachecensus.caches.pip import _open, _walk, identify_entry
+from cachecensus.caches.pip import _open, identify_entry
 from cachecensus.host import Host
 from cachecensus.memo import Memo, Values
 from cachecensus.models import CacheScan, Entry, Kind
@@ -398,7 +398,7 @@ class _Scanner(ScannerBase):
         early = self.unusable()
         if early is not None:
             return early
-        files, others, problems = _walk(self.real_top, self.top)
+        files, others, problems = self.walk()
         entries: list[Entry] = []
         artifacts: list[Raw] = []
         repos: dict[str, list[Raw]] = {}

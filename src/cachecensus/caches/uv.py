@@ -48,7 +48,6 @@ import stat
 from collections.abc import Callable, Iterable, Sequence
 
 from cachecensus.caches.base import ScannerBase
-from cachecensus.caches.pip import _walk
 from cachecensus.host import Host
 from cachecensus.memo import Memo
 from cachecensus.models import CacheScan, Entry, Kind, Problem
@@ -435,7 +434,7 @@ class _Scanner(ScannerBase):
         early = self.unusable()
         if early is not None:
             return early
-        files, others, problems = _walk(self.real_top, self.top)
+        files, others, problems = self.walk()
         by_top: dict[str, list[Raw]] = {}
         entries: list[Entry] = []
         for raw in files + others:
