@@ -29,7 +29,7 @@ from typing import Any
 
 from cachecensus.host import Host
 from cachecensus.models import Decision, Resolution, User
-from cachecensus.resolve.platform import TomlFile, UserDirs, find_upwards, read_toml
+from cachecensus.resolve.platform import TomlFile, UserDirs, absolute, find_upwards, read_toml
 
 KEY = "cache_dir"
 
@@ -54,14 +54,10 @@ def _boolean(value: Any) -> bool:
     return bool(value) and value.lower() not in ("false", "no", "0")
 
 
-def _absolute(path: str, cwd: str) -> str:
-    return posixpath.normpath(path if posixpath.isabs(path) else posixpath.join(cwd, path))
-
-
 def global_config_file(dirs: UserDirs, env: Mapping[str, str], cwd: str) -> tuple[str, str]:
     """(the global config file pdm reads, how it was chosen)."""
     if "PDM_CONFIG_FILE" in env and env["PDM_CONFIG_FILE"] != "":
-        return _absolute(env["PDM_CONFIG_FILE"], cwd), "PDM_CONFIG_FILE"
+        return absolute(env["PDM_CONFIG_FILE"], cwd), "PDM_CONFIG_FILE"
     base, how = dirs.user_config_dir("pdm")
     return posixpath.join(base, "config.toml"), f"{how}/config.toml"
 
@@ -121,7 +117,7 @@ def resolve_pdm(
     marked = tuple(Decision(d.source, d.where, d.key, d.value, d is winner) for d in decisions)
     if error is not None:
         return Resolution("pdm", "default", None, True, error, marked, tuple(problems), error)
-    cache_dir = _absolute(dirs.os_expanduser(str(value)), cwd)
+    cache_dir = absolute(dirs.os_expanduser(str(value)), cwd)
     if winner.source == "default":
         reason = f"pdm's default ({winner.where})"
     elif winner.source == "env":
@@ -142,7 +138,7 @@ def _project_root(
     project (``global_project.fallback``), else the working directory."""
     explicit = env.get("PDM_PROJECT")
     if explicit:
-        return _absolute(explicit, cwd)
+        return absolute(explicit, cwd)
     found = find_upwards(host, cwd, "pyproject.toml")
     if found is not None:
         return found
@@ -150,5 +146,5 @@ def _project_root(
         path = global_values.get("global_project.path")
         if path is None:
             path = posixpath.join(dirs.user_config_dir("pdm")[0], "global-project")
-        return _absolute(dirs.os_expanduser(str(path)), cwd)
+        return absolute(dirs.os_expanduser(str(path)), cwd)
     return posixpath.normpath(cwd)

@@ -33,6 +33,7 @@ from packaging.version import InvalidVersion, Version
 
 from cachecensus.host import Host
 from cachecensus.models import User
+from cachecensus.resolve.platform import expanduser
 
 CONFIG_BASENAME = "pip.conf"
 DEVNULL = "/dev/null"
@@ -114,19 +115,7 @@ class PipEnv:
 
     def expanduser(self, path: str) -> str:
         """``os.path.expanduser`` with this environment's HOME (passwd home when unset)."""
-        if not path.startswith("~"):
-            return path
-        i = path.find("/", 1)
-        i = len(path) if i < 0 else i
-        if i == 1:
-            home = self.env.get("HOME", self.user.home)
-        else:
-            found = self.host.user_by_name(path[1:i])
-            if found is None:
-                return path
-            home = found.home
-        home = home.rstrip("/")
-        return (home + path[i:]) or "/"
+        return expanduser(self.host, self.user, self.env, path)
 
     def _platformdirs_expand(self, path: str) -> str:
         """platformdirs' own ``~`` expansion: 4.12 treats an empty HOME as unset."""

@@ -1,8 +1,9 @@
 """What the resolvers of Python tools built on platformdirs and TOML share: platformdirs'
 user and site directories for one user's variables (:class:`UserDirs`), TOML files read
 through the host with line numbers for provenance (:class:`TomlFile`), and the search for
-a project file upwards (:func:`find_upwards`). Used by :mod:`cachecensus.resolve.poetry`
-and :mod:`cachecensus.resolve.pdm`."""
+a project file upwards (:func:`find_upwards`), ``~`` and relative paths as a process of
+the user sees them (:func:`expanduser`, :func:`absolute`). Used by the pip, poetry and pdm
+resolvers."""
 
 from __future__ import annotations
 
@@ -20,6 +21,29 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
+
+
+def expanduser(host: Host, user: User, env: Mapping[str, str], path: str) -> str:
+    """``os.path.expanduser`` as a process of ``user`` with variables ``env`` runs it:
+    ``~`` is ``HOME`` verbatim when set (the passwd home when unset), ``~name`` that user's
+    home from the host's passwd database (unknown: left as is)."""
+    if not path.startswith("~"):
+        return path
+    i = path.find("/", 1)
+    i = len(path) if i < 0 else i
+    if i == 1:
+        home = env.get("HOME", user.home)
+    else:
+        found = host.user_by_name(path[1:i])
+        if found is None:
+            return path
+        home = found.home
+    return (home.rstrip("/") + path[i:]) or "/"
+
+
+def absolute(path: str, cwd: str) -> str:
+    """``os.path.abspath`` from ``cwd``: joined when relative, then normalised."""
+    return posixpath.normpath(path if posixpath.isabs(path) else posixpath.join(cwd, path))
 
 
 class UserDirs:
@@ -45,18 +69,7 @@ class UserDirs:
 
     def os_expanduser(self, path: str) -> str:
         """``os.path.expanduser`` with these variables (``HOME`` verbatim when set)."""
-        if not path.startswith("~"):
-            return path
-        i = path.find("/", 1)
-        i = len(path) if i < 0 else i
-        if i == 1:
-            home = self.env.get("HOME", self.user.home)
-        else:
-            found = self.host.user_by_name(path[1:i])
-            if found is None:
-                return path
-            home = found.home
-        return (home.rstrip("/") + path[i:]) or "/"
+        return expanduser(self.host, self.user, self.env, path)
 
     def xdg(self, name: str) -> str | None:
         value = self.env.get(name, "")

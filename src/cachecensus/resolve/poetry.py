@@ -31,7 +31,7 @@ from typing import Any
 
 from cachecensus.host import Host
 from cachecensus.models import Decision, Resolution, User
-from cachecensus.resolve.platform import UserDirs, find_upwards, read_toml
+from cachecensus.resolve.platform import UserDirs, absolute, find_upwards, read_toml
 
 VIEWS = ("default", "cache")
 _MAX_DEPTH = 20  # {key} substitution depth before poetry itself would recurse forever
@@ -80,15 +80,11 @@ class _Getter:
         return re.sub(r"{(.+?)}", resolve, value)
 
 
-def _absolute(path: str, cwd: str) -> str:
-    return posixpath.normpath(path if posixpath.isabs(path) else posixpath.join(cwd, path))
-
-
 def poetry_config_dir(dirs: UserDirs, cwd: str) -> tuple[str, str]:
     """(poetry's CONFIG_DIR, how it was chosen)."""
     explicit = dirs.env.get("POETRY_CONFIG_DIR")
     if explicit:
-        return _absolute(explicit, cwd), "POETRY_CONFIG_DIR"
+        return absolute(explicit, cwd), "POETRY_CONFIG_DIR"
     found, how = dirs.user_config_dir("pypoetry")
     return found, how
 
@@ -154,7 +150,7 @@ def resolve_poetry(
         if error is None:
             error = f"cache-dir is not a string ({type(raw).__name__}: {raw!r})"
         return Resolution("poetry", view, None, True, error, marked, tuple(problems), error)
-    cache_dir = _absolute(dirs.os_expanduser(raw), cwd)
+    cache_dir = absolute(dirs.os_expanduser(raw), cwd)
     if winner.source == "default":
         reason = f"poetry's default ({winner.where})"
     elif winner.source == "env":
