@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from cachecensus.artifacts import sha256_of
 from cachecensus.caches import pip as pipmod
-from cachecensus.caches.pip import scan, sha256_of
+from cachecensus.caches.pip import scan
 from cachecensus.host import Host
 from cachecensus.memo import SCHEMA_VERSION, default_path, open_memo
 from cachecensus.models import Kind

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import os
 
+from cachecensus import identify as ident
 from cachecensus.host import Host
 from cachecensus.memo import Memo
 from cachecensus.models import Entry, FileInfo, Kind
 
 #: Kinds whose bytes are one distribution file a sha256 can name.
 ARTIFACT_KINDS = frozenset({Kind.WHEEL, Kind.SDIST, Kind.BUILT_WHEEL, Kind.PACKAGE})
-_CHUNK = 1 << 20
 
 
 def artifact_file(entry: Entry) -> FileInfo | None:
@@ -50,16 +50,16 @@ def artifact_size(entry: Entry) -> int | None:
 
 
 def sha256_of(host: Host, entry: Entry, memo: Memo | None = None) -> str | None:
-    """The artifact's content hash, memoised by its file; None if it cannot be read."""
+    """The artifact's content hash (a legacy pip record's: of the body inside it), memoised
+    by its file; None if it cannot be read or changed since the scan."""
     if entry.sha256:
         return entry.sha256
-    if entry.kind not in ARTIFACT_KINDS:
+    if entry.kind not in ARTIFACT_KINDS or not entry.files:
         return None
-    if entry.tool in ("pip", "pipenv"):
-        from cachecensus.caches.pip import sha256_of as pip_sha256
-
-        return pip_sha256(host, entry, memo)
     target = artifact_file(entry)
+    inside = target is None and entry.tool in ("pip", "pipenv") and entry.area == "http"
+    if inside:
+        target = entry.files[0]
     if target is None:
         return None
     real = host.real(target.path)
@@ -68,24 +68,26 @@ def sha256_of(host: Host, entry: Entry, memo: Memo | None = None) -> str | None:
         cached = memo.get_sha256(real, key)
         if cached:
             return cached
-    import hashlib
+    from cachecensus.caches.pip import _open, record_body_sha256
 
     try:
-        fd = os.open(real, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
+        fd = _open(real)
     except OSError:
         return None
-    digest = hashlib.sha256()
     try:
         st = os.fstat(fd)
         if (st.st_size, st.st_mtime_ns, st.st_ino) != key:
-            return None
-        while chunk := os.read(fd, _CHUNK):
-            digest.update(chunk)
+            return None  # changed since the scan: not the artifact the scan saw
+        digest = record_body_sha256(fd, st.st_size) if inside else file_sha256(fd)
     except OSError:
         return None
     finally:
         os.close(fd)
-    value = digest.hexdigest()
-    if memo is not None:
-        memo.put_sha256(real, key, value)
-    return value
+    if digest is not None and memo is not None:
+        memo.put_sha256(real, key, digest)
+    return digest
+
+
+def file_sha256(fd: int) -> str:
+    """sha256 of the whole file open at ``fd`` (read with ``pread``; raises OSError)."""
+    return ident.sha256_of(ident.Region(fd, 0, os.fstat(fd).st_size, tail=0))

@@ -16,7 +16,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from cachecensus.artifacts import ARTIFACT_KINDS, artifact_file, artifact_size, sha256_of
+from cachecensus.artifacts import (
+    ARTIFACT_KINDS,
+    artifact_file,
+    artifact_size,
+    file_sha256,
+    sha256_of,
+)
 from cachecensus.host import Host
 from cachecensus.models import CacheScan, Entry, FileInfo
 
@@ -104,17 +110,16 @@ class LinkResult:
 
 
 def _hash_file(path: str) -> str | None:
-    import hashlib
-
-    digest = hashlib.sha256()
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     except OSError:
         return None
-    with os.fdopen(fd, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    try:
+        return file_sha256(fd)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 def link_duplicates(host: Host, groups: Sequence[Group]) -> LinkResult:

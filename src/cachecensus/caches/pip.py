@@ -705,45 +705,18 @@ def scan(
     return _Scanner(host, cache_dir, memo, identify, progress, workers).run()
 
 
-def sha256_of(host: Host, entry: Entry, memo: Memo | None = None) -> str | None:
-    """Content hash of an entry's artifact (a ``.body``, the body inside a legacy record, or
-    a built wheel); None if it cannot be read. Cached in ``memo`` by the artifact's file."""
-    if entry.sha256:
-        return entry.sha256
-    if not entry.files:
-        return None
-    target = entry.files[-1] if entry.area == "http-v2" else entry.files[0]
-    real = host.real(target.path)
-    key = (target.size, target.mtime_ns, target.inode)
-    if memo is not None:
-        cached = memo.get_sha256(real, key)
-        if cached:
-            return cached
+def record_body_sha256(fd: int, size: int) -> str | None:
+    """sha256 of the body a legacy ``http/`` record (open at ``fd``, ``size`` bytes) holds
+    inside it; None when the record holds none or cannot be parsed."""
     try:
-        fd = _open(real)
-    except OSError:
-        return None
-    try:
-        st = os.fstat(fd)
-        if (st.st_size, st.st_mtime_ns, st.st_ino) != key:
-            return None  # changed since the scan: not the artifact the scan saw
-        if entry.area == "http":
-            _, body = read_record(fd, st.st_size)
-            if isinstance(body, bytes):
-                digest = ident.sha256_of(io.BytesIO(body))
-            elif isinstance(body, tuple):
-                digest = ident.sha256_of(ident.Region(fd, body[0], body[1], tail=0))
-            else:
-                return None
-        else:
-            digest = ident.sha256_of(ident.Region(fd, 0, st.st_size, tail=0))
+        _, body = read_record(fd, size)
     except (OSError, ValueError):
         return None
-    finally:
-        os.close(fd)
-    if memo is not None:
-        memo.put_sha256(real, key, digest)
-    return digest
+    if isinstance(body, bytes):
+        return ident.sha256_of(io.BytesIO(body))
+    if isinstance(body, tuple):
+        return ident.sha256_of(ident.Region(fd, body[0], body[1], tail=0))
+    return None
 
 
 def pip_info(result: CacheScan) -> dict[str, Any]:
