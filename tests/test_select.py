@@ -11,11 +11,10 @@ from pathlib import Path
 import pytest
 from packaging.utils import parse_wheel_filename
 
-from cachecensus.caches.pip import scan
+from cachecensus.caches.pip import PURGEABLE, scan
 from cachecensus.host import Host
 from cachecensus.models import Entry, FileInfo, Kind
 from cachecensus.select import (
-    PURGEABLE,
     age_basis,
     atime_is_meaningful,
     by_pattern,

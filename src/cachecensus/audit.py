@@ -19,7 +19,7 @@ from cachecensus.models import CacheScan, Entry, FileInfo, Kind, Problem, Usage
 
 #: Kinds that are cache entries proper (what a purge would remove), of every format: an
 #: entry of these kinds unused for ``stale_days`` is stale.
-ARTIFACT_KINDS = frozenset(
+STALEABLE_KINDS = frozenset(
     {
         Kind.WHEEL,
         Kind.SDIST,
@@ -100,7 +100,7 @@ def _is_stale(entry: Entry, now: float, stale_after_s: float) -> bool:
     last = entry.last_used_ns / 1e9
     if entry.kind == Kind.INDEX_PAGE:
         return now - last > INDEX_PAGE_MAX_AGE_S
-    return entry.kind in ARTIFACT_KINDS and now - last > stale_after_s
+    return entry.kind in STALEABLE_KINDS and now - last > stale_after_s
 
 
 def audit(

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Literal
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from cachecensus.artifacts import ARTIFACT_KINDS
 from cachecensus.host import Host
 from cachecensus.models import Entry, Kind
 
@@ -51,24 +52,8 @@ Chosen = tuple[Entry, str]
 
 #: Kinds a plan may hold (strays, pip's selfcheck state and the tools' bookkeeping never).
 SELECTABLE = frozenset(Kind) - {Kind.STRAY, Kind.SELFCHECK, Kind.CONTROL}
-#: What ``purge`` removes: everything pip would rebuild.
-PURGEABLE = frozenset(
-    {
-        Kind.WHEEL,
-        Kind.SDIST,
-        Kind.INDEX_PAGE,
-        Kind.BUILT_WHEEL,
-        Kind.UNKNOWN,
-        Kind.CORRUPT,
-        Kind.ORPHAN,
-    }
-)
-#: The areas of a pip cache pip rebuilds on demand (``selfcheck/`` and the top are not).
-PURGE_AREAS = frozenset({"http", "http-v2", "wheels"})
 #: Kinds whose versions ``keep_latest`` compares.
 VERSIONED = frozenset({Kind.WHEEL, Kind.SDIST, Kind.BUILT_WHEEL, Kind.ARCHIVE, Kind.PACKAGE})
-#: Kinds whose bytes are an artifact a sha256 can name (duplicates).
-ARTIFACTS = frozenset({Kind.WHEEL, Kind.SDIST, Kind.BUILT_WHEEL, Kind.PACKAGE})
 
 
 # ---------------------------------------------------------------------- last use
@@ -242,8 +227,6 @@ def _purgeable(entry: Entry, kinds: frozenset[Kind] | None = None) -> bool:
         return False
     if entry.kind == Kind.ORPHAN and is_trash(entry):
         return True  # what an interrupted removal of ours left aside
-    if entry.tool == "pip":  # the common case, without the lookup
-        return entry.kind in PURGEABLE and entry.area in PURGE_AREAS
     try:
         return format_for(entry.tool).purgeable(entry)
     except (KeyError, ImportError):
@@ -412,7 +395,7 @@ def duplicates(entries: Iterable[Entry]) -> tuple[DuplicateSet, ...]:
     Copies inside one cache are not duplicates (pip keys them by URL: both are live)."""
     groups: dict[str, list[Entry]] = {}
     for e in entries:
-        if e.sha256 and e.kind in ARTIFACTS and _purgeable(e):
+        if e.sha256 and e.kind in ARTIFACT_KINDS and _purgeable(e):
             groups.setdefault(e.sha256, []).append(e)
     return tuple(
         DuplicateSet(sha, tuple(copies))

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cachecensus.artifacts import (
-    ARTIFACT_KINDS,
     artifact_file,
     artifact_size,
     file_sha256,
@@ -25,8 +24,6 @@ from cachecensus.artifacts import (
 )
 from cachecensus.host import Host
 from cachecensus.models import CacheScan, Entry, FileInfo
-
-ARTIFACTS = ARTIFACT_KINDS
 
 
 @dataclass(frozen=True)

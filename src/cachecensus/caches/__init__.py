@@ -44,6 +44,7 @@ resolver (:mod:`cachecensus.resolve.pipenv`) but no format module of its own.
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
@@ -87,8 +88,10 @@ class Format(Protocol):
     def prune(self, entries: Sequence[Entry]) -> list[tuple[Entry, str]]: ...
 
 
+@functools.cache
 def format_for(tool: str) -> Format:
-    """The format module of ``tool`` (``pipenv`` -> pip's). KeyError for an unknown tool."""
+    """The format module of ``tool`` (``pipenv`` -> pip's). KeyError for an unknown tool.
+    Looked up once per tool (selection asks it for every entry)."""
     module = importlib.import_module(f"cachecensus.caches.{FORMAT_OF[tool]}")
     return module
 

@@ -782,7 +782,8 @@ TOOL = "pip"
 LOCK: str | None = None
 #: The areas pip rebuilds on demand (``selfcheck/`` and the top level are not).
 PURGE_AREAS = frozenset({"http", "http-v2", "wheels"})
-_PURGE_KINDS = frozenset(
+#: The kinds ``purge`` takes from those areas (every entry pip would rebuild).
+PURGEABLE = frozenset(
     {
         Kind.WHEEL,
         Kind.SDIST,
@@ -834,7 +835,7 @@ def cache_shape(rel: str) -> str | None:
 
 def purgeable(entry: Entry) -> bool:
     """``pip cache purge`` plus ``http/``: every entry of ``http/``, ``http-v2/``, ``wheels/``."""
-    return entry.kind in _PURGE_KINDS and entry.area in PURGE_AREAS
+    return entry.kind in PURGEABLE and entry.area in PURGE_AREAS
 
 
 def closure(entries: Iterable[Entry], chosen: Iterable[Entry]) -> list[tuple[Entry, str]]:
