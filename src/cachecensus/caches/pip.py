@@ -33,7 +33,7 @@ import json
 import os
 import re
 import stat
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -423,6 +423,75 @@ def _worker() -> None:
 # ---------------------------------------------------------------------- the scanner
 
 
+#: One HTTP entry to identify: (area, the format of its record (``http-v2``: body beside
+#: it; ``http``: body inside), record, body, every file of the entry in removal order).
+HttpItem = tuple[str, str, Raw, Raw | None, list[Raw]]
+
+
+def identify_http(
+    scanner: ScannerBase,
+    items: Sequence[HttpItem],
+    memo: Memo | None,
+    workers: int | None,
+    progress: Callable[[int], None] | None,
+) -> list[Entry]:
+    """Entries for cachecontrol records (pip's, and poetry's repository caches): each
+    identified from the memo when its body (else record) is unchanged, else read (in worker
+    processes when many), the new answers stored back in the memo."""
+    known = memo.get_many(scanner.real_top) if (memo and items) else {}
+    values: list[Values | None] = []
+    keys: list[tuple[str, tuple[int, int, int]]] = []
+    jobs: list[tuple[str, str, str | None, int]] = []
+    missing: list[int] = []
+    for index, (_, job_area, record, body, _) in enumerate(items):
+        memo_file = body if body is not None else record
+        st = memo_file[1]
+        keys.append((scanner.real(memo_file[0]), (st.st_size, st.st_mtime_ns, st.st_ino)))
+        found = known.get(keys[-1][0])
+        if found is not None and found[0] == keys[-1][1] and found[1].get("kind") in _KINDS:
+            values.append(found[1])
+            continue
+        values.append(None)
+        missing.append(index)
+        jobs.append(
+            (
+                job_area,
+                scanner.real(record[0]),
+                scanner.real(body[0]) if body else None,
+                body[1].st_size if body else 0,
+            )
+        )
+    hits = len(items) - len(jobs)
+    if progress and hits:
+        progress(hits)
+    fresh: list[tuple[str, tuple[int, int, int], Values]] = []
+    for index, result in zip(missing, _identify_many(jobs, workers, progress), strict=True):
+        values[index] = result
+        fresh.append((*keys[index], result))
+    if memo is not None and fresh:
+        memo.put_many(fresh)
+    out: list[Entry] = []
+    for (area, _, record, _, files), got in zip(items, values, strict=True):
+        assert got is not None
+        out.append(
+            scanner.entry(
+                area,
+                record[0],
+                Kind(got.get("kind") or "unknown"),
+                files,
+                project=got.get("project"),
+                version=got.get("version"),
+                filename=got.get("filename"),
+                content_type=got.get("content_type"),
+                detail=got.get("detail"),
+                date=got.get("date"),
+                url=got.get("url"),
+                sha256=got.get("sha256"),
+            )
+        )
+    return out
+
+
 class _Scanner(ScannerBase):
     tool = "pip"
 
@@ -440,13 +509,12 @@ class _Scanner(ScannerBase):
         self.memo = memo
         self.progress = progress
         self.workers = workers
-        self.identified = 0  # bodies actually read this scan (memo misses)
 
     # ------------------------------------------------------------------ http entries
 
     def http_entries(self, pairs: dict[tuple[str, str], list[Raw | None]]) -> list[Entry]:
         out: list[Entry] = []
-        pending: list[tuple[str, Raw, Raw | None, str, tuple[int, int, int]]] = []
+        pending: list[HttpItem] = []
         for (area, _), (record, body) in sorted(pairs.items()):
             if record is None or (area == "http-v2" and body is None):
                 what = "body without record" if record is None else "record without body"
@@ -457,66 +525,8 @@ class _Scanner(ScannerBase):
                 raws = [record] if body is None else [record, body]
                 out.append(self.entry(area, record[0], Kind.UNKNOWN, raws, detail="not identified"))
                 continue
-            memo_file = body if body is not None else record
-            st = memo_file[1]
-            pending.append(
-                (
-                    area,
-                    record,
-                    body,
-                    self.real(memo_file[0]),
-                    (st.st_size, st.st_mtime_ns, st.st_ino),
-                )
-            )
-        known = self.memo.get_many(self.real_top) if (self.memo and pending) else {}
-        values: list[Values | None] = []
-        jobs: list[tuple[str, str, str | None, int]] = []
-        missing: list[int] = []
-        for index, (area, record, body, memo_path, key) in enumerate(pending):
-            found = known.get(memo_path)
-            if found is not None and found[0] == key and found[1].get("kind") in _KINDS:
-                values.append(found[1])
-                continue
-            values.append(None)
-            missing.append(index)
-            jobs.append(
-                (
-                    area,
-                    self.real(record[0]),
-                    self.real(body[0]) if body else None,
-                    body[1].st_size if body else 0,
-                )
-            )
-        hits = len(pending) - len(jobs)
-        if self.progress and hits:
-            self.progress(hits)
-        self.identified = len(jobs)
-        fresh: list[tuple[str, tuple[int, int, int], Values]] = []
-        for index, result in zip(
-            missing, _identify_many(jobs, self.workers, self.progress), strict=True
-        ):
-            values[index] = result
-            fresh.append((pending[index][3], pending[index][4], result))
-        if self.memo is not None and fresh:
-            self.memo.put_many(fresh)
-        for (area, record, body, _, _), got in zip(pending, values, strict=True):
-            assert got is not None
-            out.append(
-                self.entry(
-                    area,
-                    record[0],
-                    Kind(got.get("kind") or "unknown"),
-                    [record] if body is None else [record, body],
-                    project=got.get("project"),
-                    version=got.get("version"),
-                    filename=got.get("filename"),
-                    content_type=got.get("content_type"),
-                    detail=got.get("detail"),
-                    date=got.get("date"),
-                    url=got.get("url"),
-                    sha256=got.get("sha256"),
-                )
-            )
+            pending.append((area, area, record, body, [record] if body is None else [record, body]))
+        out += identify_http(self, pending, self.memo, self.workers, self.progress)
         return out
 
     # ------------------------------------------------------------------ wheels/

@@ -36,9 +36,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from cachecensus.caches.base import ScannerBase
-from cachecensus.caches.pip import _open, identify_entry
+from cachecensus.caches.pip import HttpItem, _open, identify_http
 from cachecensus.host import Host
-from cachecensus.memo import Memo, Values
+from cachecensus.memo import Memo
 from cachecensus.models import CacheScan, Entry, Kind
 
 TOOL = "poetry"
@@ -54,7 +54,6 @@ _ARTIFACT_DIRS = (2, 2, 2, 58)
 _TMP = re.compile(r"^tmp[a-z0-9_]{8}$")  # tempfile.mkstemp(dir=...): requests, cachecontrol
 #: Bytes of a release-metadata record read to identify it.
 RECORD_LIMIT = 4 << 20
-_KINDS = frozenset(k.value for k in Kind)
 
 Raw = tuple[str, os.stat_result]
 
@@ -327,7 +326,7 @@ class _Scanner(ScannerBase):
                 out.append(self.entry(area, raw[0], Kind.ORPHAN, [raw], detail=detail))
             else:
                 groups.setdefault(shape[0], {}).setdefault(shape[1], []).append(raw)
-        pending: list[tuple[str, Raw, Raw | None, list[Raw]]] = []
+        pending: list[HttpItem] = []
         for _, roles in sorted(groups.items()):
             record = roles.get("record", [None])[0]
             body = roles.get("body", [None])[0]
@@ -339,57 +338,13 @@ class _Scanner(ScannerBase):
                 raws_ = [r for r in (record, body) if r is not None] + locks
                 out.append(self.entry(area, raws_[0][0], Kind.ORPHAN, raws_, detail=what))
                 continue
-            pending.append((area, record, body, locks))
-        out.extend(self._identify_http(sub, pending))
-        return out
-
-    def _identify_http(
-        self, sub: str, pending: list[tuple[str, Raw, Raw | None, list[Raw]]]
-    ) -> list[Entry]:
-        out: list[Entry] = []
-        known = self.memo.get_many(self.real_top) if (self.memo and pending) else {}
-        fresh: list[tuple[str, tuple[int, int, int], Values]] = []
-        for area, record, body, locks in pending:
-            files = [record] + locks + ([body] if body is not None else [])
+            files = [record, *locks] + ([body] if body is not None else [])
             if not self.identify:
-                out.append(
-                    self.entry(area, record[0], Kind.UNKNOWN, files, detail="not identified")
-                )
+                detail = "not identified"
+                out.append(self.entry(area, record[0], Kind.UNKNOWN, files, detail=detail))
                 continue
-            memo_raw = body if body is not None else record
-            path = self.real(memo_raw[0])
-            st = memo_raw[1]
-            key = (st.st_size, st.st_mtime_ns, st.st_ino)
-            found = known.get(path)
-            if found is not None and found[0] == key and found[1].get("kind") in _KINDS:
-                got = found[1]
-            else:
-                job = (
-                    "http-v2" if sub == "_http_" else "http",
-                    self.real(record[0]),
-                    self.real(body[0]) if body is not None else None,
-                    body[1].st_size if body is not None else 0,
-                )
-                got = identify_entry(job)
-                fresh.append((path, key, got))
-            if self.progress:
-                self.progress(1)
-            out.append(
-                self.entry(
-                    area,
-                    record[0],
-                    Kind(got.get("kind") or "unknown"),
-                    files,
-                    project=got.get("project"),
-                    version=got.get("version"),
-                    filename=got.get("filename"),
-                    content_type=got.get("content_type"),
-                    detail=got.get("detail"),
-                    date=got.get("date"),
-                )
-            )
-        if self.memo is not None and fresh:
-            self.memo.put_many(fresh)
+            pending.append((area, "http-v2" if sub == "_http_" else "http", record, body, files))
+        out += identify_http(self, pending, self.memo, None, self.progress)
         return out
 
     # ------------------------------------------------------------------ all
