@@ -38,6 +38,8 @@ import tarfile
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from packaging.utils import canonicalize_name
+
 from cachecensus.caches.base import ScannerBase
 from cachecensus.host import Host
 from cachecensus.memo import Memo
@@ -200,7 +202,7 @@ class _Scanner(ScannerBase):
             name,
             kind,
             ordered,
-            project=_norm(_str(index, "name") or fallback[0]),
+            project=canonicalize_name(_str(index, "name") or fallback[0]),
             version=_str(index, "version") or fallback[1],
             filename=_str(record, "fn"),
             url=_str(record, "url"),
@@ -223,7 +225,7 @@ class _Scanner(ScannerBase):
             filename,
             Kind.PACKAGE,
             [raw],
-            project=_norm(_str(doc, "name") or fallback[0]),
+            project=canonicalize_name(_str(doc, "name") or fallback[0]),
             version=_str(doc, "version") or fallback[1],
             filename=filename,
             url=urls.get(filename) or _str(record, "url"),
@@ -338,12 +340,6 @@ class _Scanner(ScannerBase):
             return stat.S_ISDIR(os.lstat(self.real(f"{name}/info")).st_mode)
         except OSError:
             return False
-
-
-def _norm(name: str) -> str:
-    import re
-
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def scan(
