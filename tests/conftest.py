@@ -14,7 +14,8 @@ import subprocess
 import sys
 import tarfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -102,6 +103,27 @@ def real_caches(real_caches_dir: Path, tmp_path: Path) -> Path:
     return dest
 
 
+def pip_download(specs: Sequence[str], dest: Path) -> None:
+    """Download exactly these distributions (no dependencies, no cache) into ``dest``."""
+    for spec in specs:
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--no-deps",
+                "--no-cache-dir",
+                "--disable-pip-version-check",
+                "-d",
+                str(dest),
+                spec,
+            ],
+            check=True,
+        )
+
+
 @pytest.fixture(scope="session")
 def index_dists() -> Path:
     """A folder of the distributions in INDEX_DISTS, downloaded once from PyPI."""
@@ -110,64 +132,44 @@ def index_dists() -> Path:
     if not marker.exists() or marker.read_text() != "\n".join(INDEX_DISTS):
         shutil.rmtree(dest, ignore_errors=True)
         dest.mkdir(parents=True)
-        for spec in INDEX_DISTS:
-            subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "pip",
-                    "download",
-                    "--quiet",
-                    "--no-deps",
-                    "--no-cache-dir",
-                    "--disable-pip-version-check",
-                    "-d",
-                    str(dest),
-                    spec,
-                ],
-                check=True,
-            )
+        pip_download(INDEX_DISTS, dest)
         marker.write_text("\n".join(INDEX_DISTS))
     return dest
 
 
-def _free_port() -> int:
+@contextmanager
+def serve_index(dists: Path) -> Iterator[str]:
+    """Run the loopback index (``support/pypi_like_index.py``, PyPI's caching headers) on
+    ``dists``; yields its simple-index URL."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, str(SUPPORT / "pypi_like_index.py"), str(dists), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        else:
+            raise RuntimeError("loopback index did not start")
+        yield f"http://127.0.0.1:{port}/simple/"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")
 def loopback_index(index_dists: Path) -> Iterator[str]:
     """URL of a loopback simple index with PyPI's caching headers (pip caches its answers)."""
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            str(SUPPORT / "pypi_like_index.py"),
-            str(index_dists),
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.05)
-    else:
-        proc.kill()
-        raise RuntimeError("loopback index did not start")
-    try:
-        yield f"http://127.0.0.1:{port}/simple/"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with serve_index(index_dists) as url:
+        yield url
 
 
 @pytest.fixture

@@ -21,8 +21,8 @@ from cachecensus.host import Host
 from cachecensus.models import Kind, User
 from cachecensus.resolve.pdm import resolve_pdm
 from cachecensus.select import by_pattern, make_plan
-from conftest import SUPPORT, WORK
-from support.poetry_pdm_helpers import build_dists, clean_env, serve, tool_venv
+from conftest import WORK, serve_index
+from support.poetry_pdm_helpers import build_dists, clean_env, tool_venv
 
 PDM = "2.29.4"
 #: pdm's own lock (its ``locked`` extra) pins hishel 1.4: 2.0 renamed the storage pdm uses.
@@ -233,7 +233,7 @@ def test_provenance_on_a_fake_root(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="session")
 def build_index(index_dists: Path) -> Iterator[str]:
-    with serve(SUPPORT, build_dists(WORK, index_dists)) as url:
+    with serve_index(build_dists(WORK, index_dists)) as url:
         yield url
 
 

@@ -21,8 +21,8 @@ from cachecensus.host import Host
 from cachecensus.models import Kind, User
 from cachecensus.resolve.poetry import resolve_poetry
 from cachecensus.select import by_pattern, make_plan
-from conftest import SUPPORT, WORK
-from support.poetry_pdm_helpers import build_dists, clean_env, serve, tool_venv
+from conftest import WORK, serve_index
+from support.poetry_pdm_helpers import build_dists, clean_env, tool_venv
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -251,7 +251,7 @@ def test_cache_view_matches_poetry_cache_list(poetry_bin: Path, tmp_path: Path) 
 
 @pytest.fixture(scope="session")
 def build_index(index_dists: Path) -> Iterator[str]:
-    with serve(SUPPORT, build_dists(WORK, index_dists)) as url:
+    with serve_index(build_dists(WORK, index_dists)) as url:
         yield url
 
 

@@ -6,12 +6,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 
 SETUPTOOLS = "setuptools==75.8.0"
@@ -47,6 +44,8 @@ def tool_venv(work: Path, name: str, requirements: Sequence[str]) -> Path:
 
 def build_dists(work: Path, index_dists: Path) -> Path:
     """``index_dists`` plus setuptools, in ``work/dists-build`` (downloaded once)."""
+    from conftest import pip_download
+
     dest = work / "dists-build"
     marker = dest / ".ready"
     wanted = "\n".join(sorted(p.name for p in index_dists.iterdir() if not p.name.startswith(".")))
@@ -56,51 +55,9 @@ def build_dists(work: Path, index_dists: Path) -> Path:
         for dist in index_dists.iterdir():
             if not dist.name.startswith("."):
                 shutil.copy2(dist, dest / dist.name)
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--quiet",
-                "--no-deps",
-                "--no-cache-dir",
-                "--disable-pip-version-check",
-                "-d",
-                str(dest),
-                SETUPTOOLS,
-            ],
-            check=True,
-        )
+        pip_download([SETUPTOOLS], dest)
         marker.write_text(wanted)
     return dest
-
-
-@contextmanager
-def serve(support: Path, dists: Path) -> Iterator[str]:
-    """Run ``pypi_like_index.py`` on ``dists``; yields its simple-index URL."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    proc = subprocess.Popen(
-        [sys.executable, str(support / "pypi_like_index.py"), str(dists), "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        else:
-            raise RuntimeError("loopback index did not start")
-        yield f"http://127.0.0.1:{port}/simple/"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def clean_env(home: Path, **extra: str) -> dict[str, str]:
