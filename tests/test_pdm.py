@@ -10,7 +10,6 @@ import re
 import shutil
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,7 @@ from cachecensus.models import Kind, User
 from cachecensus.resolve.pdm import resolve_pdm
 from cachecensus.select import by_pattern, make_plan
 from conftest import WORK, serve_index
-from support.poetry_pdm_helpers import build_dists, clean_env, tool_venv
+from support.poetry_pdm_helpers import Scenario, build_dists, clean_env, expand, fill, tool_venv
 
 PDM = "2.29.4"
 #: pdm's own lock (its ``locked`` extra) pins hishel 1.4: 2.0 renamed the storage pdm uses.
@@ -59,14 +58,6 @@ def pdm_env(home: Path, tmp: Path, **extra: str) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------------- resolution
-
-
-@dataclass
-class Scenario:
-    name: str
-    env: dict[str, str] = field(default_factory=dict)
-    files: dict[str, str] = field(default_factory=dict)
-    cwd: str = "{tmp}/work"
 
 
 PROJECT = {"{tmp}/proj/pyproject.toml": PYPROJECT.format(deps="")}
@@ -145,26 +136,16 @@ SCENARIOS = [
 ]
 
 
-def _fill(text: str, tmp: Path, home: Path) -> str:
-    return text.replace("{tmp}", str(tmp)).replace("{home}", str(home))
-
-
-def _expand(raw: str, env: dict[str, str], cwd: str) -> str:
-    if raw.startswith("~"):
-        raw = env.get("HOME", ME.pw_dir).rstrip("/") + raw[1:]
-    return os.path.normpath(os.path.join(cwd, raw))
-
-
 def _setup(scenario: Scenario, tmp: Path) -> tuple[dict[str, str], str]:
     home = tmp / "home"
     home.mkdir()
     env = pdm_env(home, tmp)
-    env.update({k: _fill(v, tmp, home) for k, v in scenario.env.items()})
+    env.update({k: fill(v, tmp, home) for k, v in scenario.env.items()})
     for where, text in scenario.files.items():
-        path = Path(_fill(where, tmp, home))
+        path = Path(fill(where, tmp, home))
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(_fill(text, tmp, home))
-    cwd = _fill(scenario.cwd, tmp, home)
+        path.write_text(fill(text, tmp, home))
+    cwd = fill(scenario.cwd, tmp, home)
     Path(cwd).mkdir(parents=True, exist_ok=True)
     return env, cwd
 
@@ -179,7 +160,7 @@ def test_cache_dir_matches_real_pdm(scenario: Scenario, pdm_bin: Path, tmp_path:
     assert proc.returncode == 0, proc.stderr
     # the last line: the global project's first use also prints "Changes are written..."
     lines = proc.stdout.strip().splitlines()
-    expected = _expand(lines[-1] if lines else "", env, cwd)  # "": Path("") is the cwd
+    expected = expand(lines[-1] if lines else "", env, cwd)  # "": Path("") is the cwd
     got = resolve_pdm(HOST, user=USER, env=env, project_dir=cwd)
     assert got.error is None, got.error
     assert got.cache_dir == expected, got.decided_by

@@ -10,7 +10,6 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,7 @@ from cachecensus.models import Kind, User
 from cachecensus.resolve.poetry import resolve_poetry
 from cachecensus.select import by_pattern, make_plan
 from conftest import WORK, serve_index
-from support.poetry_pdm_helpers import build_dists, clean_env, tool_venv
+from support.poetry_pdm_helpers import Scenario, build_dists, clean_env, expand, fill, tool_venv
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -57,14 +56,6 @@ def poetry_bin() -> Path:
 
 
 # ---------------------------------------------------------------------- resolution
-
-
-@dataclass
-class Scenario:
-    name: str
-    env: dict[str, str] = field(default_factory=dict)
-    files: dict[str, str] = field(default_factory=dict)
-    cwd: str = "{tmp}/work"
 
 
 PROJECT = {"{tmp}/proj/pyproject.toml": PYPROJECT.format(deps="")}
@@ -136,17 +127,6 @@ SCENARIOS = [
 ]
 
 
-def _fill(text: str, tmp: Path, home: Path) -> str:
-    return text.replace("{tmp}", str(tmp)).replace("{home}", str(home))
-
-
-def _expand(raw: str, env: dict[str, str], cwd: str) -> str:
-    if raw.startswith("~"):
-        home = env.get("HOME", ME.pw_dir)
-        raw = home.rstrip("/") + raw[1:]
-    return os.path.normpath(os.path.join(cwd, raw))
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
 def test_cache_dir_matches_real_poetry(
@@ -155,12 +135,12 @@ def test_cache_dir_matches_real_poetry(
     home = tmp_path / "home"
     home.mkdir()
     env = clean_env(home)
-    env.update({k: _fill(v, tmp_path, home) for k, v in scenario.env.items()})
+    env.update({k: fill(v, tmp_path, home) for k, v in scenario.env.items()})
     for where, text in scenario.files.items():
-        path = Path(_fill(where, tmp_path, home))
+        path = Path(fill(where, tmp_path, home))
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(_fill(text, tmp_path, home))
-    cwd = _fill(scenario.cwd, tmp_path, home)
+        path.write_text(fill(text, tmp_path, home))
+    cwd = fill(scenario.cwd, tmp_path, home)
     Path(cwd).mkdir(parents=True, exist_ok=True)
     proc = subprocess.run(
         [str(poetry_bin), "config", "cache-dir", "--no-interaction"],
@@ -170,7 +150,7 @@ def test_cache_dir_matches_real_poetry(
         text=True,
     )
     assert proc.returncode == 0, proc.stderr
-    expected = _expand(proc.stdout.strip(), env, cwd)
+    expected = expand(proc.stdout.strip(), env, cwd)
     got = resolve_poetry(HOST, user=USER, env=env, project_dir=cwd)
     assert got.error is None, got.error
     assert got.cache_dir == expected, got.decided_by

@@ -5,10 +5,12 @@ venvs (kept under ``.venv/test-work/``), and a loopback index that also serves s
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 SETUPTOOLS = "setuptools==75.8.0"
@@ -72,3 +74,26 @@ def clean_env(home: Path, **extra: str) -> dict[str, str]:
     }
     env.update(extra)
     return env
+
+
+@dataclass
+class Scenario:
+    """One case of a differential test of a tool's cache-dir answer: its variables, the
+    files it finds (``{tmp}``/``{home}`` filled in) and the working directory."""
+
+    name: str
+    env: dict[str, str] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)
+    cwd: str = "{tmp}/work"
+
+
+def fill(text: str, tmp: Path, home: Path) -> str:
+    return text.replace("{tmp}", str(tmp)).replace("{home}", str(home))
+
+
+def expand(raw: str, env: dict[str, str], cwd: str) -> str:
+    """What the tool prints made absolute: ``~`` from ``HOME`` (the passwd home when
+    unset), relative to ``cwd``."""
+    if raw.startswith("~"):
+        raw = env.get("HOME", pwd.getpwuid(os.getuid()).pw_dir).rstrip("/") + raw[1:]
+    return os.path.normpath(os.path.join(cwd, raw))
