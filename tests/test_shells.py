@@ -121,13 +121,22 @@ class Session:
         return screen
 
     def complete(self, line: str, *expect: str, tabs: int = 1) -> str:
-        """Type ``line`` on a clean screen, press TAB ``tabs`` times; the screen."""
-        self._tmux("send-keys", "-t", "t", "C-c")
-        self._tmux("send-keys", "-t", "t", "-l", "clear")
-        self._tmux("send-keys", "-t", "t", "Enter")
-        end = time.monotonic() + 10
-        while self.screen().strip() != "$" and time.monotonic() < end:
-            time.sleep(0.05)
+        """Type ``line`` on a clean screen, press TAB ``tabs`` times; the screen.
+
+        A shell still busy with the last completion (a slow Python fallback under load) can
+        take the first C-c for that, leaving the old line in place: the clear is retried
+        until the screen is an empty prompt."""
+        for _ in range(3):
+            self._tmux("send-keys", "-t", "t", "C-c")
+            time.sleep(0.1)
+            self._tmux("send-keys", "-t", "t", "C-c")
+            self._tmux("send-keys", "-t", "t", "-l", "clear")
+            self._tmux("send-keys", "-t", "t", "Enter")
+            end = time.monotonic() + 5
+            while self.screen().strip() != "$" and time.monotonic() < end:
+                time.sleep(0.05)
+            if self.screen().strip() == "$":
+                break
         self._tmux("send-keys", "-t", "t", "-l", line)
         self.wait_for(line.rstrip())  # tmux drops trailing blanks of a screen line
         for _ in range(tabs):
