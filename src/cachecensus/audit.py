@@ -8,14 +8,15 @@ entries, bytes duplicated across caches (same sha256) and bytes hard-linked else
 
 from __future__ import annotations
 
+import bisect
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from cachecensus.artifacts import artifact_size
 from cachecensus.links import LinkedEnv
-from cachecensus.models import CacheScan, Entry, FileInfo, Kind, Problem, Usage
+from cachecensus.models import CacheScan, Entry, FileInfo, Kind, Problem, ScanSummary, Usage
 
 #: Kinds that are cache entries proper (what a purge would remove), of every format: an
 #: entry of these kinds unused for ``stale_days`` is stale.
@@ -96,13 +97,6 @@ def _inode(f: FileInfo) -> tuple[int, int]:
     return (f.dev, f.inode)
 
 
-def _is_stale(entry: Entry, now: float, stale_after_s: float) -> bool:
-    last = entry.last_used_ns / 1e9
-    if entry.kind == Kind.INDEX_PAGE:
-        return now - last > INDEX_PAGE_MAX_AGE_S
-    return entry.kind in STALEABLE_KINDS and now - last > stale_after_s
-
-
 def audit(
     scans: Iterable[tuple[CacheScan, tuple[Usage, ...], str | None]],
     *,
@@ -114,21 +108,15 @@ def audit(
 ) -> AuditReport:
     """Audit scanned caches: ``(scan, used_by, owner)`` for each distinct physical cache.
 
-    ``sha256_of`` gives an artifact's content hash (memoised by the caller); it is only
-    asked for artifacts whose size matches an artifact in *another* cache, so a machine
-    with one cache hashes nothing. ``linked_into``: per cache dir, the environments holding
-    links to its files (:func:`cachecensus.links.environments_linking`).
+    Per-cache numbers come from each scan's :class:`~cachecensus.models.ScanSummary`
+    (:func:`summarize`d here when the scan has none). ``sha256_of`` gives an artifact's
+    content hash (memoised by the caller); it is only asked for artifacts whose size matches
+    an artifact in *another* cache, so a machine with one cache hashes nothing.
+    ``linked_into``: per cache dir, the environments holding links to its files
+    (:func:`cachecensus.links.environments_linking`).
     """
     now = time.time() if now is None else now
     items = list(scans)
-    links_inside: Counter[tuple[int, int]] = Counter()
-    for scan, _, _ in items:
-        seen_here: set[tuple[str, tuple[int, int]]] = set()
-        for entry in scan.entries:
-            for f in entry.files:
-                if (f.path, _inode(f)) not in seen_here:
-                    seen_here.add((f.path, _inode(f)))
-                    links_inside[_inode(f)] += 1
     duplicated = _duplicates([s for s, _, _ in items], sha256_of)
     links = linked_into or {}
     caches = [
@@ -136,7 +124,108 @@ def audit(
         for scan, used_by, owner in items
     ]
     caches = [replace(c, linked_into=links[c.path]) if c.path in links else c for c in caches]
-    return AuditReport(caches=tuple(caches), totals=_totals(items, caches, links_inside))
+    if len(items) == 1:
+        size, physical, files, reclaimable = summary_of(items[0][0]).alone
+    else:
+        size, physical, files, reclaimable = _inode_totals([s for s, _, _ in items])
+    return AuditReport(
+        caches=tuple(caches),
+        totals=Totals(
+            caches=len(caches),
+            size=size,
+            physical=physical,
+            files=files,
+            entries=sum(c.entries for c in caches),
+            reclaimable=reclaimable,
+            duplicated=_sum(c.duplicated for c in caches),
+            stale=_sum(c.stale for c in caches),
+            orphaned=_sum(c.orphaned for c in caches),
+        ),
+    )
+
+
+def _sum(buckets: Iterable[Bucket]) -> Bucket:
+    entries = size = 0
+    for b in buckets:
+        entries += b.entries
+        size += b.bytes
+    return Bucket(entries, size)
+
+
+def summary_of(scan: CacheScan) -> ScanSummary:
+    """The scan's summary: the one it carries (a snapshot's), else :func:`summarize`."""
+    return scan.summary if scan.summary is not None else summarize(scan)
+
+
+def summarize(scan: CacheScan) -> ScanSummary:
+    """The audit's numbers for one scan that depend on nothing else (one pass over its
+    entries): what a snapshot stores so a warm audit never reads the entries."""
+    by_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    projects: set[str] = set()
+    orphaned = [0, 0]
+    staleable: list[tuple[int, int]] = []
+    index_pages: list[tuple[int, int]] = []
+    counted: set[tuple[int, int]] = set()
+    linked_elsewhere = reclaimable = entries = 0
+    oldest: int | None = None
+    newest: int | None = None
+    links_here: Counter[tuple[int, int]] = Counter(
+        _inode(f) for e in scan.entries for f in {x.path: x for x in e.files}.values()
+    )
+    linked_files = False
+    for entry in scan.entries:
+        size = entry.size
+        bucket = by_kind[entry.kind.value]
+        bucket[0] += 1
+        bucket[1] += size
+        if entry.kind in (Kind.STRAY, Kind.SELFCHECK):
+            linked_files = linked_files or any(f.nlink > 1 for f in entry.files)
+            continue
+        entries += 1
+        if entry.project:
+            projects.add(entry.project)
+        last = entry.last_used_ns
+        seconds = last // 1_000_000_000
+        oldest = seconds if oldest is None or seconds < oldest else oldest
+        newest = seconds if newest is None or seconds > newest else newest
+        if entry.kind == Kind.INDEX_PAGE:
+            index_pages.append((last, size))
+        elif entry.kind in STALEABLE_KINDS:
+            staleable.append((last, size))
+        if entry.kind in ORPHAN_KINDS:
+            orphaned[0] += 1
+            orphaned[1] += size
+        for f in entry.files:
+            ino = _inode(f)
+            if f.nlink > 1:
+                linked_files = True
+            if ino in counted:
+                continue
+            counted.add(ino)
+            if f.nlink > links_here[ino]:  # a link outside this cache keeps it alive
+                linked_elsewhere += f.size
+            else:
+                reclaimable += f.size
+    return ScanSummary(
+        by_kind=tuple((k, v[0], v[1]) for k, v in sorted(by_kind.items())),
+        entries=entries,
+        projects=tuple(sorted(projects)),
+        oldest=oldest,
+        newest=newest,
+        staleable=tuple(sorted(staleable)),
+        index_pages=tuple(sorted(index_pages)),
+        orphaned=(orphaned[0], orphaned[1]),
+        linked_elsewhere=linked_elsewhere,
+        reclaimable=reclaimable,
+        alone=_inode_totals([scan]),
+        linked_files=linked_files,
+    )
+
+
+def _stale(entries: Sequence[tuple[int, int]], now: float, after_s: float) -> tuple[int, int]:
+    """(count, bytes) of the ``(last use ns, bytes)`` pairs (sorted) unused ``after_s``."""
+    count = bisect.bisect_left(entries, True, key=lambda e: now - e[0] / 1e9 <= after_s)
+    return count, sum(size for _, size in entries[:count])
 
 
 def _duplicates(
@@ -179,46 +268,16 @@ def _audit_one(
     stale_days: float,
     disk_usage: Callable[[str], tuple[int, int, int] | None] | None,
 ) -> CacheAudit:
-    by_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    projects: set[str] = set()
-    stale = [0, 0]
-    orphaned = [0, 0]
+    summary = summary_of(scan)
+    stale_pages = _stale(summary.index_pages, now, INDEX_PAGE_MAX_AGE_S)
+    stale_rest = _stale(summary.staleable, now, stale_days * 86400)
     dup = [0, 0]
-    times: list[int] = []
-    counted: set[tuple[int, int]] = set()
-    linked_elsewhere = reclaimable = entries = 0
-    dup_keys = duplicated.get(scan.cache_dir, set())
-    links_here: Counter[tuple[int, int]] = Counter(
-        _inode(f) for e in scan.entries for f in {x.path: x for x in e.files}.values()
-    )
-    for entry in scan.entries:
-        bucket = by_kind[entry.kind.value]
-        bucket[0] += 1
-        bucket[1] += entry.size
-        if entry.kind in (Kind.STRAY, Kind.SELFCHECK):
-            continue
-        entries += 1
-        if entry.project:
-            projects.add(entry.project)
-        times.append(entry.last_used_ns // 1_000_000_000)
-        if _is_stale(entry, now, stale_days * 86400):
-            stale[0] += 1
-            stale[1] += entry.size
-        if entry.kind in ORPHAN_KINDS:
-            orphaned[0] += 1
-            orphaned[1] += entry.size
-        if entry.key in dup_keys:
-            dup[0] += 1
-            dup[1] += entry.size
-        for f in entry.files:
-            ino = _inode(f)
-            if ino in counted:
-                continue
-            counted.add(ino)
-            if f.nlink > links_here[ino]:  # a link outside this cache keeps it alive
-                linked_elsewhere += f.size
-            else:
-                reclaimable += f.size
+    dup_keys = duplicated.get(scan.cache_dir)
+    if dup_keys:
+        for entry in scan.entries:
+            if entry.key in dup_keys and entry.kind not in (Kind.STRAY, Kind.SELFCHECK):
+                dup[0] += 1
+                dup[1] += entry.size
     fs = disk_usage(scan.cache_dir) if disk_usage and scan.exists else None
     filesystem = (
         {"total": fs[0], "used": fs[1], "free": fs[2], "share": scan.physical / fs[0]}
@@ -233,32 +292,37 @@ def _audit_one(
         size=scan.size,
         physical=scan.physical,
         files=scan.files,
-        entries=entries,
-        by_kind={k: Bucket(v[0], v[1]) for k, v in sorted(by_kind.items())},
-        projects=len(projects),
-        oldest=min(times) if times else None,
-        newest=max(times) if times else None,
+        entries=summary.entries,
+        by_kind={k: Bucket(n, size) for k, n, size in summary.by_kind},
+        projects=len(summary.projects),
+        oldest=summary.oldest,
+        newest=summary.newest,
         used_by=used_by,
-        stale=Bucket(*stale),
-        orphaned=Bucket(*orphaned),
+        stale=Bucket(stale_pages[0] + stale_rest[0], stale_pages[1] + stale_rest[1]),
+        orphaned=Bucket(*summary.orphaned),
         duplicated=Bucket(*dup),
-        linked_elsewhere=linked_elsewhere,
-        reclaimable=reclaimable,
+        linked_elsewhere=summary.linked_elsewhere,
+        reclaimable=summary.reclaimable,
         filesystem=filesystem,
         problems=scan.problems,
     )
 
 
-def _totals(
-    items: list[tuple[CacheScan, tuple[Usage, ...], str | None]],
-    caches: list[CacheAudit],
-    links_inside: Mapping[tuple[int, int], int],
-) -> Totals:
-    """Machine-wide numbers, each inode counted once however many caches hold it;
-    reclaimable = what removing every audited entry frees (no link left outside)."""
+def _inode_totals(scans: Sequence[CacheScan]) -> tuple[int, int, int, int]:
+    """(size, physical, files, reclaimable) of ``scans`` together, each inode counted once
+    however many caches hold it; reclaimable = what removing every entry frees (no link left
+    outside these caches)."""
+    links_inside: Counter[tuple[int, int]] = Counter()
+    for scan in scans:
+        seen_here: set[tuple[str, tuple[int, int]]] = set()
+        for entry in scan.entries:
+            for f in entry.files:
+                if (f.path, _inode(f)) not in seen_here:
+                    seen_here.add((f.path, _inode(f)))
+                    links_inside[_inode(f)] += 1
     seen: set[tuple[int, int]] = set()
     size = physical = files = reclaimable = 0
-    for scan, _, _ in items:
+    for scan in scans:
         for entry in scan.entries:
             for f in entry.files:
                 if _inode(f) in seen:
@@ -272,18 +336,4 @@ def _totals(
                     and f.nlink <= links_inside[_inode(f)]
                 ):
                     reclaimable += f.size
-    return Totals(
-        caches=len(caches),
-        size=size,
-        physical=physical,
-        files=files,
-        entries=sum(c.entries for c in caches),
-        reclaimable=reclaimable,
-        duplicated=Bucket(
-            sum(c.duplicated.entries for c in caches), sum(c.duplicated.bytes for c in caches)
-        ),
-        stale=Bucket(sum(c.stale.entries for c in caches), sum(c.stale.bytes for c in caches)),
-        orphaned=Bucket(
-            sum(c.orphaned.entries for c in caches), sum(c.orphaned.bytes for c in caches)
-        ),
-    )
+    return size, physical, files, reclaimable

@@ -8,6 +8,7 @@ All paths are *system paths* (see :mod:`cachecensus.host`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -224,8 +225,36 @@ class CacheScan:
     tool: str
     cache_dir: str
     exists: bool
-    entries: tuple[Entry, ...]
+    entries: Sequence[Entry]  # a tuple, or read lazily from a snapshot
     files: int
     size: int
     physical: int
     problems: tuple[Problem, ...] = ()
+    #: the audit's per-cache numbers, when already known (cachecensus.audit.summarize)
+    summary: ScanSummary | None = field(default=None, compare=False, repr=False)
+    #: (memo key, time taken) when this scan is remembered as a snapshot
+    snapshot: tuple[str, int] | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class ScanSummary:
+    """What the audit needs of one scan that depends on nothing else (not on the clock,
+    other caches or who uses the cache): a warm audit reads it instead of the entries.
+    Built by :func:`cachecensus.audit.summarize`."""
+
+    by_kind: tuple[tuple[str, int, int], ...]  # (kind, entries, bytes), by kind
+    entries: int  # cache entries proper (no strays, no selfcheck)
+    projects: tuple[str, ...]  # distinct project names, sorted
+    oldest: int | None  # last-use time, epoch seconds
+    newest: int | None
+    #: (last use in ns, bytes) of every entry that can go stale, by last use; index pages
+    #: apart (they go stale after minutes, the rest after days)
+    staleable: tuple[tuple[int, int], ...]
+    index_pages: tuple[tuple[int, int], ...]
+    orphaned: tuple[int, int]  # entries, bytes
+    linked_elsewhere: int
+    reclaimable: int
+    #: (size, physical, files, reclaimable) counted once per inode: the totals when this is
+    #: the only cache audited
+    alone: tuple[int, int, int, int]
+    linked_files: bool  # some file has a link count above one
