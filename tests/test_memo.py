@@ -132,8 +132,10 @@ def test_sha256_is_memoised_beside_the_identification(
     digest = sha256_of(HOST, wheel, memo)
     assert digest == hashlib.sha256(Path(wheel.files[1].path).read_bytes()).hexdigest()
     hashed: list[int] = []
-    real = pipmod.ident.sha256_of
-    monkeypatch.setattr(pipmod.ident, "sha256_of", lambda fh: hashed.append(1) or real(fh))
+    from cachecensus import identify
+
+    real = identify.sha256_of
+    monkeypatch.setattr(identify, "sha256_of", lambda fh: hashed.append(1) or real(fh))
     assert sha256_of(HOST, wheel, memo) == digest and hashed == []
     again = scan(HOST, cache, memo=memo, workers=1)  # a rescan keeps the hash...
     same = next(e for e in again.entries if e.key == wheel.key)

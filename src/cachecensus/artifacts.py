@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 
-from cachecensus import identify as ident
 from cachecensus.host import Host
 from cachecensus.memo import Memo
 from cachecensus.models import Entry, FileInfo, Kind
@@ -90,4 +89,6 @@ def sha256_of(host: Host, entry: Entry, memo: Memo | None = None) -> str | None:
 
 def file_sha256(fd: int) -> str:
     """sha256 of the whole file open at ``fd`` (read with ``pread``; raises OSError)."""
+    from cachecensus import identify as ident
+
     return ident.sha256_of(ident.Region(fd, 0, os.fstat(fd).st_size, tail=0))

@@ -211,14 +211,18 @@ class Host:
         return os.access(self.real(path), os.W_OK)
 
     def disk_usage(self, path: str) -> tuple[int, int, int] | None:
-        """(total, used, free) bytes of the filesystem holding ``path``, or None."""
-        import psutil
-
+        """(total, used, free) bytes of the filesystem holding ``path``, or None: what
+        ``psutil.disk_usage`` and ``df`` report (free = available to non-root users), from
+        ``statvfs`` directly (importing psutil costs more than the call)."""
         try:
-            usage = psutil.disk_usage(self.real(self.realpath(path)))
+            vfs = os.statvfs(self.real(self.realpath(path)))
         except OSError:
             return None
-        return (usage.total, usage.used, usage.free)
+        return (
+            vfs.f_blocks * vfs.f_frsize,
+            (vfs.f_blocks - vfs.f_bfree) * vfs.f_frsize,
+            vfs.f_bavail * vfs.f_frsize,
+        )
 
     # ---------------------------------------------------------------- users
 
