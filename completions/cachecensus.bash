@@ -17,9 +17,9 @@ _cachecensus_options() {  # PATH -> REPLY: its options
         '') REPLY='--version -h --help' ;;
         'envs') REPLY='--user --all-users --scan --root --tool --json -h --help' ;;
         'dir') REPLY='--python --user --for --tool --root --json -h --help' ;;
-        'audit') REPLY='--cache-dir --python --user --all-users --scan --tool --root --json --toml --stale-days -h --help' ;;
-        'list') REPLY='--version --kind --cache-dir --python --user --all-users --scan --tool --root --json -h --help' ;;
-        'info') REPLY='--python --cache-dir --user --root --json -h --help' ;;
+        'audit') REPLY='--cache-dir --python --user --all-users --scan --tool --root --json --toml --stale-days --rescan -h --help' ;;
+        'list') REPLY='--version --kind --cache-dir --python --user --all-users --scan --tool --root --json --rescan -h --help' ;;
+        'info') REPLY='--python --cache-dir --user --root --json --rescan -h --help' ;;
         'remove') REPLY='--version --kind --cache-dir --python --user --all-users --scan --tool --root --dry-run -n --yes -y --force --json -h --help' ;;
         'purge') REPLY='--cache-dir --python --user --all-users --scan --tool --root --dry-run -n --yes -y --force --json -h --help' ;;
         'prune') REPLY='--older-than --max-size --machine-wide --keep-latest --index-pages-older-than --cache-dir --python --user --all-users --scan --tool --root --dry-run -n --yes -y --force --json -h --help' ;;

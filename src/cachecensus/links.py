@@ -70,7 +70,11 @@ def _found(
     """(cache dir, environment prefix) -> the inodes of that cache it holds links to."""
     wanted: dict[tuple[int, int], tuple[str, int]] = {}
     by_ino: dict[int, set[int]] = {}
+    if not prefixes:
+        return {}
     for scan in scans:
+        if scan.summary is not None and not scan.summary.linked_files:
+            continue  # known without reading its entries: no file has another link
         for entry in scan.entries:
             for f in entry.files:
                 if f.nlink > 1:

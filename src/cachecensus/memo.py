@@ -1,4 +1,6 @@
-"""A memo of identifications, so a second audit only stats files.
+"""A memo of identifications, so a second audit only stats files, and of whole scans
+(:mod:`cachecensus.snapshot`), so a second audit of an unchanged pip cache stats only its
+directories.
 
 SQLite (stdlib), one row per file, keyed by (path, size, mtime_ns, inode): a file that
 changed in any of those is identified again. Lives at
@@ -7,7 +9,7 @@ it, ``CACHECENSUS_MEMO=off`` disables it). Paths are paths on this machine (a ``
 image's files never meet the host's).
 
 - Schema-versioned: a ``meta`` table holds :data:`SCHEMA_VERSION`; any other version (or
-  none) drops and rebuilds the table, inside one immediate transaction, re-checked there so
+  none) drops and rebuilds the tables, inside one immediate transaction, re-checked there so
   two processes upgrading at once do not drop each other's work.
 - WAL journal and a busy timeout let concurrent runs share it; writes are batched, one
   transaction per :meth:`Memo.put_many`; a write that still cannot get the lock is dropped
@@ -25,7 +27,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 Key = tuple[int, int, int]  # (size, mtime_ns, inode)
 Values = dict[str, str | None]
 #: The memoised fields, in column order. ``kind`` NULL marks a row holding only a sha256.
@@ -123,6 +125,54 @@ class Memo:
             [(path, *key, digest)],
         )
 
+    def get_snapshot(self, key: str) -> tuple[int, bytes, bytes, bytes | None] | None:
+        """(taken_ns, dirs, head, summary) of the snapshot stored under ``key`` (its
+        entries, the big part, are read apart: :meth:`get_snapshot_entries`)."""
+        if self.conn is None:
+            return None
+        try:
+            row = self.conn.execute(
+                "SELECT taken_ns, dirs, head, summary FROM snapshot WHERE key = ?", (key,)
+            ).fetchone()
+        except sqlite3.Error:
+            return None
+        return (row[0], row[1], row[2], row[3]) if row else None
+
+    def get_snapshot_entries(self, key: str, taken_ns: int) -> bytes | None:
+        """The entries of the snapshot ``key`` taken at ``taken_ns`` (None: replaced since)."""
+        if self.conn is None:
+            return None
+        try:
+            row = self.conn.execute(
+                "SELECT entries FROM snapshot WHERE key = ? AND taken_ns = ?", (key, taken_ns)
+            ).fetchone()
+        except sqlite3.Error:
+            return None
+        return row[0] if row else None
+
+    def put_snapshot(
+        self, key: str, taken_ns: int, dirs: bytes, head: bytes, entries: bytes
+    ) -> None:
+        """Store (replace) the snapshot under ``key`` (best effort, like every write)."""
+        if self.conn is not None:
+            self._write(
+                "INSERT OR REPLACE INTO snapshot VALUES (?, ?, ?, ?, ?, NULL)",
+                [(key, taken_ns, dirs, head, entries)],
+            )
+
+    def put_snapshot_summary(self, key: str, taken_ns: int, summary: bytes) -> None:
+        """Add the audit summary to the snapshot ``key`` taken at ``taken_ns`` (if still it)."""
+        if self.conn is not None:
+            self._write(
+                "UPDATE snapshot SET summary = ? WHERE key = ? AND taken_ns = ?",
+                [(summary, key, taken_ns)],
+            )
+
+    def forget_snapshots(self, keys: Sequence[str]) -> None:
+        """Drop the snapshots under ``keys`` (a command changed those caches)."""
+        if self.conn is not None and keys:
+            self._write("DELETE FROM snapshot WHERE key = ?", [(k,) for k in keys])
+
     def _write(self, sql: str, data: Sequence[tuple[object, ...]]) -> None:
         assert self.conn is not None
         try:
@@ -181,6 +231,11 @@ def _connect(path: str) -> tuple[sqlite3.Connection, bool]:
                     conn.execute(
                         "CREATE TABLE ident (path TEXT PRIMARY KEY, size INTEGER, "
                         f"mtime_ns INTEGER, inode INTEGER, {columns})"
+                    )
+                    conn.execute("DROP TABLE IF EXISTS snapshot")
+                    conn.execute(
+                        "CREATE TABLE snapshot (key TEXT PRIMARY KEY, taken_ns INTEGER, "
+                        "dirs BLOB, head BLOB, entries BLOB, summary BLOB)"
                     )
                     conn.execute(
                         "INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),)

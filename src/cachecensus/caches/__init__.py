@@ -37,6 +37,12 @@ Each format module (``cachecensus.caches.<module>``) provides:
 ``LOCK``
     a path relative to the cache dir that the tool locks (``flock``) while it works, taken
     exclusively by the delete engine; None for tools that take no lock.
+``SNAPSHOT`` (optional, default False)
+    True when the tool only ever creates, renames and unlinks its cache files (never
+    rewrites one in place nor links one elsewhere), so a scan stays true while no directory
+    changed: its ``scan`` then takes ``dirs=`` (a list it fills with every directory's
+    stamp) and :mod:`cachecensus.snapshot` may answer a read-only command from the last
+    scan (pip).
 
 pipenv writes pip's format (its cache is a pip cache in another place), so it has a
 resolver (:mod:`cachecensus.resolve.pipenv`) but no format module of its own.

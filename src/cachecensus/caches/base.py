@@ -16,9 +16,22 @@ from cachecensus.models import CacheScan, Entry, FileInfo, Kind, Problem
 Raw = tuple[str, os.stat_result]  # (path relative to the cache dir, lstat)
 
 
-def walk(real_top: str, top: str) -> tuple[list[Raw], list[Raw], list[Problem]]:
+#: A directory's stamp as :func:`walk` records it: (path relative to the cache dir, "" for
+#: the dir itself; inode; mtime_ns; ctime_ns), taken before its names were read.
+DirStamp = tuple[str, int, int, int]
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
+_DIR_FLAGS |= getattr(os, "O_CLOEXEC", 0)
+
+
+def walk(
+    real_top: str, top: str, dirs: list[DirStamp] | None = None
+) -> tuple[list[Raw], list[Raw], list[Problem]]:
     """(regular files, other non-directories) under ``real_top`` as (relative path, lstat),
-    and the directories that could not be read. Never follows a symlink."""
+    and the directories that could not be read. Never follows a symlink.
+
+    ``dirs``: also collect every directory's :data:`DirStamp` (each directory is opened,
+    ``fstat``-ed, then read through that descriptor, so a change made while it is read
+    shows in its stamp; see :mod:`cachecensus.snapshot`)."""
     files: list[Raw] = []
     others: list[Raw] = []
     problems: list[Problem] = []
@@ -26,14 +39,19 @@ def walk(real_top: str, top: str) -> tuple[list[Raw], list[Raw], list[Problem]]:
     add_file = files.append
     while stack:
         real, prefix = stack.pop()
+        fd = -1
         try:
-            with os.scandir(real) as it:
+            if dirs is not None:
+                fd = os.open(real, _DIR_FLAGS)
+                st = os.fstat(fd)
+                dirs.append((prefix[:-1], st.st_ino, st.st_mtime_ns, st.st_ctime_ns))
+            with os.scandir(real if fd < 0 else fd) as it:
                 for entry in it:
                     child = prefix + entry.name
                     try:
                         # d_type answers is_dir() without a syscall: only files are stat'ed
                         if entry.is_dir(follow_symlinks=False):
-                            stack.append((entry.path, child + "/"))
+                            stack.append((f"{real}/{entry.name}", child + "/"))
                             continue
                         st = entry.stat(follow_symlinks=False)
                     except FileNotFoundError:
@@ -44,7 +62,7 @@ def walk(real_top: str, top: str) -> tuple[list[Raw], list[Raw], list[Problem]]:
                     if stat.S_ISREG(st.st_mode):
                         add_file((child, st))
                     elif stat.S_ISDIR(st.st_mode):  # d_type unknown on this filesystem
-                        stack.append((entry.path, child + "/"))
+                        stack.append((f"{real}/{entry.name}", child + "/"))
                     else:
                         others.append((child, st))
         except FileNotFoundError:
@@ -52,6 +70,9 @@ def walk(real_top: str, top: str) -> tuple[list[Raw], list[Raw], list[Problem]]:
         except OSError as exc:
             where = f"{top}/{prefix.rstrip('/')}" if prefix else top
             problems.append(Problem(where, exc.strerror or str(exc)))
+        finally:
+            if fd >= 0:
+                os.close(fd)
     return files, others, problems
 
 
@@ -108,6 +129,8 @@ class ScannerBase:
             return CacheScan(self.tool, self.top, False, (), 0, 0, 0, (problem,))
         return None
 
-    def walk(self) -> tuple[list[Raw], list[Raw], list[Problem]]:
+    def walk(
+        self, dirs: list[DirStamp] | None = None
+    ) -> tuple[list[Raw], list[Raw], list[Problem]]:
         """:func:`walk` of this cache dir."""
-        return walk(self.real_top, self.top)
+        return walk(self.real_top, self.top, dirs)

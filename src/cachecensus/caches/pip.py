@@ -34,13 +34,11 @@ import os
 import re
 import stat
 from collections.abc import Callable, Iterable, Sequence
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import msgpack
 
-from cachecensus import identify as ident
-from cachecensus.caches.base import ScannerBase
+from cachecensus.caches.base import DirStamp, ScannerBase
 from cachecensus.host import Host
 from cachecensus.memo import Memo, Values
 from cachecensus.models import CacheScan, Entry, FileInfo, Kind
@@ -217,6 +215,8 @@ def iso_date(value: str | None) -> str | None:
         day, month, year, hh, mm, ss = match.groups()
         return f"{year}-{_MONTHS[month]:02d}-{day}T{hh}:{mm}:{ss}+00:00"
     try:
+        from email.utils import parsedate_to_datetime
+
         return parsedate_to_datetime(value).isoformat()
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
@@ -241,6 +241,8 @@ def identify_entry(job: tuple[str, str, str | None, int]) -> Values:
     """Identify one HTTP entry: ``(area, record real path, body real path, body size)``.
 
     Module-level and picklable (worker processes run it). Never raises."""
+    from cachecensus import identify as ident
+
     area, record_path, body_path, body_size = job
     try:
         fd = _open(record_path)
@@ -503,12 +505,14 @@ class _Scanner(ScannerBase):
         identify: bool,
         progress: Callable[[int], None] | None,
         workers: int | None,
+        dirs: list[DirStamp] | None = None,
     ) -> None:
         super().__init__(host, cache_dir)
         self.identify = identify
         self.memo = memo
         self.progress = progress
         self.workers = workers
+        self.dirs = dirs
 
     # ------------------------------------------------------------------ http entries
 
@@ -647,7 +651,7 @@ class _Scanner(ScannerBase):
         early = self.unusable()
         if early is not None:
             return early
-        files, others, problems = self.walk()
+        files, others, problems = self.walk(self.dirs)
         entries: list[Entry] = []
         pairs: dict[tuple[str, str], list[Raw | None]] = {}
         wheels: list[Raw] = []
@@ -704,6 +708,7 @@ def scan(
     identify: bool = True,
     progress: Callable[[int], None] | None = None,
     workers: int | None = None,
+    dirs: list[DirStamp] | None = None,
 ) -> CacheScan:
     """Every entry of the pip cache at system path ``cache_dir`` (see the module doc).
 
@@ -711,13 +716,16 @@ def scan(
     ``unknown``). ``memo``: identifications are looked up and stored there, so a second
     scan only stats. ``progress(n)``: n more HTTP entries done. ``workers``: processes
     that identify bodies (None: one per CPU once :data:`POOL_MIN` bodies are new; 1: here).
+    ``dirs``: collects every directory's stamp (for :mod:`cachecensus.snapshot`).
     """
-    return _Scanner(host, cache_dir, memo, identify, progress, workers).run()
+    return _Scanner(host, cache_dir, memo, identify, progress, workers, dirs).run()
 
 
 def record_body_sha256(fd: int, size: int) -> str | None:
     """sha256 of the body a legacy ``http/`` record (open at ``fd``, ``size`` bytes) holds
     inside it; None when the record holds none or cannot be parsed."""
+    from cachecensus import identify as ident
+
     try:
         _, body = read_record(fd, size)
     except (OSError, ValueError):
@@ -790,6 +798,10 @@ def pip_info(result: CacheScan) -> dict[str, Any]:
 TOOL = "pip"
 #: pip takes no lock on its cache (it writes each file atomically, ``adjacent_tmp_file``).
 LOCK: str | None = None
+#: pip only creates (by rename), replaces (by rename) and unlinks its cache files, never
+#: rewrites one in place nor links one elsewhere: a scan stays true while no directory
+#: changed (:mod:`cachecensus.snapshot`).
+SNAPSHOT = True
 #: The areas pip rebuilds on demand (``selfcheck/`` and the top level are not).
 PURGE_AREAS = frozenset({"http", "http-v2", "wheels"})
 #: The kinds ``purge`` takes from those areas (every entry pip would rebuild).

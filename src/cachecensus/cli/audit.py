@@ -13,6 +13,7 @@ from cachecensus.cli.scanning import (
     AllUsersOption,
     CacheDirOption,
     PythonOption,
+    RescanOption,
     ScanOption,
     ToolChoice,
     ToolOption,
@@ -58,12 +59,16 @@ def audit_command(
     stale_days: float = typer.Option(
         90, "--stale-days", min=0, help="Downloads unused this many days count as stale."
     ),
+    rescan: bool = RescanOption,
 ) -> None:
     """One row per physical cache: size, contents, users, stale, duplicated, reclaimable."""
+    from dataclasses import replace
+
     from cachecensus.artifacts import sha256_of
-    from cachecensus.audit import audit
+    from cachecensus.audit import audit, summarize
     from cachecensus.links import environments_linking
     from cachecensus.memo import open_memo
+    from cachecensus.snapshot import save_summary
 
     if json_output and toml_output:
         fail("--json and --toml exclude each other")
@@ -76,13 +81,20 @@ def audit_command(
         scan_dirs=scan,
         tools=tool,
         json_output=json_output or toml_output,
+        snapshots=not rescan,
     )
     host = scanned.host
-    scans = [result for _, result in scanned.caches]
     memo = open_memo()  # artifacts hashed once are not hashed again while unchanged
     try:
+        caches = []
+        for cache, result in scanned.caches:
+            if result.snapshot is not None and result.summary is None:
+                result = replace(result, summary=summarize(result))
+                save_summary(memo, result)  # the next audit reads no entries
+            caches.append((cache, result))
+        scans = [result for _, result in caches]
         report = audit(
-            [(result, cache.used_by, cache.owner) for cache, result in scanned.caches],
+            [(result, cache.used_by, cache.owner) for cache, result in caches],
             sha256_of=lambda e: sha256_of(host, e, memo),
             disk_usage=host.disk_usage,
             stale_days=stale_days,
@@ -171,6 +183,7 @@ def list_command(
     tool: list[ToolChoice] = ToolOption,
     root: str | None = RootOption,
     json_output: bool = JsonOption,
+    rescan: bool = RescanOption,
 ) -> None:
     """Every cached entry (downloads, index pages, built wheels...) matching PATTERN."""
     from cachecensus.select import parse_spec, select
@@ -188,6 +201,7 @@ def list_command(
         scan_dirs=scan,
         tools=tool,
         json_output=json_output,
+        snapshots=not rescan,
     )
     kinds = [Kind(k.value) for k in kind] or None
     entries = [
@@ -270,6 +284,7 @@ def info_command(
     user: str | None = UserOption,
     root: str | None = RootOption,
     json_output: bool = JsonOption,
+    rescan: bool = RescanOption,
 ) -> None:
     """pip's 'cache info' for any environment, with the counts pip gets wrong put right."""
     from cachecensus.act.install import default_python
@@ -290,6 +305,7 @@ def info_command(
         scan_dirs=[],
         json_output=json_output,
         tools=[ToolChoice.pip],
+        snapshots=not rescan,
     )
     infos = [pip_info(result) for _, result in scanned.caches]
     if json_output:

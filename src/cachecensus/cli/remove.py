@@ -538,6 +538,15 @@ def dedupe_command(
         if not typer.confirm("Replace these copies with hard links?", default=False):
             raise typer.Exit(EXIT_OK)
     result = link_duplicates(scanned.host, groups)
+    if result.linked:  # the kept copies' link counts changed, their directories did not
+        from cachecensus.memo import open_memo
+        from cachecensus.snapshot import forget
+
+        memo = open_memo()
+        try:
+            forget(memo, [s for _, s in scanned.caches], scanned.host.real)
+        finally:
+            memo.close()
     doc.update(
         linked=result.linked,
         freed_bytes=result.freed,

@@ -37,6 +37,12 @@ ToolOption = typer.Option(
     "--tool",
     help="Only caches of these tools (repeatable); with --cache-dir, read DIR as this tool's.",
 )
+RescanOption = typer.Option(
+    False,
+    "--rescan",
+    help="Look at every file again, even in a pip cache whose directories are unchanged "
+    "since the last scan (see README: snapshots).",
+)
 ScanOption = typer.Option(
     [], "--scan", metavar="DIR", help="Also look for venvs under DIR (repeatable)."
 )
@@ -62,10 +68,17 @@ def scan_selected(
     json_output: bool,
     identify: bool = True,
     tools: list[ToolChoice] | None = None,
+    snapshots: bool = False,
 ) -> Scanned:
     """Select caches (cachecensus.targets), then scan each once, with the memo and a
-    progress bar on long runs."""
+    progress bar on long runs. ``snapshots``: a read-only command may be answered from
+    each unchanged cache's last scan, and stores its own scans as snapshots
+    (:mod:`cachecensus.snapshot`)."""
+    import time
+
+    from cachecensus import snapshot
     from cachecensus.caches import format_for, with_trash
+    from cachecensus.caches.base import DirStamp
     from cachecensus.cli.progress import progress
     from cachecensus.memo import open_memo
     from cachecensus.targets import TargetError, select_caches
@@ -88,21 +101,59 @@ def scan_selected(
     memo = open_memo() if identify else None
     if memo is not None and memo.warning:
         warn(memo.warning)
-    results: list[tuple[CacheDir, CacheScan]] = []
+    results: list[tuple[CacheDir, CacheScan] | None] = [None] * len(selection.caches)
+    remember = snapshots and memo is not None and memo.conn is not None
     try:
+        if remember:
+            assert memo is not None
+            # before any progress thread starts: a large check forks
+            for index, cache in enumerate(selection.caches):
+                if snapshot.applies(cache.tool):
+
+                    def rescan(tool: str = cache.tool, path: str = cache.path) -> CacheScan:
+                        return with_trash(format_for(tool).scan(host, path, identify=identify))
+
+                    real = host.real(cache.path)
+                    kept = snapshot.load(memo, cache.tool, cache.path, real, rescan)
+                    if kept is not None:
+                        results[index] = (cache, kept)
         with progress("identifying cache entries", json_output=json_output) as bar:
-            for cache in selection.caches:
+            for index, cache in enumerate(selection.caches):
+                if results[index] is not None:
+                    continue
                 bar.relabel(f"scanning {cache.path}")
-                scan = format_for(cache.tool).scan
-                found = scan(host, cache.path, memo=memo, identify=identify, progress=bar.advance)
-                results.append((cache, with_trash(found)))
+                fmt = format_for(cache.tool)
+                if remember and snapshot.applies(cache.tool):
+                    assert memo is not None
+                    dirs: list[DirStamp] = []
+                    started = time.time_ns()
+                    found = with_trash(
+                        fmt.scan(  # type: ignore[call-arg]
+                            host,
+                            cache.path,
+                            memo=memo,
+                            identify=identify,
+                            progress=bar.advance,
+                            dirs=dirs,
+                        )
+                    )
+                    real = host.real(cache.path)
+                    found = snapshot.save(memo, cache.tool, cache.path, real, found, dirs, started)
+                else:
+                    found = with_trash(
+                        fmt.scan(
+                            host, cache.path, memo=memo, identify=identify, progress=bar.advance
+                        )
+                    )
+                results[index] = (cache, found)
     finally:
         if memo is not None:
             memo.close()
+    done = [r for r in results if r is not None]
     problems = list(selection.problems)
-    for _, result in results:
+    for _, result in done:
         problems.extend(result.problems)
-    return Scanned(host, results, problems, selection.environments, selection.prefixes)
+    return Scanned(host, done, problems, selection.environments, selection.prefixes)
 
 
 def remember_projects(scanned: Scanned) -> None:
@@ -111,5 +162,10 @@ def remember_projects(scanned: Scanned) -> None:
         return
     from cachecensus.complete import write_candidates
 
-    names = {e.project for _, s in scanned.caches for e in s.entries if e.project}
+    names: set[str] = set()
+    for _, scan in scanned.caches:
+        if scan.summary is not None:
+            names.update(scan.summary.projects)
+        else:
+            names.update(e.project for e in scan.entries if e.project)
     write_candidates(sorted(names), None)
