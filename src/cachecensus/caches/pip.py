@@ -55,6 +55,7 @@ RECORD_HEAD = 64 << 10
 POOL_MIN = 1500
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 _OPEN_FLAGS |= getattr(os, "O_NONBLOCK", 0)  # a FIFO swapped in never blocks us
+_NOATIME = getattr(os, "O_NOATIME", 0)
 
 Raw = tuple[str, os.stat_result]  # (path relative to the cache dir, lstat)
 
@@ -226,7 +227,14 @@ def iso_date(value: str | None) -> str | None:
 
 
 def _open(path: str) -> int:
-    fd = os.open(path, _OPEN_FLAGS)
+    """Open a cache file to read (never through a symlink, never a FIFO or device), without
+    moving its access time where the system allows (``O_NOATIME``: the file's owner, or
+    root): cachecensus looking at an entry is not a use of it, and last use is what
+    staleness is measured by."""
+    try:
+        fd = os.open(path, _OPEN_FLAGS | _NOATIME)
+    except PermissionError:  # O_NOATIME on someone else's file: an ordinary read
+        fd = os.open(path, _OPEN_FLAGS)
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
         raise OSError(errno.EINVAL, "not a regular file", path)
