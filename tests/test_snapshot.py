@@ -247,3 +247,51 @@ def test_cli_answers_an_unchanged_cache_from_its_snapshot(pip_cache: str, tmp_pa
     os.unlink(wheel["files"][0])
     orphaned = _audit(pip_cache, env)
     assert orphaned["caches"][0]["by_kind"]["orphan"]["entries"] == 1  # type: ignore[index]
+
+
+def test_cli_several_caches_info_and_leftovers_from_snapshots(
+    real_caches: Path, tmp_path: Path
+) -> None:
+    """Two caches audited together (totals over both read the snapshots' entries), `info`,
+    and a removal's leftover directory (an orphan entry) all answer as a full walk does."""
+    new, old = str(real_caches / "pip-26.3"), str(real_caches / "pip-23.2.1")
+    aside = Path(new, "http-v2", "0", ".cachecensus-trash-0123456789ab")
+    aside.mkdir()
+    (aside / "left-over").write_bytes(b"x" * 100)
+    env = dict(os.environ, CACHECENSUS_MEMO=str(tmp_path / "m.db"))
+    time.sleep(snapshot.RACY_S + 0.2)
+    both = ("--cache-dir", new, "--cache-dir", old)
+    cold = _audit(new, env, "--cache-dir", old)
+    assert _audit(new, env, "--cache-dir", old) == cold
+    assert _audit(new, env, "--cache-dir", old, "--rescan") == cold
+    assert cold["caches"][0]["by_kind"]["orphan"]["entries"] >= 1  # type: ignore[index]
+    db = sqlite3.connect(tmp_path / "m.db")
+    kept = db.execute("SELECT count(*), count(summary) FROM snapshot").fetchone()
+    db.close()
+    assert kept == (2, 2)  # each cache's scan and audit numbers kept
+
+    def info(*extra: str) -> object:
+        proc = subprocess.run(
+            [CACHECENSUS, "info", "--json", *both, *extra],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)
+
+    assert info() == info("--rescan")
+
+
+def test_identifying_a_body_is_not_a_use_of_it(pip_cache: str) -> None:
+    """Bodies are read with O_NOATIME (owner or root): an audit does not make every entry
+    look used today (relatime would move an access time older than the mtime)."""
+    walked = scan(HOST, pip_cache, workers=1)
+    bodies = [e.files[-1].path for e in walked.entries if e.kind == Kind.WHEEL]
+    for path in bodies:
+        st = os.stat(path)
+        os.utime(path, ns=(st.st_mtime_ns - 10**9, st.st_mtime_ns))
+    before = {p: os.stat(p).st_atime_ns for p in bodies}
+    again = scan(HOST, pip_cache, workers=1)  # no memo: every body read again
+    assert sum(e.kind == Kind.WHEEL for e in again.entries) == len(bodies) > 0
+    assert {p: os.stat(p).st_atime_ns for p in bodies} == before
