@@ -8,7 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from cachecensus.cli.app import app
@@ -124,3 +126,21 @@ def test_completion_knows_the_value_kinds(flag: str, kind: str) -> None:
     (option,) = [o for o in envs.options if flag in o.names]
     assert option.value == kind
     assert envs.arguments is None
+
+
+def test_each_command_is_found_in_the_family_the_start_up_map_names() -> None:
+    """A run imports only its command's family (cli.app.COMMAND_FAMILY): the map must name
+    every command, and each family alone must register the commands mapped to it."""
+    from cachecensus.cli import app as appmod
+
+    top = typer.main.get_command(appmod.build())
+    assert isinstance(top, click.Group)
+    assert set(top.commands) == set(appmod.COMMAND_FAMILY)
+    for family in appmod.FAMILIES:
+        alone = typer.main.get_command(appmod.build((family,)))
+        mapped = {c for c, f in appmod.COMMAND_FAMILY.items() if f == family}
+        names = set(alone.commands) if isinstance(alone, click.Group) else {alone.name}
+        assert names == mapped
+    assert appmod.families_for(["list", "--json"]) == ("audit",)
+    assert appmod.families_for(["--version"]) == appmod.FAMILIES
+    assert appmod.families_for(["nosuch"]) == appmod.FAMILIES
