@@ -51,6 +51,8 @@ def entries_linked(
     any of its files: which environments still use an archive."""
     scans = list(scans)
     found = _found(host, scans, prefixes)
+    if not found:
+        return {}
     holders: dict[tuple[int, int], list[str]] = {}
     for (_, prefix), keys in found.items():
         for ino in keys:
