@@ -144,3 +144,9 @@ def test_each_command_is_found_in_the_family_the_start_up_map_names() -> None:
     assert appmod.families_for(["list", "--json"]) == ("audit",)
     assert appmod.families_for(["--version"]) == appmod.FAMILIES
     assert appmod.families_for(["nosuch"]) == appmod.FAMILIES
+
+
+def test_a_mistyped_command_gets_one_suggestion() -> None:
+    result = CliRunner().invoke(app, ["audti"])
+    assert result.exit_code == 2
+    assert result.output.count("Did you mean 'audit'?") == 1

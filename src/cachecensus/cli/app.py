@@ -57,6 +57,7 @@ def build(families: tuple[str, ...] = FAMILIES) -> typer.Typer:
         add_completion=False,
         context_settings={"help_option_names": ["-h", "--help"]},
         pretty_exceptions_enable=False,
+        suggest_commands=False,  # click itself says "Did you mean ...?" (else it is said twice)
     )
     built.callback()(_root)
     for family in families:
