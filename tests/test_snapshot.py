@@ -142,7 +142,8 @@ def test_racy_walk_is_not_kept(pip_cache: str, tmp_path: Path) -> None:
     newest = max(max(m, c) for _, _, m, c in dirs)
     racy = snapshot.save(memo, "pip", pip_cache, pip_cache, walked, dirs, newest + 10**9)
     assert racy.snapshot is None  # a directory changed within RACY_S of the walk's start
-    assert memo.get_snapshot(snapshot.key_for("pip", pip_cache, pip_cache)) is None
+    key = snapshot.key_for("pip", pip_cache, pip_cache)
+    assert memo.get_snapshot(key, snapshot.WRITER) is None
     memo.close()
 
 
@@ -166,8 +167,16 @@ def test_old_snapshot_and_damaged_blobs_mean_a_walk(pip_cache: str, tmp_path: Pa
     # directory stamps that do not decode: no snapshot at all
     raw.execute("UPDATE snapshot SET dirs = x'00' WHERE key = ?", (key,))
     raw.commit()
-    raw.close()
     assert _load(pip_cache, memo, started) is None
+    # written by another version: none, and the next walk replaces it (one row per cache)
+    _saved(pip_cache, memo)
+    raw.execute("UPDATE snapshot SET writer = '0|0.0.0' WHERE key = ?", (key,))
+    raw.commit()
+    assert _load(pip_cache, memo, started) is None
+    _, again = _saved(pip_cache, memo)
+    assert _load(pip_cache, memo, again) is not None
+    assert raw.execute("SELECT count(*) FROM snapshot").fetchone() == (1,)
+    raw.close()
     memo.close()
 
 

@@ -27,7 +27,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 Key = tuple[int, int, int]  # (size, mtime_ns, inode)
 Values = dict[str, str | None]
 #: The memoised fields, in column order. ``kind`` NULL marks a row holding only a sha256.
@@ -125,14 +125,16 @@ class Memo:
             [(path, *key, digest)],
         )
 
-    def get_snapshot(self, key: str) -> tuple[int, bytes, bytes, bytes | None] | None:
-        """(taken_ns, dirs, head, summary) of the snapshot stored under ``key`` (its
-        entries, the big part, are read apart: :meth:`get_snapshot_entries`)."""
+    def get_snapshot(self, key: str, writer: str) -> tuple[int, bytes, bytes, bytes | None] | None:
+        """(taken_ns, dirs, head, summary) of the snapshot stored under ``key`` by
+        ``writer`` (one written in another layout is none); its entries, the big part, are
+        read apart (:meth:`get_snapshot_entries`)."""
         if self.conn is None:
             return None
         try:
             row = self.conn.execute(
-                "SELECT taken_ns, dirs, head, summary FROM snapshot WHERE key = ?", (key,)
+                "SELECT taken_ns, dirs, head, summary FROM snapshot WHERE key = ? AND writer = ?",
+                (key, writer),
             ).fetchone()
         except sqlite3.Error:
             return None
@@ -151,13 +153,14 @@ class Memo:
         return row[0] if row else None
 
     def put_snapshot(
-        self, key: str, taken_ns: int, dirs: bytes, head: bytes, entries: bytes
+        self, key: str, writer: str, taken_ns: int, dirs: bytes, head: bytes, entries: bytes
     ) -> None:
-        """Store (replace) the snapshot under ``key`` (best effort, like every write)."""
+        """Store (replace: one row per cache, whatever wrote the last) the snapshot under
+        ``key`` (best effort, like every write)."""
         if self.conn is not None:
             self._write(
-                "INSERT OR REPLACE INTO snapshot VALUES (?, ?, ?, ?, ?, NULL)",
-                [(key, taken_ns, dirs, head, entries)],
+                "INSERT OR REPLACE INTO snapshot VALUES (?, ?, ?, ?, ?, ?, NULL)",
+                [(key, writer, taken_ns, dirs, head, entries)],
             )
 
     def put_snapshot_summary(self, key: str, taken_ns: int, summary: bytes) -> None:
@@ -234,8 +237,8 @@ def _connect(path: str) -> tuple[sqlite3.Connection, bool]:
                     )
                     conn.execute("DROP TABLE IF EXISTS snapshot")
                     conn.execute(
-                        "CREATE TABLE snapshot (key TEXT PRIMARY KEY, taken_ns INTEGER, "
-                        "dirs BLOB, head BLOB, entries BLOB, summary BLOB)"
+                        "CREATE TABLE snapshot (key TEXT PRIMARY KEY, writer TEXT, "
+                        "taken_ns INTEGER, dirs BLOB, head BLOB, entries BLOB, summary BLOB)"
                     )
                     conn.execute(
                         "INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),)

@@ -42,7 +42,7 @@ from cachecensus.caches.base import DirStamp
 from cachecensus.memo import Memo
 from cachecensus.models import CacheScan, Entry, FileInfo, Kind, ScanSummary
 
-#: Layout of the stored blobs; part of the key, with the package version.
+#: Layout of the stored blobs (with the package version: :data:`WRITER`).
 FORMAT = 1
 #: A snapshot older than this is walked again (bounds what it cannot see).
 MAX_AGE_S = 3600
@@ -63,13 +63,17 @@ def applies(tool: str) -> bool:
     return bool(getattr(format_for(tool), "SNAPSHOT", False))
 
 
+#: What wrote a snapshot's blobs: a snapshot written by another layout or version is none
+#: (and is replaced by the next walk: one row per cache).
+WRITER = f"{FORMAT}|{__version__}"
+
+
 def key_for(tool: str, top: str, real_top: str) -> str:
-    """The memo key of a cache's snapshot: its format, both spellings of its dir, and what
-    wrote the blobs."""
+    """The memo key of a cache's snapshot: its format and both spellings of its dir."""
     from cachecensus.caches import FORMAT_OF
 
     fmt = FORMAT_OF.get(tool, tool)
-    return f"{FORMAT}|{__version__}|{fmt}|{top.rstrip('/') or '/'}|{real_top.rstrip('/') or '/'}"
+    return f"{fmt}|{top.rstrip('/') or '/'}|{real_top.rstrip('/') or '/'}"
 
 
 # ---------------------------------------------------------------------- validation
@@ -305,7 +309,7 @@ def load(
     enough and no directory changed since; None means walk it. Its entries are read from
     the memo when first used (``rescan()``'s if the snapshot was replaced meanwhile)."""
     key = key_for(tool, top, real_top)
-    row = memo.get_snapshot(key)
+    row = memo.get_snapshot(key, WRITER)
     if row is None:
         return None
     taken, dirs_blob, head_blob, summary_blob = row
@@ -380,7 +384,12 @@ def save(
         len(scan.entries),
     ]
     memo.put_snapshot(
-        key, started_ns, _pack_dirs(dirs), msgpack.packb(head), _encode_entries(scan.entries)
+        key,
+        WRITER,
+        started_ns,
+        _pack_dirs(dirs),
+        msgpack.packb(head),
+        _encode_entries(scan.entries),
     )
     return replace(scan, snapshot=(key, started_ns))
 
