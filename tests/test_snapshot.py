@@ -304,3 +304,18 @@ def test_identifying_a_body_is_not_a_use_of_it(pip_cache: str) -> None:
     again = scan(HOST, pip_cache, workers=1)  # no memo: every body read again
     assert sum(e.kind == Kind.WHEEL for e in again.entries) == len(bodies) > 0
     assert {p: os.stat(p).st_atime_ns for p in bodies} == before
+
+
+def test_summary_without_hard_links_counts_as_the_per_inode_path(pip_cache: str) -> None:
+    """With no file linked twice the summary skips per-inode bookkeeping: same numbers."""
+    from cachecensus.audit import _inode_totals
+
+    walked = scan(HOST, pip_cache, workers=1)
+    assert all(f.nlink == 1 for e in walked.entries for f in e.files)
+    summary = summarize(walked)
+    assert not summary.linked_files and summary.linked_elsewhere == 0
+    assert summary.alone == _inode_totals([walked])
+    assert summary.reclaimable == summary.alone[3]
+    os.link(walked.entries[0].files[0].path, Path(pip_cache).parent / "a-second-name")
+    linked = summarize(scan(HOST, pip_cache, workers=1))
+    assert linked.linked_files and linked.linked_elsewhere == walked.entries[0].files[0].size

@@ -169,17 +169,23 @@ def summarize(scan: CacheScan) -> ScanSummary:
     linked_elsewhere = reclaimable = entries = 0
     oldest: int | None = None
     newest: int | None = None
+    # with no file linked twice, every file is its own inode: no per-inode bookkeeping
+    linked_files = any(f.nlink > 1 for e in scan.entries for f in e.files)
     links_here: Counter[tuple[int, int]] = Counter(
-        _inode(f) for e in scan.entries for f in {x.path: x for x in e.files}.values()
+        _inode(f)
+        for e in (scan.entries if linked_files else ())
+        for f in {x.path: x for x in e.files}.values()
     )
-    linked_files = False
+    all_size = all_physical = all_files = 0
     for entry in scan.entries:
         size = entry.size
+        all_size += size
+        all_physical += entry.physical
+        all_files += len(entry.files)
         bucket = by_kind[entry.kind.value]
         bucket[0] += 1
         bucket[1] += size
         if entry.kind in (Kind.STRAY, Kind.SELFCHECK):
-            linked_files = linked_files or any(f.nlink > 1 for f in entry.files)
             continue
         entries += 1
         if entry.project:
@@ -195,10 +201,11 @@ def summarize(scan: CacheScan) -> ScanSummary:
         if entry.kind in ORPHAN_KINDS:
             orphaned[0] += 1
             orphaned[1] += size
+        if not linked_files:
+            reclaimable += size
+            continue
         for f in entry.files:
             ino = _inode(f)
-            if f.nlink > 1:
-                linked_files = True
             if ino in counted:
                 continue
             counted.add(ino)
@@ -217,7 +224,11 @@ def summarize(scan: CacheScan) -> ScanSummary:
         orphaned=(orphaned[0], orphaned[1]),
         linked_elsewhere=linked_elsewhere,
         reclaimable=reclaimable,
-        alone=_inode_totals([scan]),
+        alone=(
+            _inode_totals([scan])
+            if linked_files
+            else (all_size, all_physical, all_files, reclaimable)
+        ),
         linked_files=linked_files,
     )
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from cachecensus.host import Host
@@ -24,14 +24,19 @@ _DIR_FLAGS |= getattr(os, "O_CLOEXEC", 0)
 
 
 def walk(
-    real_top: str, top: str, dirs: list[DirStamp] | None = None
+    real_top: str,
+    top: str,
+    dirs: list[DirStamp] | None = None,
+    on_dir: Callable[[list[Raw], int], None] | None = None,
 ) -> tuple[list[Raw], list[Raw], list[Problem]]:
     """(regular files, other non-directories) under ``real_top`` as (relative path, lstat),
     and the directories that could not be read. Never follows a symlink.
 
     ``dirs``: also collect every directory's :data:`DirStamp` (each directory is opened,
     ``fstat``-ed, then read through that descriptor, so a change made while it is read
-    shows in its stamp; see :mod:`cachecensus.snapshot`)."""
+    shows in its stamp; see :mod:`cachecensus.snapshot`). ``on_dir(files, start)``: called
+    after each directory is read, ``files[start:]`` being its regular files (so work on them
+    can start while the walk goes on)."""
     files: list[Raw] = []
     others: list[Raw] = []
     problems: list[Problem] = []
@@ -39,6 +44,7 @@ def walk(
     add_file = files.append
     while stack:
         real, prefix = stack.pop()
+        first = len(files)
         fd = -1
         try:
             if dirs is not None:
@@ -73,6 +79,8 @@ def walk(
         finally:
             if fd >= 0:
                 os.close(fd)
+        if on_dir is not None:
+            on_dir(files, first)
     return files, others, problems
 
 
@@ -130,7 +138,9 @@ class ScannerBase:
         return None
 
     def walk(
-        self, dirs: list[DirStamp] | None = None
+        self,
+        dirs: list[DirStamp] | None = None,
+        on_dir: Callable[[list[Raw], int], None] | None = None,
     ) -> tuple[list[Raw], list[Raw], list[Problem]]:
         """:func:`walk` of this cache dir."""
-        return walk(self.real_top, self.top, dirs)
+        return walk(self.real_top, self.top, dirs, on_dir)

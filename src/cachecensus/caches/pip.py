@@ -33,7 +33,7 @@ import json
 import os
 import re
 import stat
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import msgpack
@@ -53,6 +53,8 @@ _KINDS = frozenset(k.value for k in Kind)
 RECORD_HEAD = 64 << 10
 #: Misses above which identification runs in worker processes (``workers=None``).
 POOL_MIN = 1500
+#: New entries met while walking from which a worker pool starts identifying them.
+FEED_START = POOL_MIN // 2
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 _OPEN_FLAGS |= getattr(os, "O_NONBLOCK", 0)  # a FIFO swapped in never blocks us
 _NOATIME = getattr(os, "O_NOATIME", 0)
@@ -323,108 +325,242 @@ def _identify_many(
     return out
 
 
+Job = tuple[str, str, str | None, int]  # identify_entry's argument
+#: Jobs sent to a worker at a time.
+BATCH = 128
+
+
+class _Pool:
+    """Identification in ``count`` worker processes that takes jobs while the caller goes on
+    (the walk feeds it directory by directory). Fresh interpreters (``python -c``: no fork
+    of a threaded parent, no re-run of anyone's ``__main__``); one feeding and one draining
+    thread per worker, so the caller never blocks on a pipe. ``progress`` is called from the
+    caller's thread only (:meth:`poll`, :meth:`finish`)."""
+
+    def __init__(self, count: int, progress: Callable[[int], None] | None) -> None:
+        import queue
+        import subprocess
+        import sys
+        import threading
+
+        package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (package_root, os.environ.get("PYTHONPATH", "")) if p
+        )
+        self.progress = progress
+        self.sent = 0
+        self.results: dict[int, list[Values]] = {}
+        self.done: queue.Queue[int | None] = queue.Queue()
+        self.inboxes: list[queue.Queue[tuple[int, list[Job]] | None]] = []
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.threads: list[threading.Thread] = []
+        self.broken = False
+        self.finished = 0
+        try:
+            for _ in range(count):
+                self.procs.append(
+                    subprocess.Popen(
+                        [
+                            sys.executable,
+                            "-c",
+                            "from cachecensus.caches.pip import _worker; _worker()",
+                        ],
+                        stdin=subprocess.PIPE,
+                        stdout=subprocess.PIPE,
+                        stderr=subprocess.DEVNULL,
+                        env=env,
+                    )
+                )
+                self.inboxes.append(queue.Queue())
+        except OSError:
+            self.broken = True
+            return
+        for proc, inbox in zip(self.procs, self.inboxes, strict=True):
+            self.threads.append(threading.Thread(target=self._feed, args=(proc, inbox)))
+            self.threads.append(threading.Thread(target=self._drain, args=(proc,)))
+        for thread in self.threads:
+            thread.daemon = True
+            thread.start()
+
+    def _feed(self, proc: Any, inbox: Any) -> None:
+        import pickle
+
+        try:
+            with proc.stdin:
+                while (batch := inbox.get()) is not None:
+                    pickle.dump(batch, proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+                    proc.stdin.flush()
+        except OSError:
+            self.broken = True
+            while inbox.get() is not None:  # let the caller's puts go on
+                pass
+
+    def _drain(self, proc: Any) -> None:
+        import pickle
+
+        try:
+            while True:
+                number, values = pickle.load(proc.stdout)
+                self.results[number] = values
+                self.done.put(len(values))
+        except EOFError:
+            pass
+        except Exception:  # a broken worker: finish() sees batches missing
+            self.broken = True
+        finally:
+            self.done.put(None)
+
+    def submit(self, jobs: list[Job]) -> int:
+        """Queue ``jobs`` (at most :data:`BATCH`); the batch's number."""
+        number = self.sent
+        self.sent += 1
+        if not self.broken:
+            self.inboxes[number % len(self.inboxes)].put((number, jobs))
+        return number
+
+    def _advance(self, got: int | None) -> None:
+        if got is None:
+            self.finished += 1
+        elif self.progress:
+            self.progress(got)
+
+    def poll(self) -> None:
+        """Report what the workers finished so far (never waits)."""
+        import queue
+
+        while True:
+            try:
+                self._advance(self.done.get_nowait())
+            except queue.Empty:
+                return
+
+    def finish(self) -> dict[int, list[Values]] | None:
+        """Every batch's values by number, once all are done; None if a worker failed."""
+        for inbox in self.inboxes:
+            inbox.put(None)
+        while self.finished < len(self.procs):
+            self._advance(self.done.get())
+        for thread in self.threads:
+            thread.join()
+        codes = [proc.wait() for proc in self.procs]
+        if self.broken or any(codes) or len(self.results) != self.sent:
+            return None
+        return self.results
+
+
 def _identify_pooled(
-    jobs: list[tuple[str, str, str | None, int]],
-    count: int,
-    progress: Callable[[int], None] | None,
+    jobs: list[Job], count: int, progress: Callable[[int], None] | None
 ) -> list[Values] | None:
-    """The pool path: ``count`` fresh interpreters (``python -c``, so no fork of a threaded
-    parent and no re-run of anyone's ``__main__``), each identifying an interleaved slice
-    and streaming pickled batches back. None (the caller goes serial) on any failure."""
-    import pickle
-    import queue
-    import subprocess
+    """Every job through a :class:`_Pool` of ``count`` workers; None (the caller goes
+    serial) on any failure."""
     import sys
-    import threading
 
     if not sys.executable:
         return None
-    package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (package_root, os.environ.get("PYTHONPATH", "")) if p
-    )
-    slices = [jobs[i::count] for i in range(count)]
-    results: list[list[Values]] = [[] for _ in slices]
-    done: queue.Queue[int | None] = queue.Queue()
-    procs: list[subprocess.Popen[bytes]] = []
-
-    def feed(proc: subprocess.Popen[bytes], part: list[tuple[str, str, str | None, int]]) -> None:
-        assert proc.stdin is not None
-        try:
-            with proc.stdin:
-                pickle.dump(part, proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-        except OSError:
-            pass
-
-    def drain(proc: subprocess.Popen[bytes], into: list[Values]) -> None:
-        assert proc.stdout is not None
-        try:
-            while True:
-                batch = pickle.load(proc.stdout)
-                into.extend(batch)
-                done.put(len(batch))
-        except EOFError:
-            pass
-        except Exception:  # a broken worker: the count check below catches it
-            pass
-        finally:
-            done.put(None)
-
-    try:
-        for _ in slices:
-            procs.append(
-                subprocess.Popen(
-                    [sys.executable, "-c", "from cachecensus.caches.pip import _worker; _worker()"],
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.DEVNULL,
-                    env=env,
-                )
-            )
-        threads = [
-            threading.Thread(target=feed, args=(proc, part), daemon=True)
-            for proc, part in zip(procs, slices, strict=True)
-        ] + [
-            threading.Thread(target=drain, args=(proc, into), daemon=True)
-            for proc, into in zip(procs, results, strict=True)
-        ]
-        for thread in threads:
-            thread.start()
-        finished = 0
-        while finished < len(procs):
-            got = done.get()
-            if got is None:
-                finished += 1
-            elif progress:
-                progress(got)
-        for thread in threads:
-            thread.join()
-        codes = [proc.wait() for proc in procs]
-    except OSError:
-        for proc in procs:
-            proc.kill()
-            proc.wait()
+    pool = _Pool(count, progress)
+    numbers = [pool.submit(jobs[i : i + BATCH]) for i in range(0, len(jobs), BATCH)]
+    results = pool.finish()
+    if results is None:
         return None
-    if any(codes) or [len(r) for r in results] != [len(p) for p in slices]:
-        return None
-    out: list[Values] = [{}] * len(jobs)
-    for i, part in enumerate(results):
-        out[i::count] = part
-    return out
+    return [value for number in numbers for value in results[number]]
 
 
 def _worker() -> None:
-    """Entry point of a pool worker: jobs pickled on stdin, batches of values on stdout."""
+    """Entry point of a pool worker: ``(number, jobs)`` batches pickled on stdin, each
+    answered by ``(number, values)`` on stdout."""
     import pickle
     import sys
 
-    jobs = pickle.load(sys.stdin.buffer)
+    source = sys.stdin.buffer
     out = sys.stdout.buffer
-    for start in range(0, len(jobs), 64):
-        batch = [identify_entry(job) for job in jobs[start : start + 64]]
-        pickle.dump(batch, out, protocol=pickle.HIGHEST_PROTOCOL)
+    while True:
+        try:
+            number, jobs = pickle.load(source)
+        except EOFError:
+            return
+        pickle.dump((number, [identify_entry(job) for job in jobs]), out)
         out.flush()
+
+
+#: What the walk's :class:`_Feed` got for one entry: (memo key, values, newly identified).
+Key = tuple[int, int, int]
+Known = tuple[Key, Values, bool]
+
+
+class _Feed:
+    """Identification that starts while the walk goes on: each HTTP directory, once read,
+    gives its new entries (a record and its body are siblings) to a :class:`_Pool`, started
+    when :data:`FEED_START` new entries are met (a small cache stays in one process), so
+    reading bodies overlaps walking instead of following it."""
+
+    def __init__(
+        self, scanner: ScannerBase, known: Mapping[str, tuple[Key, Values]], count: int
+    ) -> None:
+        self.scanner = scanner
+        self.known = known
+        self.count = count
+        self.progress: Callable[[int], None] | None = getattr(scanner, "progress", None)
+        self.pending: list[tuple[str, Key, Job]] = []
+        self.pool: _Pool | None = None
+        self.sent: list[tuple[int, list[tuple[str, Key]]]] = []
+
+    def on_dir(self, files: list[Raw], start: int) -> None:
+        if start < len(files) and files[start][0].startswith("http"):
+            self._collect(files, start)
+        if self.pool is None and len(self.pending) >= FEED_START:
+            self.pool = _Pool(self.count, self.progress)
+        if self.pool is not None:
+            while len(self.pending) >= BATCH:
+                self._send()
+            self.pool.poll()
+
+    def _collect(self, files: list[Raw], start: int) -> None:
+        real = self.scanner.real
+        pairs: dict[tuple[str, str], list[Raw | None]] = {}
+        for raw in files[start:]:
+            shape = http_name(raw[0])
+            if shape is not None and shape[2] != "tmp":
+                pairs.setdefault(shape[:2], [None, None])[0 if shape[2] == "record" else 1] = raw
+        for (area, _), (record, body) in pairs.items():
+            if record is None or (area == "http-v2" and body is None):
+                continue  # an orphan: nothing to identify
+            memo_file = body if body is not None else record
+            st = memo_file[1]
+            path = real(memo_file[0])
+            key = (st.st_size, st.st_mtime_ns, st.st_ino)
+            found = self.known.get(path)
+            if found is not None and found[0] == key and found[1].get("kind") in _KINDS:
+                continue  # the memo answers it
+            job = (
+                area,
+                real(record[0]),
+                real(body[0]) if body else None,
+                body[1].st_size if body else 0,
+            )
+            self.pending.append((path, key, job))
+
+    def _send(self) -> None:
+        assert self.pool is not None
+        part, self.pending = self.pending[:BATCH], self.pending[BATCH:]
+        number = self.pool.submit([job for _, _, job in part])
+        self.sent.append((number, [(path, key) for path, key, _ in part]))
+
+    def finish(self) -> dict[str, Known]:
+        """What the pool identified, by memo path (nothing if it never started or failed:
+        :func:`identify_http` then does those entries itself)."""
+        if self.pool is None:
+            return {}
+        while self.pending:
+            self._send()
+        results = self.pool.finish()
+        if results is None:
+            return {}
+        out: dict[str, Known] = {}
+        for number, keys in self.sent:
+            for (path, key), values in zip(keys, results[number], strict=True):
+                out[path] = (key, values, True)
+        return out
 
 
 # ---------------------------------------------------------------------- the walk
@@ -444,22 +580,36 @@ def identify_http(
     memo: Memo | None,
     workers: int | None,
     progress: Callable[[int], None] | None,
+    given: Mapping[str, Known] | None = None,
+    known: Mapping[str, tuple[Key, Values]] | None = None,
 ) -> list[Entry]:
     """Entries for cachecontrol records (pip's, and poetry's repository caches): each
     identified from the memo when its body (else record) is unchanged, else read (in worker
-    processes when many), the new answers stored back in the memo."""
-    known = memo.get_many(scanner.real_top) if (memo and items) else {}
+    processes when many), the new answers stored back in the memo. ``given``: answers a
+    :class:`_Feed` already got during the walk, by memo path; ``known``: the memo's rows
+    for this cache, when already read."""
+    given = given or {}
+    if known is None:
+        known = memo.get_many(scanner.real_top) if (memo and len(given) < len(items)) else {}
     values: list[Values | None] = []
     keys: list[tuple[str, tuple[int, int, int]]] = []
     jobs: list[tuple[str, str, str | None, int]] = []
     missing: list[int] = []
+    fresh: list[tuple[str, tuple[int, int, int], Values]] = []
+    hits = 0
     for index, (_, job_area, record, body, _) in enumerate(items):
         memo_file = body if body is not None else record
         st = memo_file[1]
         keys.append((scanner.real(memo_file[0]), (st.st_size, st.st_mtime_ns, st.st_ino)))
+        pre = given.get(keys[-1][0])
+        if pre is not None and pre[0] == keys[-1][1]:
+            values.append(pre[1])
+            fresh.append((*keys[-1], pre[1]))
+            continue
         found = known.get(keys[-1][0])
         if found is not None and found[0] == keys[-1][1] and found[1].get("kind") in _KINDS:
             values.append(found[1])
+            hits += 1
             continue
         values.append(None)
         missing.append(index)
@@ -471,10 +621,8 @@ def identify_http(
                 body[1].st_size if body else 0,
             )
         )
-    hits = len(items) - len(jobs)
     if progress and hits:
         progress(hits)
-    fresh: list[tuple[str, tuple[int, int, int], Values]] = []
     for index, result in zip(missing, _identify_many(jobs, workers, progress), strict=True):
         values[index] = result
         fresh.append((*keys[index], result))
@@ -521,6 +669,8 @@ class _Scanner(ScannerBase):
         self.progress = progress
         self.workers = workers
         self.dirs = dirs
+        self.given: Mapping[str, Known] = {}
+        self.known: Mapping[str, tuple[Key, Values]] | None = None
 
     # ------------------------------------------------------------------ http entries
 
@@ -538,8 +688,20 @@ class _Scanner(ScannerBase):
                 out.append(self.entry(area, record[0], Kind.UNKNOWN, raws, detail="not identified"))
                 continue
             pending.append((area, area, record, body, [record] if body is None else [record, body]))
-        out += identify_http(self, pending, self.memo, self.workers, self.progress)
+        out += identify_http(
+            self, pending, self.memo, self.workers, self.progress, self.given, self.known
+        )
         return out
+
+    def _feed(self, known: Mapping[str, tuple[Key, Values]]) -> _Feed | None:
+        """A :class:`_Feed` when bodies may be identified in several processes."""
+        if not self.identify or self.workers == 1:
+            return None
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        count = min(self.workers or cpus or 1, 8)
+        import sys
+
+        return _Feed(self, known, count) if count > 1 and sys.executable else None
 
     # ------------------------------------------------------------------ wheels/
 
@@ -659,7 +821,13 @@ class _Scanner(ScannerBase):
         early = self.unusable()
         if early is not None:
             return early
-        files, others, problems = self.walk(self.dirs)
+        known = self.memo.get_many(self.real_top) if (self.memo and self.identify) else {}
+        feed = self._feed(known)
+        try:
+            files, others, problems = self.walk(self.dirs, feed.on_dir if feed else None)
+        finally:
+            given = feed.finish() if feed else {}
+        self.given, self.known = given, known
         entries: list[Entry] = []
         pairs: dict[tuple[str, str], list[Raw | None]] = {}
         wheels: list[Raw] = []
