@@ -22,7 +22,7 @@ stray and is not counted as a file), counts every regular file like ``du -sb`` d
 goes on (a file or directory that vanishes mid-walk is simply no longer there).
 Identification reads records and bodies with bounded ``pread``s (see
 :mod:`cachecensus.identify`), through the memo, and in worker processes when many bodies are
-new.
+new: those start while the walk goes on (:class:`_Feed`), so reading overlaps walking.
 """
 
 from __future__ import annotations
