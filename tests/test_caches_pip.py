@@ -446,3 +446,47 @@ def test_pip_info_counts_like_pip_on_a_messy_cache(
         if p.is_file() and not p.is_symlink()
     )
     assert info["http_cache_size"] == http_bytes
+
+
+def test_identification_fed_from_the_walk_gives_the_same_scan(
+    real_caches: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pool that starts while the walk goes on (here from the first new entry, two
+    entries a batch) answers as one process does, and an interrupted walk stops it."""
+    import cachecensus.caches.pip as pipmod
+
+    monkeypatch.setattr(pipmod, "FEED_START", 1)
+    monkeypatch.setattr(pipmod, "BATCH", 2)
+    started: list[object] = []
+    original = pipmod._Pool.__init__
+
+    def counting(self: object, *args: object) -> None:
+        started.append(self)
+        original(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipmod._Pool, "__init__", counting)
+    for name in ("pip-26.3", "pip-23-then-26"):
+        serial = scan(HOST, str(real_caches / name), workers=1)
+        fed = scan(HOST, str(real_caches / name), workers=2)
+        assert started, "the feed started a pool"
+        assert [
+            (e.key, e.kind, e.project, e.version, e.filename, e.detail) for e in fed.entries
+        ] == [(e.key, e.kind, e.project, e.version, e.filename, e.detail) for e in serial.entries]
+        started.clear()
+
+    calls = 0
+    on_dir = pipmod._Feed.on_dir
+
+    def interrupted(self: object, files: list[object], start: int) -> None:
+        nonlocal calls
+        on_dir(self, files, start)  # type: ignore[arg-type]
+        calls += 1
+        if calls == 40:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipmod._Feed, "on_dir", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        scan(HOST, str(real_caches / "pip-26.3"), workers=2)
+    (pool,) = started
+    assert all(proc.poll() is not None for proc in pool.procs)  # type: ignore[attr-defined]
+    assert not any(t.is_alive() for t in pool.threads)  # type: ignore[attr-defined]

@@ -435,6 +435,18 @@ class _Pool:
             except queue.Empty:
                 return
 
+    def abort(self) -> None:
+        """Kill the workers and let the threads end (nothing is waited for but them)."""
+        self.broken = True
+        for proc in self.procs:
+            proc.kill()
+        for inbox in self.inboxes:
+            inbox.put(None)
+        for thread in self.threads:
+            thread.join(timeout=5)
+        for proc in self.procs:
+            proc.wait()
+
     def finish(self) -> dict[int, list[Values]] | None:
         """Every batch's values by number, once all are done; None if a worker failed."""
         for inbox in self.inboxes:
@@ -545,6 +557,11 @@ class _Feed:
         part, self.pending = self.pending[:BATCH], self.pending[BATCH:]
         number = self.pool.submit([job for _, _, job in part])
         self.sent.append((number, [(path, key) for path, key, _ in part]))
+
+    def abort(self) -> None:
+        """Stop the pool's workers at once (the walk failed or was interrupted)."""
+        if self.pool is not None:
+            self.pool.abort()
 
     def finish(self) -> dict[str, Known]:
         """What the pool identified, by memo path (nothing if it never started or failed:
@@ -825,8 +842,11 @@ class _Scanner(ScannerBase):
         feed = self._feed(known)
         try:
             files, others, problems = self.walk(self.dirs, feed.on_dir if feed else None)
-        finally:
-            given = feed.finish() if feed else {}
+        except BaseException:  # Ctrl-C, or worse: stop the workers, do not wait for them
+            if feed is not None:
+                feed.abort()
+            raise
+        given = feed.finish() if feed else {}
         self.given, self.known = given, known
         entries: list[Entry] = []
         pairs: dict[tuple[str, str], list[Raw | None]] = {}
