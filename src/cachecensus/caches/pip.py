@@ -500,6 +500,32 @@ Key = tuple[int, int, int]
 Known = tuple[Key, Values, bool]
 
 
+def _orphan(area: str, body: Raw | None) -> bool:
+    """Whether a record (found) is half an entry: ``http-v2`` keeps the body beside it."""
+    return area == "http-v2" and body is None
+
+
+def _memo_key(scanner: ScannerBase, record: Raw, body: Raw | None) -> tuple[str, Key]:
+    """(real path, (size, mtime_ns, inode)) of the file an HTTP entry is memoised by: its
+    body, else (a legacy ``http/`` record holds its body) its record."""
+    rel, st = body if body is not None else record
+    return scanner.real(rel), (st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def _memo_hit(known: Mapping[str, tuple[Key, Values]], path: str, key: Key) -> Values | None:
+    """The memoised identification of ``path`` if it is still the same file version."""
+    found = known.get(path)
+    if found is not None and found[0] == key and found[1].get("kind") in _KINDS:
+        return found[1]
+    return None
+
+
+def _job(scanner: ScannerBase, area: str, record: Raw, body: Raw | None) -> Job:
+    """:func:`identify_entry`'s argument for one HTTP entry."""
+    real = scanner.real
+    return (area, real(record[0]), real(body[0]) if body else None, body[1].st_size if body else 0)
+
+
 class _Feed:
     """Identification that starts while the walk goes on: each HTTP directory, once read,
     gives its new entries (a record and its body are siblings) to a :class:`_Pool`, started
@@ -528,29 +554,17 @@ class _Feed:
             self.pool.poll()
 
     def _collect(self, files: list[Raw], start: int) -> None:
-        real = self.scanner.real
         pairs: dict[tuple[str, str], list[Raw | None]] = {}
         for raw in files[start:]:
             shape = http_name(raw[0])
             if shape is not None and shape[2] != "tmp":
                 pairs.setdefault(shape[:2], [None, None])[0 if shape[2] == "record" else 1] = raw
         for (area, _), (record, body) in pairs.items():
-            if record is None or (area == "http-v2" and body is None):
-                continue  # an orphan: nothing to identify
-            memo_file = body if body is not None else record
-            st = memo_file[1]
-            path = real(memo_file[0])
-            key = (st.st_size, st.st_mtime_ns, st.st_ino)
-            found = self.known.get(path)
-            if found is not None and found[0] == key and found[1].get("kind") in _KINDS:
-                continue  # the memo answers it
-            job = (
-                area,
-                real(record[0]),
-                real(body[0]) if body else None,
-                body[1].st_size if body else 0,
-            )
-            self.pending.append((path, key, job))
+            if record is None or _orphan(area, body):
+                continue  # nothing to identify
+            path, key = _memo_key(self.scanner, record, body)
+            if _memo_hit(self.known, path, key) is None:
+                self.pending.append((path, key, _job(self.scanner, area, record, body)))
 
     def _send(self) -> None:
         assert self.pool is not None
@@ -615,29 +629,20 @@ def identify_http(
     fresh: list[tuple[str, tuple[int, int, int], Values]] = []
     hits = 0
     for index, (_, job_area, record, body, _) in enumerate(items):
-        memo_file = body if body is not None else record
-        st = memo_file[1]
-        keys.append((scanner.real(memo_file[0]), (st.st_size, st.st_mtime_ns, st.st_ino)))
-        pre = given.get(keys[-1][0])
-        if pre is not None and pre[0] == keys[-1][1]:
+        path, key = _memo_key(scanner, record, body)
+        keys.append((path, key))
+        pre = given.get(path)
+        if pre is not None and pre[0] == key:
             values.append(pre[1])
-            fresh.append((*keys[-1], pre[1]))
+            fresh.append((path, key, pre[1]))
             continue
-        found = known.get(keys[-1][0])
-        if found is not None and found[0] == keys[-1][1] and found[1].get("kind") in _KINDS:
-            values.append(found[1])
+        found = _memo_hit(known, path, key)
+        values.append(found)
+        if found is not None:
             hits += 1
             continue
-        values.append(None)
         missing.append(index)
-        jobs.append(
-            (
-                job_area,
-                scanner.real(record[0]),
-                scanner.real(body[0]) if body else None,
-                body[1].st_size if body else 0,
-            )
-        )
+        jobs.append(_job(scanner, job_area, record, body))
     if progress and hits:
         progress(hits)
     for index, result in zip(missing, _identify_many(jobs, workers, progress), strict=True):
@@ -695,7 +700,7 @@ class _Scanner(ScannerBase):
         out: list[Entry] = []
         pending: list[HttpItem] = []
         for (area, _), (record, body) in sorted(pairs.items()):
-            if record is None or (area == "http-v2" and body is None):
+            if record is None or _orphan(area, body):
                 what = "body without record" if record is None else "record without body"
                 raws = [r for r in (record, body) if r is not None]
                 out.append(self.entry(area, raws[0][0], Kind.ORPHAN, raws, detail=what))
