@@ -469,20 +469,7 @@ def forged(cache: Path, rels: list[str]) -> Entry:
     """An entry a broken scanner might hand over: real files, any path, kind WHEEL."""
     files = []
     for rel in rels:
-        st = os.lstat(cache / rel)
-        files.append(
-            FileInfo(
-                path=str(cache / rel),
-                size=st.st_size,
-                physical=st.st_blocks * 512,
-                inode=st.st_ino,
-                dev=st.st_dev,
-                nlink=st.st_nlink,
-                uid=st.st_uid,
-                mtime_ns=st.st_mtime_ns,
-                atime_ns=st.st_atime_ns,
-            )
-        )
+        files.append(FileInfo.of(str(cache / rel), os.lstat(cache / rel)))
     return Entry(
         tool="pip",
         cache_dir=str(cache),

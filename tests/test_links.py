@@ -11,18 +11,7 @@ from cachecensus.models import CacheScan, Entry, FileInfo, Kind
 
 
 def _info(path: Path) -> FileInfo:
-    st = path.lstat()
-    return FileInfo(
-        str(path),
-        st.st_size,
-        st.st_blocks * 512,
-        st.st_ino,
-        st.st_dev,
-        st.st_nlink,
-        st.st_uid,
-        st.st_mtime_ns,
-        st.st_atime_ns,
-    )
+    return FileInfo.of(str(path), path.lstat())
 
 
 def test_links_are_found_where_installers_put_them(tmp_path: Path) -> None:

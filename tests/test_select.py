@@ -96,18 +96,7 @@ def ent(
 
 
 def real_info(path: Path) -> FileInfo:
-    st = os.lstat(path)
-    return FileInfo(
-        str(path),
-        st.st_size,
-        st.st_blocks * 512,
-        st.st_ino,
-        st.st_dev,
-        st.st_nlink,
-        st.st_uid,
-        st.st_mtime_ns,
-        st.st_atime_ns,
-    )
+    return FileInfo.of(str(path), os.lstat(path))
 
 
 def entry_of(

@@ -8,6 +8,7 @@ All paths are *system paths* (see :mod:`cachecensus.host`).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -160,6 +161,21 @@ class FileInfo:
     uid: int
     mtime_ns: int
     atime_ns: int
+
+    @classmethod
+    def of(cls, path: str, st: os.stat_result) -> FileInfo:
+        """The file at ``path`` as the ``lstat`` result ``st`` describes it."""
+        return cls(
+            path,
+            st.st_size,
+            st.st_blocks * 512,
+            st.st_ino,
+            st.st_dev,
+            st.st_nlink,
+            st.st_uid,
+            st.st_mtime_ns,
+            st.st_atime_ns,
+        )
 
 
 @dataclass(frozen=True)

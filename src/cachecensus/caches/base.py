@@ -105,20 +105,7 @@ class ScannerBase:
         """An entry of this cache whose files are ``raws`` (record first, body last)."""
         sep = "/" if self.top != "/" else ""
         top = self.top
-        files = tuple(
-            FileInfo(
-                top + sep + rel,
-                st.st_size,
-                st.st_blocks * 512,
-                st.st_ino,
-                st.st_dev,
-                st.st_nlink,
-                st.st_uid,
-                st.st_mtime_ns,
-                st.st_atime_ns,
-            )
-            for rel, st in raws
-        )
+        files = tuple(FileInfo.of(top + sep + rel, st) for rel, st in raws)
         return Entry(self.tool, top, area, key, kind, files, **kw)
 
     def unusable(self, what_dir: str = "cache dir") -> CacheScan | None:
