@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import array
 import contextlib
+import dataclasses
+import operator
 import os
 import threading
 import time
@@ -53,7 +55,6 @@ FORK_MIN = 8000
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
 _DIR_FLAGS |= getattr(os, "O_CLOEXEC", 0)
 _KIND = {k.value: k for k in Kind}
-_FILE_FIELDS = 9  # FileInfo's fields
 
 
 def applies(tool: str) -> bool:
@@ -138,81 +139,39 @@ def _forked(fd: int, rels: Sequence[str], stamps: Sequence[int]) -> bool:
 # ---------------------------------------------------------------------- encoding
 
 
+#: An entry is stored as its fields in dataclass order, ``kind`` by value and ``files``
+#: flattened (each file's fields in order); a field added to either record is stored too.
+_ENTRY_FIELDS = tuple(f.name for f in dataclasses.fields(Entry))
+_FILE_FIELDS = tuple(f.name for f in dataclasses.fields(FileInfo))
+_KIND_AT = _ENTRY_FIELDS.index("kind")
+_FILES_AT = _ENTRY_FIELDS.index("files")
+_entry_values = operator.attrgetter(*_ENTRY_FIELDS)
+_file_values = operator.attrgetter(*_FILE_FIELDS)
+
+
 def _encode_entries(entries: Sequence[Entry]) -> bytes:
     rows: list[list[Any]] = []
     for e in entries:
+        row = [*_entry_values(e)]
         flat: list[Any] = []
         for f in e.files:
-            flat += (
-                f.path,
-                f.size,
-                f.physical,
-                f.inode,
-                f.dev,
-                f.nlink,
-                f.uid,
-                f.mtime_ns,
-                f.atime_ns,
-            )
-        rows.append(
-            [
-                e.tool,
-                e.cache_dir,
-                e.area,
-                e.key,
-                e.kind.value,
-                e.project,
-                e.version,
-                e.filename,
-                e.url,
-                e.date,
-                e.content_type,
-                e.detail,
-                e.sha256,
-                flat,
-            ]
-        )
+            flat += _file_values(f)
+        row[_KIND_AT] = e.kind.value
+        row[_FILES_AT] = flat
+        rows.append(row)
     return msgpack.packb(rows, use_bin_type=True)  # type: ignore[no-any-return]
 
 
 def _decode_entries(blob: bytes) -> tuple[Entry, ...]:
     out: list[Entry] = []
-    n = _FILE_FIELDS
-    for (
-        tool,
-        cache_dir,
-        area,
-        key,
-        kind,
-        project,
-        version,
-        filename,
-        url,
-        date,
-        ctype,
-        detail,
-        sha256,
-        flat,
-    ) in msgpack.unpackb(blob, raw=False, use_list=False):
-        files = tuple(FileInfo(*flat[i : i + n]) for i in range(0, len(flat), n))
-        out.append(
-            Entry(
-                tool,
-                cache_dir,
-                area,
-                key,
-                _KIND[kind],
-                files,
-                project,
-                version,
-                filename,
-                url,
-                date,
-                ctype,
-                detail,
-                sha256,
-            )
-        )
+    n = len(_FILE_FIELDS)
+    for row in msgpack.unpackb(blob, raw=False, use_list=True):
+        if len(row) != len(_ENTRY_FIELDS):
+            raise ValueError("not a snapshot entry")
+        flat = row[_FILES_AT]
+        row[_FILES_AT] = tuple(FileInfo(*flat[i : i + n]) for i in range(0, len(flat), n))
+        row[_KIND_AT] = _KIND[row[_KIND_AT]]
+        out.append(Entry(*row))
     return tuple(out)
 
 
@@ -400,7 +359,7 @@ def save_summary(memo: Memo, scan: CacheScan) -> None:
         memo.put_snapshot_summary(scan.snapshot[0], scan.snapshot[1], encode_summary(scan.summary))
 
 
-def forget(memo: Memo, scans: Sequence[CacheScan], host_real: Any) -> None:
+def forget(memo: Memo, scans: Sequence[CacheScan], host_real: Callable[[str], str]) -> None:
     """Drop the snapshots of ``scans``' caches (a command changed their files in a way
     their directories do not show). ``host_real`` maps a system path to this machine's."""
     keys = [key_for(s.tool, s.cache_dir, host_real(s.cache_dir)) for s in scans]
