@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 
 import typer
 
@@ -123,28 +124,26 @@ def scan_selected(
                     continue
                 bar.relabel(f"scanning {cache.path}")
                 fmt = format_for(cache.tool)
-                if remember and snapshot.applies(cache.tool):
-                    assert memo is not None
-                    dirs: list[DirStamp] = []
-                    started = time.time_ns()
-                    found = with_trash(
-                        fmt.scan(  # type: ignore[call-arg]
-                            host,
-                            cache.path,
-                            memo=memo,
-                            identify=identify,
-                            progress=bar.advance,
-                            dirs=dirs,
-                        )
+                # a snapshot-taking format also stamps every directory it walks
+                dirs: list[DirStamp] | None = (
+                    [] if remember and snapshot.applies(cache.tool) else None
+                )
+                stamps: dict[str, Any] = {} if dirs is None else {"dirs": dirs}
+                started = time.time_ns()
+                found = with_trash(
+                    fmt.scan(
+                        host,
+                        cache.path,
+                        memo=memo,
+                        identify=identify,
+                        progress=bar.advance,
+                        **stamps,
                     )
+                )
+                if dirs is not None:
+                    assert memo is not None
                     real = host.real(cache.path)
                     found = snapshot.save(memo, cache.tool, cache.path, real, found, dirs, started)
-                else:
-                    found = with_trash(
-                        fmt.scan(
-                            host, cache.path, memo=memo, identify=identify, progress=bar.advance
-                        )
-                    )
                 results[index] = (cache, found)
     finally:
         if memo is not None:
