@@ -133,15 +133,9 @@ def _pipenv() -> Path:
     return exe
 
 
-def _run_pipenv(tmp_path: Path, index: str, extra: dict[str, str]) -> tuple[Path, Path]:
-    home = tmp_path / "home"
-    proj = tmp_path / "proj"
-    home.mkdir()
-    proj.mkdir()
-    (proj / "Pipfile").write_text(
-        f'[[source]]\nurl = "{index}"\nverify_ssl = false\nname = "loop"\n\n[packages]\n'
-    )
-    env = {
+def _pipenv_env(home: Path, extra: dict[str, str]) -> dict[str, str]:
+    """A clean environment for a real pipenv run: its venv in the project, no prompts."""
+    return {
         "PATH": "/usr/bin:/bin",
         "HOME": str(home),
         "LANG": "C.UTF-8",
@@ -151,10 +145,20 @@ def _run_pipenv(tmp_path: Path, index: str, extra: dict[str, str]) -> tuple[Path
         "PIP_DISABLE_PIP_VERSION_CHECK": "1",
         **extra,
     }
+
+
+def _run_pipenv(tmp_path: Path, index: str, extra: dict[str, str]) -> tuple[Path, Path]:
+    home = tmp_path / "home"
+    proj = tmp_path / "proj"
+    home.mkdir()
+    proj.mkdir()
+    (proj / "Pipfile").write_text(
+        f'[[source]]\nurl = "{index}"\nverify_ssl = false\nname = "loop"\n\n[packages]\n'
+    )
     done = subprocess.run(
         [str(_pipenv()), "--python", sys.executable, "install", "six"],
         cwd=proj,
-        env=env,
+        env=_pipenv_env(home, extra),
         capture_output=True,
         text=True,
         timeout=600,
@@ -210,15 +214,7 @@ def test_remove_from_pipenvs_cache_then_pipenv_installs_again(
     again = subprocess.run(
         [str(_pipenv()), "--python", sys.executable, "install"],
         cwd=proj,
-        env={
-            "PATH": "/usr/bin:/bin",
-            "HOME": str(home),
-            "LANG": "C.UTF-8",
-            "PIPENV_VENV_IN_PROJECT": "1",
-            "PIPENV_YES": "1",
-            "PIPENV_NOSPIN": "1",
-            **extra,
-        },
+        env=_pipenv_env(home, extra),
         capture_output=True,
         text=True,
         timeout=600,
