@@ -731,7 +731,7 @@ class _Scanner(ScannerBase):
         by_dir: dict[str, list[Raw]] = {}
         for raw in raws:
             by_dir.setdefault(raw[0].rsplit("/", 1)[0], []).append(raw)
-        known = self.memo.get_many(self.real("wheels")) if (self.memo and raws) else {}
+        known = self.known or {}  # the memo's rows for the whole cache, read before the walk
         fresh: list[tuple[str, tuple[int, int, int], Values]] = []
         out: list[Entry] = []
         for folder, members in sorted(by_dir.items()):
@@ -778,7 +778,7 @@ class _Scanner(ScannerBase):
     def _origin_url(
         self,
         origin: Raw,
-        known: dict[str, tuple[tuple[int, int, int], Values]],
+        known: Mapping[str, tuple[tuple[int, int, int], Values]],
         fresh: list[tuple[str, tuple[int, int, int], Values]],
     ) -> str | None:
         """The ``url`` of an ``origin.json`` (through the memo)."""
