@@ -548,10 +548,10 @@ class _Feed:
             self._collect(files, start)
         if self.pool is None and len(self.pending) >= FEED_START:
             self.pool = _Pool(self.count, self.progress)
-        if self.pool is not None:
+        if self.pool is not None and len(self.pending) >= BATCH:
             while len(self.pending) >= BATCH:
                 self._send()
-            self.pool.poll()
+            self.pool.poll()  # progress moves by batches: looking once a batch is enough
 
     def _collect(self, files: list[Raw], start: int) -> None:
         pairs: dict[tuple[str, str], list[Raw | None]] = {}
