@@ -134,10 +134,14 @@ def _pipenv() -> Path:
 
 
 def _pipenv_env(home: Path, extra: dict[str, str]) -> dict[str, str]:
-    """A clean environment for a real pipenv run: its venv in the project, no prompts."""
+    """A clean environment for a real pipenv run: its venv in the project, no prompts, its
+    temporary files (the resolver leaves request/response JSON behind) under ``home``."""
+    tmp = home / "tmp"
+    tmp.mkdir(exist_ok=True)
     return {
         "PATH": "/usr/bin:/bin",
         "HOME": str(home),
+        "TMPDIR": str(tmp),
         "LANG": "C.UTF-8",
         "PIPENV_VENV_IN_PROJECT": "1",
         "PIPENV_YES": "1",
