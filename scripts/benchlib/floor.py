@@ -7,8 +7,10 @@ body, where a wheel's central directory and ``dist-info`` live — then stops: n
 no identification, no output, no memo.  Identification cannot cost less than this, so
 its time bounds what a pure-Python ``audit``/``list`` can reach from a cold memo.
 
-``--procs N`` shards the walk and the reads over N forked processes by first-level
-directory (each walks and reads its own shard), the best a scanner could do with N cores.
+``--procs N`` shards the walk and the reads over N forked processes by the areas'
+first-level directories (``http-v2/0`` …; each process walks and reads its own), the best a
+scanner could do with N cores.  Exits 3 if a process read no entry at all (a cache not in
+pip's layout would otherwise time nothing and look fast).
 """
 
 from __future__ import annotations
@@ -75,13 +77,12 @@ def main(argv: list[str]) -> int:
     for shard in shards[1:]:
         pid = os.fork()
         if pid == 0:
-            _walk_and_read(shard)
-            os._exit(0)
+            os._exit(0 if _walk_and_read(shard) else 3)
         children.append(pid)
-    _walk_and_read(shards[0])
+    empty = not _walk_and_read(shards[0])
     for pid in children:
-        os.waitpid(pid, 0)
-    return 0
+        empty |= os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) != 0
+    return 3 if empty else 0
 
 
 if __name__ == "__main__":
