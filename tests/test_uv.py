@@ -560,15 +560,8 @@ def test_cli_audit_names_the_environments_linking_uv_archives(
         cwd=tmp_path,
         home=tmp_path,
     )
-    proc = _cli(
-        "audit",
-        "--tool",
-        "uv",
-        "--scan",
-        str(tmp_path / "proj"),
-        "--json",
-        env={"UV_CACHE_DIR": str(cache)},
-    )
+    uv_scan = ("--tool", "uv", "--scan", str(tmp_path / "proj"), "--json")
+    proc = _cli("audit", *uv_scan, env={"UV_CACHE_DIR": str(cache)})
     assert proc.returncode in (0, 1), proc.stderr
     caches = {c["path"]: c for c in json.loads(proc.stdout)["caches"]}
     assert set(caches) == {str(cache)}
@@ -576,15 +569,7 @@ def test_cli_audit_names_the_environments_linking_uv_archives(
     assert [le["environment"] for le in linked] == [str(venv)]
     assert linked[0]["files"] >= 2 and caches[str(cache)]["linked_elsewhere"] >= linked[0]["bytes"]
     # per entry: six's archive is the one the environment still uses
-    listed = _cli(
-        "list",
-        "--tool",
-        "uv",
-        "--scan",
-        str(tmp_path / "proj"),
-        "--json",
-        env={"UV_CACHE_DIR": str(cache)},
-    )
+    listed = _cli("list", *uv_scan, env={"UV_CACHE_DIR": str(cache)})
     by_kind = {
         (e["project"], e["kind"]): e["linked_into"] for e in json.loads(listed.stdout)["entries"]
     }
