@@ -19,11 +19,28 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SUPPORT = Path(__file__).resolve().parent / "support"
 WORK = Path(os.environ.get("CACHECENSUS_TEST_WORK", REPO / ".venv" / "test-work"))
+
+# Hypothesis profiles (the hostile tier, tests/hostile/). "ci", the default: a few examples,
+# the same ones every run (derandomized, no example database), no per-example deadline
+# (each example runs the CLI; the subprocess timeout bounds it). "long" searches for real:
+# --hypothesis-profile=long or CACHECENSUS_HYPOTHESIS_PROFILE=long.
+settings.register_profile(
+    "ci",
+    max_examples=8,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+settings.register_profile("long", settings.get_profile("ci"), max_examples=300, derandomize=False)
+settings.load_profile(os.environ.get("CACHECENSUS_HYPOTHESIS_PROFILE", "ci"))
 
 #: pip versions the differential tests run against: the newest and the last with ``http/``.
 PIP_NEW = "26.3"

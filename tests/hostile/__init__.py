@@ -1,0 +1,1 @@
+"""The hostile-machine tier: cachecensus run against a messy machine (see README)."""
