@@ -345,24 +345,6 @@ class Host:
                 best, options = len(point), frozenset(fields[3].split(","))
         return options
 
-    def user_env(self, user: User) -> Mapping[str, str] | None:
-        """The environment variables ``user`` really runs with.
-
-        For the invoking user: this process's own environment.  For another user on a live
-        host: the environment of their longest-running process that has ``HOME`` set (a login
-        shell or session leader, typically).  None when none can be read; callers then apply
-        the defaults.
-        """
-        if self.live and user.uid == self.euid:
-            return self.env
-        best: ProcessInfo | None = None
-        for proc in self.processes():
-            if proc.uid != user.uid or not proc.environ or "HOME" not in proc.environ:
-                continue
-            if best is None or proc.create_time < best.create_time:
-                best = proc
-        return best.environ if best is not None else None
-
 
 def _maybe(call: Callable[[], T]) -> T | None:
     """Call a psutil accessor; None where access is denied or the value is unavailable."""

@@ -57,8 +57,9 @@ def dir_command(
     """Print the pip cache directory exactly as 'PY -m pip cache dir' would, and why."""
     from cachecensus.act.install import default_python
     from cachecensus.discover.interpreter import inspect_interpreter
+    from cachecensus.discover.variables import OWN, VariableView, attributed, origin_of, user_views
     from cachecensus.resolve.pip import resolve_pip
-    from cachecensus.targets import TargetError, _user_env, users_for
+    from cachecensus.targets import TargetError, users_for
 
     host = make_host(root)
     try:
@@ -76,23 +77,34 @@ def dir_command(
     env = inspect_interpreter(host, host.expanduser(python), found_by="--python")
     if env.problem and env.version is None:
         fail(f"--python {python}: {env.problem}")
-    variables = dict(host.env) if (user is None and host.live) else _user_env(host, who)
+    myself = user is None and host.live
+    views = (VariableView(OWN, host.env),) if myself else user_views(host, who)
     cwd = os.getcwd() if host.live else who.home
-    res = resolve_pip(
-        host,
-        user=who,
-        env=variables,
-        prefix=env.prefix,
-        view=view.value,
-        cwd=cwd,
-        euid=who.uid,
-        pip_version=env.pip_version,
+    res, *others = (
+        resolve_pip(
+            host,
+            user=who,
+            env=dict(v.variables),
+            prefix=env.prefix,
+            view=view.value,
+            cwd=cwd,
+            euid=who.uid,
+            pip_version=env.pip_version,
+        )
+        for v in views
     )
+    # a process of theirs with its own variables: its pip may use another cache
+    elsewhere = [
+        {"origin": origin_of(attributed(r, v), v), "cache_dir": r.cache_dir}
+        for r, v in zip(others, views[1:], strict=True)
+        if r.cache_dir != res.cache_dir
+    ]
     if json_output:
         from cachecensus.report import print_json, to_jsonable
 
         doc = {"schema": SCHEMA, "python": env.interpreter, "pip_version": env.pip_version}
         doc.update(to_jsonable(res))
+        doc["elsewhere"] = elsewhere
         print_json(doc)
     else:
         for problem in res.problems:
@@ -105,6 +117,9 @@ def dir_command(
             print(res.cache_dir)
         else:
             print(f"cachecensus: pip's cache is {res.reason}", file=sys.stderr)
+        for other in elsewhere:
+            where = other["cache_dir"] or "no cache"
+            print(f"cachecensus: note: with {other['origin']}, pip uses {where}", file=sys.stderr)
     failed = res.cache_dir is None or res.error is not None
     raise typer.Exit(EXIT_PARTIAL if failed else EXIT_OK)
 

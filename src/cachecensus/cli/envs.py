@@ -42,6 +42,7 @@ def envs_command(
     from cachecensus.census import build_census
     from cachecensus.complete import write_candidates
     from cachecensus.discover import discover
+    from cachecensus.discover.processes import shared_snapshot
     from cachecensus.targets import TargetError, users_for
 
     host = make_host(root)
@@ -49,8 +50,9 @@ def envs_command(
         users = users_for(host, user, all_users)
     except TargetError as exc:
         fail(str(exc))
-    environments, problems = discover(host, users, scan_dirs=scan)
-    census = build_census(host, users, environments, tools=[t.value for t in tool] or None)
+    with shared_snapshot(host):  # discovery and the census list processes once
+        environments, problems = discover(host, users, scan_dirs=scan)
+        census = build_census(host, users, environments, tools=[t.value for t in tool] or None)
     if host.live:
         write_candidates(None, environments)
     all_problems = (*problems, *census.problems)
@@ -69,6 +71,7 @@ def envs_command(
                         "user": usage.user,
                         "environment": usage.environment,
                         "view": usage.view,
+                        "origin": usage.origin,
                         "cache_dir": res.cache_dir,
                         "disabled": res.disabled,
                         "reason": res.reason,
@@ -120,7 +123,7 @@ def _render(census: Census, problems: tuple[Problem, ...]) -> None:
         known = caches_of.get(interpreter, [])
         if not known:
             return "-"
-        return known[0] if len(known) == 1 else f"{len(known)} (per user; see --json)"
+        return known[0] if len(known) == 1 else f"{len(known)} (per user or process; see --json)"
 
     rows = [
         [
