@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
+from cachecensus.discover.base import env_interpreter
 from cachecensus.discover.interpreter import inspect_interpreter
 from cachecensus.host import Host
 from cachecensus.models import Environment
@@ -61,6 +62,7 @@ class Target:
     pip_version: str | None  # None: no ``pip-*.dist-info`` in the environment
     name: str | None = None  # the environment's name when it came from discovery
     problem: str | None = None  # why ``python`` is not a usable interpreter
+    chosen_by: str | None = None  # why this interpreter: --python, --env, PATH, a shim
 
     @property
     def has_pip(self) -> bool:
@@ -108,15 +110,28 @@ def which(name: str, path: str | None) -> str | None:
     return os.path.abspath(found) if found else None
 
 
-def default_python(host: Host) -> str | None:
-    """The first ``python3`` on ``PATH`` that is a real interpreter.
+@dataclass(frozen=True)
+class Choice:
+    """The interpreter ``install`` runs when none is named, and why (or why none)."""
+
+    python: str | None
+    why: str
+
+
+def choose_python(host: Host, cwd: str | None = None) -> Choice:
+    """The interpreter the user's ``python3`` is, as the shell would run it from ``cwd``.
 
     Not ``sys.executable``: cachecensus usually runs from its own venv (pipx, uv tool), and
-    installing there is never what the user means.  "Real" means a file that is an
-    interpreter rather than a shim script (pyenv's and asdf's shims pick a Python by the
-    current directory when they run; we name and run the interpreter itself, so a shim is
-    skipped and the next ``python3`` on ``PATH`` is taken).
+    installing there is never what the user means. The first ``python3`` on ``PATH``: a
+    real interpreter is taken; a pyenv or asdf shim is resolved as the manager resolves
+    it, without running it (:mod:`cachecensus.discover.shims`): its version's interpreter,
+    or, for pyenv's *system*, the next ``python3`` past it; asdf with no version installed
+    is no choice (its shim would fail). Any other script (a wrapper) is skipped.
     """
+    from cachecensus.discover.shims import resolve_shim
+
+    cwd = cwd or (os.getcwd() if host.live else host.current_user().home)
+    notes: list[str] = []
     for directory in host.env.get("PATH", "").split(os.pathsep):
         if not directory or not directory.startswith("/"):
             continue
@@ -124,8 +139,34 @@ def default_python(host: Host) -> str | None:
         if not os.access(host.real(candidate), os.X_OK):
             continue
         if inspect_interpreter(host, candidate).problem is None:
-            return candidate
-    return None
+            why = f"the first python3 on PATH ({candidate})"
+            return Choice(candidate, "; ".join([*notes, why]))
+        shim = resolve_shim(host, candidate, host.env, cwd)
+        if shim is None:
+            notes.append(f"skipped {candidate} (a script)")
+        elif shim.python is not None:
+            return Choice(shim.python, f"{candidate} is {shim.manager}'s shim: {shim.why}")
+        elif shim.problem is not None:
+            return Choice(None, f"{candidate} is {shim.manager}'s shim; {shim.problem}")
+        else:
+            notes.append(f"{candidate} is {shim.manager}'s shim; {shim.why}")
+    return Choice(None, "; ".join([*notes, "no python3 interpreter on PATH"]))
+
+
+def default_python(host: Host, cwd: str | None = None) -> str | None:
+    """:func:`choose_python`'s interpreter, or None."""
+    return choose_python(host, cwd).python
+
+
+def target_at(host: Host, path: str) -> Target | None:
+    """``--env PATH``: any environment prefix (a venv, a conda env, a Python install) or
+    interpreter path, discovered or not; None when ``path`` is neither."""
+    if not host.lexists(path):
+        return None
+    python = env_interpreter(host, path) if host.is_dir(path) else path
+    if python is None:
+        return None
+    return inspect_target(host, python, name=path)
 
 
 def install_argv(python: str, args: Sequence[str]) -> list[str]:

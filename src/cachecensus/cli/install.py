@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import shlex
 import shutil
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import typer
@@ -30,13 +32,14 @@ PythonOption = typer.Option(
     "--python",
     metavar="PY",
     help="The interpreter whose pip runs (a path or a name on PATH). "
-    "Default: the first python3 on PATH that is a real interpreter (shims are skipped).",
+    "Default: your python3 (a pyenv/asdf shim resolved to the version it would run).",
 )
 EnvOption = typer.Option(
     None,
     "--env",
     metavar="NAME",
-    help="A discovered environment (its name, prefix or interpreter; see `cachecensus envs`).",
+    help="An environment: a discovered one's name (see `cachecensus envs`), or any "
+    "environment prefix or interpreter path.",
 )
 UseUvOption = typer.Option(
     False,
@@ -46,7 +49,11 @@ UseUvOption = typer.Option(
 
 
 def _find_env(host: Host, name: str) -> act.Target:
-    """``--env NAME``: an environment discovery found, by name, prefix or interpreter."""
+    """``--env NAME``: an environment discovery found, by name, prefix or interpreter; or
+    any environment prefix or interpreter path (discovered or not)."""
+    path = os.path.abspath(host.expanduser(name))
+    if name.startswith(("/", "~")) and (found := act.target_at(host, path)) is not None:
+        return replace(found, chosen_by=f"--env {name}")
     discovery = importlib.import_module("cachecensus.discover")
     discover: Any = getattr(discovery, "discover", None)
     if discover is None:
@@ -54,16 +61,18 @@ def _find_env(host: Host, name: str) -> act.Target:
     environments, _problems = discover(host, [host.current_user()])
     envs: list[Environment] = list(environments)
     matches = act.match_environments(envs, name)
+    if not matches and (found := act.target_at(host, path)) is not None:
+        return replace(found, chosen_by=f"--env {name}")
     if not matches:
-        fail(f"--env {name}: no such environment (see `cachecensus envs`)")
+        fail(f"--env {name}: no such environment or path (see `cachecensus envs`)")
     if len(matches) > 1:
         listed = ", ".join(sorted(env.interpreter for env in matches))
         fail(f"--env {name}: ambiguous ({listed}); pass --python PY")
-    return act.target_of(matches[0])
+    return replace(act.target_of(matches[0]), chosen_by=f"--env {name}")
 
 
 def choose_target(host: Host, python: str | None, env: str | None) -> act.Target:
-    """The interpreter to run, from ``--python``/``--env`` or the default."""
+    """The interpreter to run, from ``--python``/``--env`` or the default, and why."""
     if python and env:
         fail("--python and --env are mutually exclusive")
     if env:
@@ -72,12 +81,13 @@ def choose_target(host: Host, python: str | None, env: str | None) -> act.Target
         path = act.which(python, host.env.get("PATH"))
         if path is None:
             fail(f"--python {python}: not found")
+        why = f"--python {python}"
     else:
-        found = act.default_python(host)
-        if found is None:
-            fail("no python3 interpreter on PATH; pass --python PY or --env NAME")
-        path = found
-    return act.inspect_target(host, path)
+        choice = act.choose_python(host)
+        if choice.python is None:
+            fail(f"{choice.why}; pass --python PY or --env NAME")
+        path, why = choice.python, choice.why
+    return replace(act.inspect_target(host, path), chosen_by=why)
 
 
 def _run(
@@ -109,6 +119,7 @@ def _run(
         )
     elif target.problem is not None:
         warn(f"{target.python}: {target.problem}; running it anyway")
+    print(f"cachecensus: python: {target.python} ({target.chosen_by})", file=sys.stderr)
     print(f"cachecensus: running: {shlex.join(argv)}", file=sys.stderr, flush=True)
     sys.stdout.flush()
     code = act.run(argv, stdout=2 if as_json else None)
@@ -117,6 +128,7 @@ def _run(
             "schema": SCHEMA,
             "command": command,
             "python": target.python,
+            "python_chosen_by": target.chosen_by,
             "environment": target.name,
             "runner": runner,
             "argv": argv,
