@@ -288,14 +288,19 @@ def info_command(
 ) -> None:
     """pip's 'cache info' for any environment, with the counts pip gets wrong put right."""
     from cachecensus.act.install import default_python
-    from cachecensus.caches.pip import pip_info
+    from cachecensus.caches.pip import pip_info, pip_info_lines
     from cachecensus.cli.common import make_host
-    from cachecensus.report import human_bytes
+    from cachecensus.discover.interpreter import inspect_interpreter
 
+    host = make_host(root)
     if not cache_dir and python is None:
-        python = default_python(make_host(root))
+        python = default_python(host)
         if python is None:
             fail("no python3 on PATH; name one with --python or --cache-dir")
+    # pip's own words are those of the environment's pip (None: the newest pip's)
+    pip_version = None
+    if not cache_dir and python is not None:
+        pip_version = inspect_interpreter(host, host.expanduser(python)).pip_version
     scanned = scan_selected(
         root=root,
         cache_dirs=cache_dir,
@@ -307,24 +312,18 @@ def info_command(
         tools=[ToolChoice.pip],
         snapshots=not rescan,
     )
-    infos = [pip_info(result) for _, result in scanned.caches]
+    infos = [pip_info(result, pip_version) for _, result in scanned.caches]
     if json_output:
         from cachecensus.report import print_json
 
         print_json({"schema": SCHEMA, "caches": infos, "problems": scanned.problems})
     else:
         for info in infos:
-            print(f"Package index page cache location (pip v23.3+): {info['http_cache_location']}")
-            print(
-                f"Package index page cache location (older pips): {info['old_http_cache_location']}"
-            )
-            print(f"Package index page cache size: {human_bytes(info['http_cache_size'])}")
-            print(
-                f"Number of HTTP files: {info['http_files']} ({info['http_entries']} cache entries)"
-            )
-            print(f"Locally built wheels location: {info['wheels_cache_location']}")
-            print(f"Locally built wheels size: {human_bytes(info['wheels_cache_size'])}")
-            print(f"Number of locally built wheels: {info['built_wheels']}")
+            lines = pip_info_lines(info)
+            if lines is None:
+                print(f"note: pip {pip_version} has no 'pip cache' (added in pip 20.1)")
+                lines = pip_info_lines({**info, "pip_version": None}) or []
+            print("\n".join(lines))
         for problem in scanned.problems:
             print(f"note: {problem.path}: {problem.message}")
     if not infos:
