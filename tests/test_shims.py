@@ -313,3 +313,59 @@ def test_install_on_a_pyenv_machine_runs_the_shims_version_and_says_why(
     doc = json.loads(by_prefix.stdout)
     assert doc["python"].startswith(f"{version}/bin/python")
     assert doc["python_chosen_by"] == f"--env {version}"
+
+
+# ------------------------------------------------------------------------------ real pyenv
+
+PYENV = shutil.which("pyenv")
+
+#: (a label, variables, the .python-version files to write: dir -> text, the working dir)
+SCENARIOS: list[tuple[str, dict[str, str], dict[str, str], str]] = [
+    ("PYENV_VERSION", {"PYENV_VERSION": "3.10.4"}, {}, "p"),
+    ("several, first missing", {"PYENV_VERSION": "3.9.1:3.11.2"}, {}, "p"),
+    ("python- prefix", {"PYENV_VERSION": "python-3.10.4"}, {}, "p"),
+    ("a prefix", {"PYENV_VERSION": "3.11"}, {}, "p"),
+    ("not installed", {"PYENV_VERSION": "3.9.1"}, {}, "p"),
+    ("system", {"PYENV_VERSION": "system"}, {}, "p"),
+    ("file in a parent", {}, {"p": "# pin\n3.11.2\n"}, "p/a/b"),
+    ("nearest file wins", {}, {"p": "3.11.2\n", "p/a": "3.10.4\n"}, "p/a/b"),
+    ("an empty file stops the search", {}, {"p": "3.11.2\n", "p/a": ""}, "p/a/b"),
+    ("PYENV_DIR first", {"PYENV_DIR": "{work}/q"}, {"p": "3.11.2\n", "q": "3.10.4\n"}, "p"),
+    ("global version file", {}, {"<root>": "3.10.4\n"}, "p"),
+    ("nothing set", {}, {}, "p"),
+    ("climbing out", {}, {"p": "../../../evil\n"}, "p"),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(PYENV is None, reason="pyenv is not installed")
+@pytest.mark.parametrize(("label", "env", "files", "cwd"), SCENARIOS, ids=[s[0] for s in SCENARIOS])
+def test_the_shim_resolves_as_real_pyenv_which_does(
+    machine: Machine, label: str, env: dict[str, str], files: dict[str, str], cwd: str
+) -> None:
+    """The same tree, variables and working dir: what ``pyenv exec python3`` (what the shim
+    runs; ``pyenv which`` skips its version normalisation) really starts, and what
+    :func:`choose_python` names without running anything, are the same interpreter."""
+    assert PYENV is not None
+    interpreter(machine.tmp / "evil" / "bin")
+    work = machine.tmp / "work"
+    for where, text in files.items():
+        path = machine.pyenv / "version" if where == "<root>" else machine.project(where)
+        (path if where == "<root>" else path / ".python-version").write_text(text)
+    here = machine.project(*cwd.split("/"))
+    variables = {k: v.replace("{work}", str(work)) for k, v in env.items()}
+    host = machine.host("pyenv", **variables)
+    real = subprocess.run(
+        [PYENV, "exec", "python3", "-c", "import sys; print(sys.executable)"],
+        cwd=here,
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith("PYENV")},
+            **host.env,
+            "PATH": f"{host.env['PATH']}:/usr/bin:/bin",
+            "PYENV_ROOT": str(machine.pyenv),
+        },
+        capture_output=True,
+        text=True,
+    )
+    assert real.returncode == 0, real.stderr
+    assert choose_python(host, str(here)).python == real.stdout.strip(), label
