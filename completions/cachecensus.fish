@@ -250,7 +250,7 @@ complete -c cachecensus -n '__cachecensus_at \'envs\'' -l 'root' -x -a '(__fish_
 complete -c cachecensus -n '__cachecensus_at \'envs\'' -l 'tool' -x -a 'pip uv poetry pdm pipenv conda' -d 'Only caches of these tools (repeatable); with --cache-dir, read DIR as this tool\'s.'
 complete -c cachecensus -n '__cachecensus_at \'envs\'' -l 'json' -d 'Print machine-readable JSON (see README).'
 complete -c cachecensus -n '__cachecensus_at \'envs\'' -s 'h' -l 'help' -d 'Show help and exit.'
-complete -c cachecensus -n '__cachecensus_at \'dir\'' -l 'python' -r -F -a '(__cachecensus_candidates python)' -d 'The environment\'s interpreter (default: the first real python3 on PATH).'
+complete -c cachecensus -n '__cachecensus_at \'dir\'' -l 'python' -r -F -a '(__cachecensus_candidates python)' -d 'The environment\'s interpreter (default: your python3, a pyenv/asdf shim resolved).'
 complete -c cachecensus -n '__cachecensus_at \'dir\'' -l 'user' -x -a '(__fish_complete_users)' -d 'Resolve as NAME would (their variables, uid).'
 complete -c cachecensus -n '__cachecensus_at \'dir\'' -l 'for' -x -a 'install cache download wheel' -d 'The pip command whose config section applies ([cache] is what \'pip cache dir\' reads; installs read [install]).'
 complete -c cachecensus -n '__cachecensus_at \'dir\'' -l 'tool' -x -a 'pip uv poetry pdm pipenv conda' -d 'Whose cache: pip (per environment), or uv, poetry, pdm, pipenv, conda (per user and working directory, as \'uv cache dir\' and the like answer).'

@@ -34,7 +34,7 @@ def dir_command(
         None,
         "--python",
         metavar="PY",
-        help="The environment's interpreter (default: the first real python3 on PATH).",
+        help="The environment's interpreter (default: your python3, a pyenv/asdf shim resolved).",
     ),
     user: str | None = typer.Option(
         None, "--user", metavar="NAME", help="Resolve as NAME would (their variables, uid)."
