@@ -130,7 +130,11 @@ def choose_python(host: Host, cwd: str | None = None) -> Choice:
     """
     from cachecensus.discover.shims import resolve_shim
 
-    cwd = cwd or (os.getcwd() if host.live else host.current_user().home)
+    if cwd is None:
+        try:
+            cwd = os.getcwd() if host.live else host.current_user().home
+        except OSError:  # the working directory was removed
+            cwd = host.current_user().home
     notes: list[str] = []
     for directory in host.env.get("PATH", "").split(os.pathsep):
         if not directory or not directory.startswith("/"):
