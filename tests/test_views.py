@@ -158,6 +158,12 @@ def test_distinct_process_environments_past_the_limit_are_counted_not_read(
     assert any("24 more distinct process environments" in p.message for p in census.problems)
 
 
+def test_a_process_name_with_terminal_escapes_is_labelled_harmlessly(tmp_path: Path) -> None:
+    hostile = "\x1b]0;pwned\x07\n"
+    host, _, alice = machine(tmp_path, proc(77, ALICE, {"PIP_CACHE_DIR": "/x"}, name=hostile))
+    assert user_views(host, alice)[1].origin == "PID 77 (?]0;pwned??)"
+
+
 def test_other_users_processes_and_unreadable_environments_are_no_view(tmp_path: Path) -> None:
     host, _, alice = machine(
         tmp_path,

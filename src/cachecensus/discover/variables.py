@@ -112,7 +112,8 @@ def user_views(host: Host, user: User) -> tuple[VariableView, ...]:
     found = [VariableView(LOGIN, login, omitted=max(0, omitted))]
     for key in kept:
         first, *others = seen[key]
-        origin = f"PID {first.pid} ({first.name or '?'})"
+        name = "".join(c if c.isprintable() else "?" for c in first.name) or "?"
+        origin = f"PID {first.pid} ({name})"  # the name is the user's: no escapes printed
         if others:
             origin += f" and {len(others)} other{'s' if len(others) > 1 else ''}"
         found.append(VariableView(origin, views[key], pid=first.pid))
