@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
+from cachecensus import userfile
 from cachecensus.discover.interpreter import inspect_interpreter
 from cachecensus.host import Host
 from cachecensus.models import Environment
@@ -280,11 +281,7 @@ def requirement_names(args: Sequence[str], read: Callable[[str], str] | None = N
                 continue  # a path or URL: nothing cached by name
     for path in files:
         try:
-            if read is not None:
-                text = read(path)
-            else:
-                with open(path, encoding="utf-8") as fh:
-                    text = fh.read()
+            text = read(path) if read is not None else userfile.read_text(path, errors="replace")
         except OSError:
             continue
         words: list[str] = []
