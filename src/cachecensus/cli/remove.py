@@ -485,7 +485,7 @@ def dedupe_command(
     """The same artifact (same sha256) cached in several caches: report it, or hard-link
     the copies that one owner holds on one filesystem (never across owners)."""
     from cachecensus.act.dedupe import find_duplicates, link_duplicates
-    from cachecensus.report import human_bytes, print_json, print_table
+    from cachecensus.report import Cell, human_bytes, print_json, print_table
 
     scanned = _scan(
         root=root,
@@ -508,14 +508,14 @@ def dedupe_command(
         "problems": scanned.problems,
     }
     if not json_output:
-        rows = [
+        rows: list[list[Cell]] = [
             [
                 g.project or "-",
                 g.version or "-",
                 human_bytes(g.size),
                 str(len(g.copies)),
                 human_bytes(g.linkable),
-                "\n".join(c.cache_dir for c in g.copies),
+                tuple(c.cache_dir for c in g.copies),
             ]
             for g in groups
         ]
