@@ -141,6 +141,13 @@ def test_a_terminal_escape_in_a_name_never_reaches_the_terminal(odd_cache: Path)
         assert b"\xe9" not in proc.stdout  # shown as \xe9, not written raw
 
 
+def test_info_keeps_one_line_per_field_for_a_cache_named_with_a_newline(odd_cache: Path) -> None:
+    proc = run("info", "--cache-dir", str(odd_cache))
+    lines = proc.stdout.decode("ascii").splitlines()
+    assert len(lines) == 7 and all(": " in line for line in lines), lines
+    assert lines[-3].endswith("caf\\xe9\\ncache/wheels")
+
+
 def test_shown_escapes_controls_bidi_and_undecodable_bytes_only() -> None:
     assert shown("caf\udce9\n\t\x1b[1m\u202e ok é") == "caf\\xe9\\n\\t\\x1b[1m\\u202e ok é"
     assert shown("/home/me/.cache/pip") == "/home/me/.cache/pip"

@@ -317,15 +317,14 @@ def info_command(
         print_json({"schema": SCHEMA, "caches": infos, "problems": scanned.problems})
     else:
         for info in infos:
-            print(f"Package index page cache location (pip v23.3+): {info['http_cache_location']}")
-            print(
-                f"Package index page cache location (older pips): {info['old_http_cache_location']}"
-            )
+            http, old = shown(info["http_cache_location"]), shown(info["old_http_cache_location"])
+            print(f"Package index page cache location (pip v23.3+): {http}")
+            print(f"Package index page cache location (older pips): {old}")
             print(f"Package index page cache size: {human_bytes(info['http_cache_size'])}")
             print(
                 f"Number of HTTP files: {info['http_files']} ({info['http_entries']} cache entries)"
             )
-            print(f"Locally built wheels location: {info['wheels_cache_location']}")
+            print(f"Locally built wheels location: {shown(info['wheels_cache_location'])}")
             print(f"Locally built wheels size: {human_bytes(info['wheels_cache_size'])}")
             print(f"Number of locally built wheels: {info['built_wheels']}")
         for problem in scanned.problems:
