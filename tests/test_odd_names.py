@@ -267,3 +267,21 @@ def test_a_users_env_not_utf8_never_crashes_roots_audit(
             assert cache in paths, (args, paths)
         table = run("audit", "--tool", "pip", *args)
         assert table.returncode in (0, 1) and b"pip-caf\\xe9" in table.stdout
+
+
+def test_conda_environments_txt_keeps_a_path_not_utf8(tmp_path: Path) -> None:
+    from cachecensus.discover.conda import CondaProvider
+    from cachecensus.models import User
+    from test_discover import python_build
+
+    odd = os.fsdecode(b"/home/bob/envs/caf\xe9")
+    python_build(tmp_path, odd, "3.11.2", pip=None)
+    (tmp_path / odd.lstrip("/") / "conda-meta").mkdir()
+    listing = tmp_path / "home/bob/.conda/environments.txt"
+    listing.parent.mkdir(parents=True)
+    listing.write_bytes(b"/home/bob/envs/caf\xe9\n")
+    host = Host(root=str(tmp_path))
+    bob = User("bob", 1001, 1001, "/home/bob", "/bin/sh")
+    conda = CondaProvider.create(host, bob, {"HOME": bob.home})
+    assert conda is not None
+    assert odd + "/bin/python" in {c.path for c in conda.find()}
