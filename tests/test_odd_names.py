@@ -232,25 +232,29 @@ def _account(name: str) -> pwd.struct_passwd:
         return pwd.getpwnam(name)
 
 
-@pytest.fixture
-def odd_user(real_caches_dir: Path) -> Iterator[tuple[str, bytes]]:
-    """cc_reads_a, with a running process whose PIP_CACHE_DIR is not UTF-8, naming a pip
-    cache of hers: (user name, the cache's path as bytes)."""
+@pytest.fixture(params=["PIP_CACHE_DIR", "XDG_CACHE_HOME"])
+def odd_user(request: pytest.FixtureRequest, real_caches_dir: Path) -> Iterator[tuple[str, bytes]]:
+    """cc_reads_a, with a running process whose PIP_CACHE_DIR (or XDG_CACHE_HOME) is not
+    UTF-8, naming a pip cache of hers: (user name, the cache's path as bytes)."""
     user = _account("cc_reads_a")
     home = user.pw_dir.encode()
-    cache = home + b"/pip-caf\xe9"
-    if os.path.lexists(cache):
-        shutil.rmtree(cache)
+    top = home + b"/caf\xe9"
+    cache = top + b"/pip"
+    if os.path.lexists(top):
+        shutil.rmtree(top)
     shutil.copytree(real_caches_dir / "pip-26.3", os.fsdecode(cache), symlinks=True)
-    subprocess.run(["chown", "-R", f"{user.pw_uid}:{user.pw_gid}", cache], check=True)
-    env = {b"HOME": home, b"PATH": b"/usr/bin:/bin", b"PIP_CACHE_DIR": cache, b"ODD": b"\xff"}
+    subprocess.run(["chown", "-R", f"{user.pw_uid}:{user.pw_gid}", top], check=True)
+    variable = request.param.encode()
+    env = {b"HOME": home, b"PATH": b"/usr/bin:/bin", variable: cache, b"ODD": b"\xff"}
+    if variable == b"XDG_CACHE_HOME":
+        env[variable] = top
     proc = subprocess.Popen(["sleep", "300"], env=env, user=user.pw_uid, group=user.pw_gid)
     try:
         yield user.pw_name, cache
     finally:
         proc.kill()
         proc.wait()
-        shutil.rmtree(cache, ignore_errors=True)
+        shutil.rmtree(top, ignore_errors=True)
 
 
 @needs_root
@@ -266,7 +270,7 @@ def test_a_users_env_not_utf8_never_crashes_roots_audit(
             paths = {_bytes(c["path"]) for c in doc["caches"]}  # type: ignore[union-attr]
             assert cache in paths, (args, paths)
         table = run("audit", "--tool", "pip", *args)
-        assert table.returncode in (0, 1) and b"pip-caf\\xe9" in table.stdout
+        assert table.returncode in (0, 1) and b"caf\\xe9/pip" in table.stdout
 
 
 def test_conda_environments_txt_keeps_a_path_not_utf8(tmp_path: Path) -> None:
