@@ -176,3 +176,16 @@ def test_the_refresh_marker_is_never_written_through_a_symlink(tmp_path: Path) -
     Path(f"{path}.refreshing-{complete.PROJECT}").symlink_to(victim)
     assert _complete.start_background_refresh(complete.PROJECT, path) is False
     assert not victim.exists()
+
+
+def test_a_group_writable_dir_of_the_users_own_group_is_fine(tmp_path: Path) -> None:
+    """umask 002 with user private groups makes ~/.cache 0775: still the user's alone."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    cache.chmod(0o775)
+    os.chown(cache, os.geteuid(), os.getegid())
+    assert statedir.trusted_dir(str(cache)) == str(cache)
+    if os.geteuid() == 0:
+        os.chown(cache, 0, ALICE)  # group-writable by alice's group: others
+        with pytest.raises(statedir.Untrusted, match="writable by others"):
+            statedir.trusted_dir(str(cache))

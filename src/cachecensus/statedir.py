@@ -8,7 +8,9 @@ invoking user (or root) can change what it is or what is in it:
 - every directory on the way, and the state directory itself, belongs to the invoking
   user or to root; a directory on the way that others may write must be sticky (``/tmp``),
   and the state directory itself may not be writable by anyone else at all (sqlite
-  opens ``-wal``/``-shm``/``-journal`` beside its database by name, following symlinks);
+  opens ``-wal``/``-shm``/``-journal`` beside its database by name, following symlinks).
+  Group write counts as others' unless the group is the invoking user's own (a user
+  private group, as ``umask 002`` systems make them) or root's;
 - a symlink on the way is followed only when it belongs to the invoking user or to root;
 - missing directories are created one at a time (mode 0700) under a checked parent.
 
@@ -40,26 +42,30 @@ class Untrusted(OSError):
         return f"{self.filename}: {self.strerror}"
 
 
-def _check_dir(path: str, st: os.stat_result, uid: int, last: bool) -> None:
+def _check_dir(path: str, st: os.stat_result, uid: int, gid: int, last: bool) -> None:
     if not stat.S_ISDIR(st.st_mode):
         raise NotADirectoryError(errno.ENOTDIR, "not a directory", path)
     if st.st_uid not in (uid, 0):
         raise Untrusted(path, f"owned by uid {st.st_uid}, not by uid {uid} or root")
-    others_write = st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    group_write = st.st_mode & stat.S_IWGRP and st.st_gid not in (gid, 0)
+    others_write = st.st_mode & stat.S_IWOTH or group_write
     if others_write and (last or not st.st_mode & stat.S_ISVTX):
         raise Untrusted(path, "writable by others")
 
 
-def trusted_dir(path: str, *, uid: int | None = None, create: bool = True) -> str:
+def trusted_dir(
+    path: str, *, uid: int | None = None, gid: int | None = None, create: bool = True
+) -> str:
     """The directory ``path`` resolved, once checked (and created, with ``create``) under
-    the rules above for ``uid`` (default: the effective uid); raises :class:`Untrusted`
-    or another OSError."""
+    the rules above for ``uid``/``gid`` (default: the effective ones); raises
+    :class:`Untrusted` or another OSError."""
     uid = os.geteuid() if uid is None else uid
+    gid = os.getegid() if gid is None else gid
     if "\0" in path:
         raise Untrusted(path, "a NUL byte in the path")
     todo = [p for p in posixpath.normpath(posixpath.abspath(path)).split("/") if p]
     resolved = "/"
-    _check_dir("/", os.lstat("/"), uid, last=not todo)
+    _check_dir("/", os.lstat("/"), uid, gid, last=not todo)
     hops = 0
     while todo:
         name = todo.pop(0)
@@ -88,7 +94,7 @@ def trusted_dir(path: str, *, uid: int | None = None, create: bool = True) -> st
                 resolved = "/"
             todo = [p for p in target.split("/") if p] + todo
             continue
-        _check_dir(candidate, st, uid, last=not todo)
+        _check_dir(candidate, st, uid, gid, last=not todo)
         resolved = candidate
     return resolved
 

@@ -107,23 +107,21 @@ def open_regular(path: str, *, follow: bool = True, dir_fd: int | None = None) -
 def read_fd(fd: int, path: str, *, cap: int = MAX_CONFIG_BYTES, head: int | None = None) -> bytes:
     """The contents of the regular file open at ``fd``: all of it (refused when larger than
     ``cap``), or only its first ``head`` bytes."""
-    want = head if head is not None else cap
     if head is None:
         size = os.fstat(fd).st_size
         if size > cap:
             raise Refused(path, f"{size} bytes, larger than the {cap} read: not read", errno.EFBIG)
+    want = head if head is not None else cap + 1  # one more: a file that grew shows it
     chunks: list[bytes] = []
     got = 0
-    while got <= want:
-        chunk = os.read(fd, min(1 << 20, want + 1 - got))
+    while got < want:
+        chunk = os.read(fd, min(1 << 20, want - got))
         if not chunk:
             break
         chunks.append(chunk)
         got += len(chunk)
     data = b"".join(chunks)
-    if head is not None:
-        return data[:head]
-    if len(data) > cap:  # grew while read
+    if head is None and len(data) > cap:  # grew while read
         raise Refused(path, f"larger than the {cap} bytes read: not read", errno.EFBIG)
     return data
 
