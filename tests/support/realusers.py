@@ -82,7 +82,10 @@ def user_python(pw: pwd.struct_passwd) -> str:
         shutil.which("python3") or "",
     ]
     for python in dict.fromkeys(c for c in candidates if c):
-        probe = as_user(pw, [python, "-c", "import venv, ensurepip"], cwd="/")
+        try:
+            probe = as_user(pw, [python, "-c", "import venv, ensurepip"], cwd="/")
+        except OSError:  # she may not even execute it (a Python under /root)
+            continue
         if probe.returncode == 0:
             return python
     pytest.skip(f"no Python interpreter that {pw.pw_name} may run")

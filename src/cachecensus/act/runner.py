@@ -90,12 +90,18 @@ def identity(host: Host, uid: int, gid: int | None = None) -> Identity:
     return Identity(uid, uid if gid is None else gid)
 
 
-def owner_of(host: Host, st: os.stat_result) -> Identity | None:
-    """Who we must act as on something ``st`` describes: its owner when we are root and it
-    belongs to another user; None (act as ourselves) otherwise."""
-    if os.geteuid() != 0 or st.st_uid == 0:
+def for_owner(host: Host, uid: int, gid: int | None = None) -> Identity | None:
+    """Who we must act as on something ``uid`` owns (``gid``: its group, for a uid with no
+    account): that user when we are root and ``uid`` is another user's; None (act as
+    ourselves) otherwise."""
+    if os.geteuid() != 0 or uid == 0:
         return None
-    return identity(host, st.st_uid, st.st_gid)
+    return identity(host, uid, gid)
+
+
+def owner_of(host: Host, st: os.stat_result) -> Identity | None:
+    """:func:`for_owner` of what ``st`` describes."""
+    return for_owner(host, st.st_uid, st.st_gid)
 
 
 # ---------------------------------------------------------------------- the child
