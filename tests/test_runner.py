@@ -16,7 +16,7 @@ from typing import Any
 from cachecensus.act import runner
 from cachecensus.host import Host
 from conftest import REPO
-from support.realusers import chown_tree, real_user, root_only, world_dir
+from support.realusers import as_user, chown_tree, real_user, root_only, world_dir
 
 USER = "cc_runner_a"
 
@@ -160,6 +160,30 @@ def _alive(pid: int) -> bool:
     except (OSError, IndexError):
         return False
     return state != "Z"
+
+
+@root_only
+def test_a_child_she_stops_never_hangs_roots_run() -> None:
+    """The child runs as her, so she may SIGSTOP it: root's run notices the stopped child,
+    kills it and reports a value instead of waiting forever."""
+    pw = real_user(USER)
+    who = runner.identity(Host.local(), pw.pw_uid)
+    pids: list[Any] = []
+
+    def task(send: runner.Send) -> None:
+        send(os.getpid())
+        while True:
+            time.sleep(0.05)
+
+    def stop_it(pid: Any) -> None:
+        pids.append(pid)
+        as_user(pw, ["kill", "-STOP", str(pid)], cwd="/", check=True)
+
+    started = time.monotonic()
+    failure = runner.run([task], who, stop_it)
+    assert time.monotonic() - started < 30
+    assert len(pids) == 1 and not _alive(pids[0])
+    assert failure is not None and "stopped by signal" in failure
 
 
 @root_only

@@ -17,6 +17,8 @@ happen:
   modules aside, so a forgotten lazy import fails on every machine, not only on those.
 - A failure in a child (the drop, an exception in the task, a child killed) comes back as
   a value, ``"could not act as uid N (NAME): ..."``, never as an exception in the parent.
+  A child runs as her, so she may signal it: one she stops (``SIGSTOP``) is found within a
+  second of silence and killed, never waited for.
 - :func:`start_program` runs a program (pip) as an :class:`Identity` with the same drop
   (``subprocess``'s ``user``/``group``/``extra_groups=[]``) and her environment.
 """
@@ -228,19 +230,26 @@ def run(
         importlib.import_module(name)
     libc = _libc()
     label = who.label if who is not None else "a worker"
-    children: list[tuple[int, int]] = []
+    children: dict[int, int] = {}  # read end -> pid
+    statuses: dict[int, int] = {}  # pid -> wait status, once reaped
     sel = selectors.DefaultSelector()
     done, fatal = 0, None
     finished = False
     try:
         for task in tasks:
             pid, fd = _spawn(task, who, max(1, flush_every), libc)
-            children.append((pid, fd))
+            children[fd] = pid
             sel.register(fd, selectors.EVENT_READ)
-        buffers = {fd: b"" for _, fd in children}
+        buffers = dict.fromkeys(children, b"")
         open_fds = len(children)
         while open_fds:
-            for key, _ in sel.select():
+            ready = sel.select(timeout=_WATCH_S)
+            if not ready:  # quiet: a child stopped (SIGSTOP by its user) would hang us
+                stopped = _kill_stopped(children, statuses)
+                if stopped:
+                    fatal = stopped
+                continue
+            for key, _ in ready:
                 fd = int(key.fd)
                 chunk = os.read(fd, 1 << 16)
                 if not chunk:
@@ -250,31 +259,57 @@ def run(
                 *lines, buffers[fd] = (buffers[fd] + chunk).split(b"\n")
                 for line in lines:
                     try:
-                        message = json.loads(line.decode("utf-8", "surrogateescape"))
-                    except ValueError:
-                        continue
-                    if message[0] == _VALUE:
-                        on_value(message[1])
-                    elif message[0] == _DONE:
-                        done += 1
-                    elif message[0] == _FATAL:
-                        fatal = str(message[1])
+                        tag, *body = json.loads(line.decode("utf-8", "surrogateescape"))
+                        if tag == _VALUE:
+                            on_value(body[0])
+                        elif tag == _DONE:
+                            done += 1
+                        elif tag == _FATAL:
+                            fatal = str(body[0])
+                    except (ValueError, TypeError, KeyError, IndexError) as exc:
+                        fatal = f"a malformed report ({_one_line(exc)})"
         finished = True
     finally:
         sel.close()
-        statuses = []
-        for pid, fd in children:
+        for fd, pid in children.items():
             with contextlib.suppress(OSError):
                 os.close(fd)
+            if pid in statuses:
+                continue
             if not finished:  # interrupted (Ctrl-C): no child outlives the run
                 with contextlib.suppress(OSError):
                     os.kill(pid, signal.SIGKILL)
-            statuses.append(os.waitpid(pid, 0)[1])
+            statuses[pid] = os.waitpid(pid, 0)[1]
     if fatal is not None:
         return f"could not act as {label}: {fatal}"
     if done != len(children):
-        return f"{label} ended early (wait status {max(statuses)})"
+        return f"{label} ended early (wait status {max(statuses.values())})"
     return None
+
+
+#: Seconds without a word from any child before the children are checked for being stopped.
+_WATCH_S = 1.0
+
+
+def _kill_stopped(children: Mapping[int, int], statuses: dict[int, int]) -> str | None:
+    """Kill every child that is stopped (its user may SIGSTOP it: it runs as her) and say
+    so; reap those that ended (into ``statuses``)."""
+    found = None
+    for pid in children.values():
+        if pid in statuses:
+            continue
+        try:
+            got, status = os.waitpid(pid, os.WNOHANG | os.WUNTRACED)
+        except ChildProcessError:
+            continue
+        if got == 0:
+            continue
+        if os.WIFSTOPPED(status):
+            os.kill(pid, signal.SIGKILL)
+            found = f"stopped by signal {os.WSTOPSIG(status)}: killed"
+            continue
+        statuses[pid] = status
+    return found
 
 
 # ---------------------------------------------------------------------- programs
