@@ -10,7 +10,10 @@ when
   entry), its variables (its environment), its working directory and, for pip and conda,
   its interpreter's environment (the ``pip.conf`` of a venv, its pip's version; conda's
   installation). A pip using its default cache is therefore seen, though nothing on its
-  command line says so;
+  command line says so. ``--no-cache-dir`` (pip), ``--no-cache`` (uv) and ``--isolated``
+  (pip: its variables ignored, its default counted too) are read from its command line; a
+  directory pip's own ownership check would disable is not used. A directory *named* on
+  the command line counts whatever that check says (a wrapper may hand it on);
 - it has a file inside it open.
 
 Directories are compared *physically* (device and inode, every ancestor of a path inside
@@ -234,6 +237,7 @@ def _command(args: Sequence[str]) -> str:
 
 
 def spec_of(host: Host, proc: ProcessInfo, installer: Installer) -> Spec:
+    """What ``proc``'s own resolution of its cache depends on (see :class:`Spec`)."""
     env = _variables(host, proc)
     interpreter = None
     if installer.tool in ("pip", "conda"):
