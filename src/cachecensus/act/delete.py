@@ -25,9 +25,9 @@
   cache's deleting (:mod:`cachecensus.act.runner`: ``setgroups([])``, ``setgid``,
   ``setuid``), reporting each result back over a pipe: the kernel's permissions guard the
   rest. Everything it needs is imported here, before the fork.
-- A cache that a running pip or uv uses (its command line, ``--cache-dir``,
-  ``PIP_CACHE_DIR``/``UV_CACHE_DIR``, or its open files name it) is left alone, unless
-  ``force``.
+- A cache that a running installer uses and can write (:mod:`cachecensus.act.busy`: its
+  command line, its own resolution of its cache, default included, or its open files) is
+  left alone, unless ``force``.
 
 Every failure is a value (:class:`Skip`, with a reason), never an exception.
 """
@@ -38,7 +38,6 @@ import contextlib
 import errno
 import fcntl
 import os
-import re
 import secrets
 import stat
 import time
@@ -47,8 +46,9 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from cachecensus.act import runner
+from cachecensus.act.busy import users_of_cache
 from cachecensus.caches import TRASH_PREFIX, format_for, is_trash_name
-from cachecensus.host import Host, ProcessInfo
+from cachecensus.host import Host
 from cachecensus.select import Plan, PlanItem
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
@@ -110,75 +110,6 @@ def cache_shape(rel: str, tool: str = "pip") -> str | None:
     there (:mod:`cachecensus.caches`), or if it lies in a directory an interrupted removal
     of ours moved aside; None for anything else (never removed)."""
     return shape_of(tool)(rel)
-
-
-# ---------------------------------------------------------------------- busy caches
-
-
-def _is_installer(proc: ProcessInfo) -> bool:
-    """An installer: ``pip``, ``pip3.12``, ``uv``, ``uvx``, poetry, pdm, pipenv, conda, mamba
-    or micromamba among the first words, or ``-m pip``."""
-    words = list(proc.cmdline[:4])
-    if proc.exe:
-        words.append(proc.exe)
-    for i, word in enumerate(words):
-        base = os.path.basename(word)
-        if re.fullmatch(r"pip[0-9.]*|uvx?|poetry|pdm|pipenv|conda|mamba|micromamba", base):
-            return True
-        if word == "-m" and i + 1 < len(words) and words[i + 1].split(".")[0] == "pip":
-            return True
-    return False
-
-
-def _why_busy(host: Host, proc: ProcessInfo, cache_dir: str) -> str | None:
-    def same(path: str) -> bool:
-        if not path:
-            return False
-        if not path.startswith("/") and proc.cwd:
-            path = os.path.join(proc.cwd, path)
-        try:
-            return host.realpath(path) == cache_dir
-        except (OSError, ValueError):
-            return False
-
-    def under(path: str) -> bool:
-        return path == cache_dir or path.startswith(cache_dir.rstrip("/") + "/")
-
-    words = proc.cmdline
-    for i, word in enumerate(words):
-        if word == "--cache-dir" and i + 1 < len(words) and same(words[i + 1]):
-            return "its --cache-dir"
-        if word.startswith("--cache-dir=") and same(word.partition("=")[2]):
-            return "its --cache-dir"
-    if any(under(w) or under(w.partition("=")[2]) for w in words):
-        return "its command line"
-    env = proc.environ or {}
-    for var in ("PIP_CACHE_DIR", "UV_CACHE_DIR", "POETRY_CACHE_DIR", "PDM_CACHE_DIR"):
-        if same(env.get(var, "")):
-            return var
-    for var in ("CONDA_PKGS_DIRS", "PIPENV_CACHE_DIR"):
-        if any(same(part.strip()) for part in env.get(var, "").split(",") if part.strip()):
-            return var
-    if any(under(host.system(p)) for p in host.open_files(proc.pid) if _inside_root(host, p)):
-        return "its open files"
-    return None
-
-
-def _inside_root(host: Host, real: str) -> bool:
-    return host.root == "/" or real == host.root or real.startswith(host.root + "/")
-
-
-def users_of_cache(host: Host, cache_dir: str) -> list[str]:
-    """Running installers using ``cache_dir``, as ``'PID NAME (why)'``; ours excluded."""
-    mine = {os.getpid(), os.getppid()}
-    busy: list[str] = []
-    for proc in host.processes():
-        if proc.pid in mine or not _is_installer(proc):
-            continue
-        why = _why_busy(host, proc, cache_dir)
-        if why is not None:
-            busy.append(f"{proc.pid} {proc.name} ({why})")
-    return busy
 
 
 # ---------------------------------------------------------------------- the walk
