@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import pwd
 import shutil
 import subprocess
 import sys
@@ -28,6 +27,7 @@ from cachecensus.host import Host
 from cachecensus.memo import open_memo
 from cachecensus.models import Kind
 from cachecensus.report import shown
+from support.realusers import chown_tree, real_user, root_only
 
 CACHECENSUS = str(Path(sys.executable).parent / "cachecensus")
 #: The cache's own directory name: latin-1 e-acute (not UTF-8) and a newline.
@@ -219,31 +219,19 @@ def test_snapshot_round_trips_entries_named_not_utf8(odd_cache: Path, tmp_path: 
 
 # ---------------------------------------------------------------------- other users' bytes
 
-needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to make users")
-
-
-def _account(name: str) -> pwd.struct_passwd:
-    try:
-        return pwd.getpwnam(name)
-    except KeyError:
-        if shutil.which("useradd") is None:
-            pytest.skip("no useradd")
-        subprocess.run(["useradd", "-m", name], check=True)
-        return pwd.getpwnam(name)
-
 
 @pytest.fixture(params=["PIP_CACHE_DIR", "XDG_CACHE_HOME"])
 def odd_user(request: pytest.FixtureRequest, real_caches_dir: Path) -> Iterator[tuple[str, bytes]]:
     """cc_reads_a, with a running process whose PIP_CACHE_DIR (or XDG_CACHE_HOME) is not
     UTF-8, naming a pip cache of hers: (user name, the cache's path as bytes)."""
-    user = _account("cc_reads_a")
+    user = real_user("cc_reads_a")
     home = user.pw_dir.encode()
     top = home + b"/caf\xe9"
     cache = top + b"/pip"
     if os.path.lexists(top):
         shutil.rmtree(top)
     shutil.copytree(real_caches_dir / "pip-26.3", os.fsdecode(cache), symlinks=True)
-    subprocess.run(["chown", "-R", f"{user.pw_uid}:{user.pw_gid}", top], check=True)
+    chown_tree(Path(os.fsdecode(top)), user)
     variable = request.param.encode()
     env = {b"HOME": home, b"PATH": b"/usr/bin:/bin", variable: cache, b"ODD": b"\xff"}
     if variable == b"XDG_CACHE_HOME":
@@ -257,7 +245,7 @@ def odd_user(request: pytest.FixtureRequest, real_caches_dir: Path) -> Iterator[
         shutil.rmtree(top, ignore_errors=True)
 
 
-@needs_root
+@root_only
 @pytest.mark.slow
 def test_a_users_env_not_utf8_never_crashes_roots_audit(
     odd_user: tuple[str, bytes], tmp_path: Path
