@@ -15,7 +15,6 @@ import pwd
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,6 +31,8 @@ from cachecensus.discover.variables import (
 from cachecensus.host import Host, ProcessInfo
 from cachecensus.models import Census, User
 from cachecensus.targets import interpreter_caches
+from support.realusers import chown_tree
+from support.realusers import real_user as support_real_user
 from test_discover import ALICE, fake_machine, venv
 
 
@@ -224,19 +225,16 @@ def test_python_selection_holds_the_login_cache_and_the_processes(tmp_path: Path
 
 # ------------------------------------------------------------------ a real user, real process
 
-USER = "cc_census_views"
+USER = "cc_census_a"
 
 
 @pytest.fixture
-def real_user() -> Iterator[pwd.struct_passwd]:
-    if os.geteuid() != 0:
-        pytest.skip("needs root (creates a user)")
-    subprocess.run(["userdel", "-r", USER], capture_output=True)
-    subprocess.run(["useradd", "-m", "-s", "/bin/sh", USER], check=True)
-    try:
-        yield pwd.getpwnam(USER)
-    finally:
-        subprocess.run(["userdel", "-r", USER], capture_output=True)
+def real_user() -> pwd.struct_passwd:
+    """cc_census_a with an empty home (what an earlier run left there removed)."""
+    user = support_real_user(USER)
+    for name in (".cache", "alt"):
+        shutil.rmtree(Path(user.pw_dir) / name, ignore_errors=True)
+    return user
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -257,9 +255,7 @@ def test_a_users_process_with_its_own_pip_cache_dir_never_hides_her_real_cache(
     home = Path(real_user.pw_dir)
     cache = home / ".cache" / "pip"
     shutil.copytree(real_caches_dir / "pip-26.3", cache)
-    for dirpath, dirnames, filenames in os.walk(home):
-        for name in [*dirnames, *filenames, "."]:
-            os.lchown(os.path.join(dirpath, name), real_user.pw_uid, real_user.pw_gid)
+    chown_tree(home / ".cache", real_user)
     alt = home / "alt"
     env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "PIP_CACHE_DIR": str(alt)}
     sleeper = subprocess.Popen(

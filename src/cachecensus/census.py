@@ -278,7 +278,8 @@ def _other_tool(
 def _pipenv_project(host: Host, prefix: str) -> str | None:
     """The project a pipenv venv belongs to: pipenv writes its path into ``.project``."""
     try:
-        text = host.read_text(prefix.rstrip("/") + "/.project").strip()
+        project = prefix.rstrip("/") + "/.project"  # a path: bytes, not necessarily UTF-8
+        text = host.read_text(project, errors="surrogateescape").strip()
     except (OSError, ValueError):
         return None
     return text if posixpath.isabs(text) else None

@@ -7,6 +7,11 @@ the result.  Nothing here prints; the CLI decides what to say around the run.
 
 An environment without pip (uv-made venvs have none) can be served by uv instead:
 ``uv pip install --no-cache --python PY ARGS``.
+
+Root installing into another user's environment runs pip *as that user*
+(:func:`environment_owner`, :func:`cachecensus.act.runner.start_program`): her ``.pth``
+files and her pip's code never run as root, and no file in her environment ends up
+root's.
 """
 
 from __future__ import annotations
@@ -16,11 +21,12 @@ import posixpath
 import re
 import shutil
 import signal
-import subprocess
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
+from cachecensus import userfile
+from cachecensus.act import runner
 from cachecensus.discover.base import env_interpreter
 from cachecensus.discover.interpreter import inspect_interpreter
 from cachecensus.host import Host
@@ -226,13 +232,47 @@ def uv_equivalent(python: str, args: Sequence[str], *, install: bool) -> list[st
     return uv_argv("uv", python, sub, rest)
 
 
+def environment_owner(host: Host, target: Target) -> runner.Identity | None:
+    """Who runs pip for ``target``: when we are root, the first user other than root who
+    owns its prefix, the interpreter as named (a venv's ``bin/python`` link), its ``bin``
+    or a ``site-packages`` of it (anything she can write is code she controls); None (run
+    as ourselves) otherwise."""
+    if os.geteuid() != 0:
+        return None
+    prefix = target.prefix.rstrip("/") or "/"
+    paths = [prefix, target.python, posixpath.join(prefix, "bin")]
+    for lib in ("lib", "lib64"):
+        libdir = posixpath.join(prefix, lib)
+        try:
+            names = sorted(host.listdir(libdir))
+        except (OSError, ValueError):
+            continue
+        paths += [
+            posixpath.join(libdir, name, "site-packages")
+            for name in names
+            if name.startswith("python")
+        ]
+    for path in paths:
+        try:
+            st = host.lstat(path)
+        except (OSError, ValueError):
+            continue
+        who = runner.owner_of(host, st)
+        if who is not None:
+            return who
+    return None
+
+
 def run(
     argv: Sequence[str],
     *,
     env: Mapping[str, str] | None = None,
     stdout: IO[str] | int | None = None,
+    who: runner.Identity | None = None,
 ) -> int:
-    """Run ``argv`` with our stdin/stderr (and stdout unless redirected); its exit code.
+    """Run ``argv`` with our stdin/stderr (and stdout unless redirected), as ``who`` when
+    given (:func:`cachecensus.act.runner.start_program`: no supplementary groups, her
+    ``HOME``); its exit code.
 
     Ctrl-C reaches the child (same process group) and is ignored here while it runs, so
     the child decides how to stop and its code is what we return.  A child killed by a
@@ -247,9 +287,7 @@ def run(
         previous = None
     try:
         try:
-            proc = subprocess.Popen(
-                list(argv), env=dict(env) if env is not None else None, stdout=stdout
-            )
+            proc = runner.start_program(argv, who, env=env, stdout=stdout)
         except FileNotFoundError:
             return 127
         except PermissionError:
@@ -325,11 +363,7 @@ def requirement_names(args: Sequence[str], read: Callable[[str], str] | None = N
                 continue  # a path or URL: nothing cached by name
     for path in files:
         try:
-            if read is not None:
-                text = read(path)
-            else:
-                with open(path, encoding="utf-8") as fh:
-                    text = fh.read()
+            text = read(path) if read is not None else userfile.read_text(path, errors="replace")
         except OSError:
             continue
         words: list[str] = []

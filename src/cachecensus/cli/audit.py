@@ -119,22 +119,21 @@ def audit_command(
 
 
 def _render_audit(report: Any, problems: list[Any]) -> None:
-    from cachecensus.report import human_bytes, print_table
+    from cachecensus.report import Cell, human_bytes, print_table, shown
 
-    rows = []
+    rows: list[list[Cell]] = []
     for c in report.caches:
         kinds = ", ".join(f"{b.entries} {k}" for k, b in c.by_kind.items() if b.entries)
         users = sorted({u.user for u in c.used_by})
         envs = len({u.environment for u in c.used_by if u.environment})
-        linked = "".join(
-            f"\nlinked into {le.environment}: {le.files} files, {human_bytes(le.bytes)}"
+        linked = tuple(
+            f"linked into {le.environment}: {le.files} files, {human_bytes(le.bytes)}"
             for le in c.linked_into
         )
         rows.append(
             [
-                f"{c.tool}: {c.path}"
-                + ("" if c.exists else " (absent)")
-                + (f"\n{kinds}" if kinds else "")
+                (f"{c.tool}: {c.path}" + ("" if c.exists else " (absent)"),)
+                + ((kinds,) if kinds else ())
                 + linked,
                 human_bytes(c.size),
                 f"{c.entries} / {c.projects}",
@@ -164,7 +163,9 @@ def _render_audit(report: Any, problems: list[Any]) -> None:
         f"{human_bytes(t.duplicated.bytes)}, stale {human_bytes(t.stale.bytes)}"
     )
     for problem in problems:
-        print(f"note: {problem.path}: {problem.message}" if problem.path else problem.message)
+        print(
+            shown(f"note: {problem.path}: {problem.message}" if problem.path else problem.message)
+        )
 
 
 def list_command(
@@ -249,9 +250,11 @@ def list_command(
             }
         )
     else:
+        from cachecensus.report import shown
+
         _render_list(entries)
         for problem in scanned.problems:
-            print(f"note: {problem.path}: {problem.message}")
+            print(shown(f"note: {problem.path}: {problem.message}"))
     raise typer.Exit(EXIT_PARTIAL if scanned.problems else EXIT_OK)
 
 
@@ -291,6 +294,7 @@ def info_command(
     from cachecensus.caches.pip import pip_info, pip_info_lines
     from cachecensus.cli.common import make_host
     from cachecensus.discover.interpreter import inspect_interpreter
+    from cachecensus.report import shown
 
     host = make_host(root)
     if not cache_dir and python is None:
@@ -323,9 +327,10 @@ def info_command(
             if lines is None:
                 print(f"note: pip {pip_version} has no 'pip cache' (added in pip 20.1)")
                 lines = pip_info_lines({**info, "pip_version": None}) or []
-            print("\n".join(lines))
+            for line in lines:  # a location's control characters escaped: one line each
+                print(shown(line))
         for problem in scanned.problems:
-            print(f"note: {problem.path}: {problem.message}")
+            print(shown(f"note: {problem.path}: {problem.message}"))
     if not infos:
         fail("that environment's pip cache is disabled", EXIT_PARTIAL)
     raise typer.Exit(EXIT_PARTIAL if scanned.problems else EXIT_OK)

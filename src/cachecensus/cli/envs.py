@@ -102,7 +102,8 @@ ENV_COLUMNS = (
 
 
 def _render(census: Census, problems: tuple[Problem, ...]) -> None:
-    from cachecensus.report import print_table
+    from cachecensus.report import Cell, print_table
+    from cachecensus.report import shown as escaped
 
     caches_of: dict[str, list[str]] = {}
     others_of: dict[str, list[str]] = {}
@@ -125,7 +126,7 @@ def _render(census: Census, problems: tuple[Problem, ...]) -> None:
             return "-"
         return known[0] if len(known) == 1 else f"{len(known)} (per user or process; see --json)"
 
-    rows = [
+    rows: list[list[Cell]] = [
         [
             env.name,
             env.kind.value,
@@ -134,7 +135,7 @@ def _render(census: Census, problems: tuple[Problem, ...]) -> None:
             env.owner or "?",
             env.interpreter + (f"  [broken: {env.problem}]" if env.problem else ""),
             cache_cell(env.interpreter),
-            "\n".join(others_of.get(env.interpreter, [])) or "-",
+            tuple(others_of.get(env.interpreter, [])) or "-",
             ", ".join(env.found_by),
         ]
         for env in census.environments
@@ -162,7 +163,7 @@ def _render(census: Census, problems: tuple[Problem, ...]) -> None:
     )
     for problem in problems:
         where = f"{problem.path}: " if problem.path else ""
-        print(f"note: {where}{problem.message}")
+        print(escaped(f"note: {where}{problem.message}"))
 
 
 def register(app: typer.Typer) -> None:

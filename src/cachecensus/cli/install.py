@@ -91,6 +91,7 @@ def choose_target(host: Host, python: str | None, env: str | None) -> act.Target
 
 
 def _run(
+    host: Host,
     *,
     command: str,
     target: act.Target,
@@ -120,9 +121,14 @@ def _run(
     elif target.problem is not None:
         warn(f"{target.python}: {target.problem}; running it anyway")
     print(f"cachecensus: python: {target.python} ({target.chosen_by})", file=sys.stderr)
+    who = act.environment_owner(host, target)
+    if who is not None:
+        print(f"cachecensus: running as {who}, the environment's owner", file=sys.stderr)
     print(f"cachecensus: running: {shlex.join(argv)}", file=sys.stderr, flush=True)
     sys.stdout.flush()
-    code = act.run(argv, stdout=2 if as_json else None)
+    code = act.run(argv, stdout=2 if as_json else None, who=who)
+    if who is not None and code in (126, 127):
+        warn(f"{who} could not run {argv[0]} (exit {code})")
     if as_json:
         document = {
             "schema": SCHEMA,
@@ -131,6 +137,7 @@ def _run(
             "python_chosen_by": target.chosen_by,
             "environment": target.name,
             "runner": runner,
+            "user": str(who) if who is not None else None,
             "argv": argv,
             "exit_code": code,
         }
@@ -164,6 +171,7 @@ def install(
     if refresh:
         _refresh(host, target.python, args, yes=yes, as_json=as_json)
     _run(
+        host,
         command="install",
         target=target,
         argv=act.install_argv(target.python, args),
@@ -225,6 +233,7 @@ def pip(
     target = choose_target(host, python, env)
     args: Sequence[str] = pip_args or []
     _run(
+        host,
         command="pip",
         target=target,
         argv=act.pip_argv(target.python, args),
