@@ -270,7 +270,10 @@ class ScanSummary:
     orphaned: tuple[int, int]  # entries, bytes
     linked_elsewhere: int
     reclaimable: int
-    #: (size, physical, files, reclaimable) counted once per inode: the totals when this is
-    #: the only cache audited
-    alone: tuple[int, int, int, int]
+    #: (files, size, physical) of the second and later names of a file inside the cache: the
+    #: walk counts every name, ``du`` (and the audit's rows) each inode once
+    extra_links: tuple[int, int, int]
+    #: artifact sizes two stored files or more have (cachecensus.duplicates.repeated_sizes):
+    #: none, and a cache audited alone has no duplicate (its entries need not be read)
+    repeated_sizes: tuple[int, ...]
     linked_files: bool  # some file has a link count above one
