@@ -8,7 +8,14 @@ from typing import Any
 
 import typer
 
-from cachecensus.cli.common import EXIT_OK, EXIT_PARTIAL, JsonOption, RootOption, fail
+from cachecensus.cli.common import (
+    EXIT_OK,
+    EXIT_PARTIAL,
+    JsonOption,
+    RootOption,
+    fail,
+    not_empty,
+)
 from cachecensus.cli.scanning import (
     AllUsersOption,
     CacheDirOption,
@@ -172,7 +179,11 @@ def list_command(
         None, metavar="[PATTERN]", help="Project glob; 'name-1.2' also matches versions."
     ),
     version: str | None = typer.Option(
-        None, "--version", metavar="SPEC", help="A PEP 440 specifier, e.g. '>=1.16,<2'."
+        None,
+        "--version",
+        metavar="SPEC",
+        help="A PEP 440 specifier, e.g. '>=1.16,<2'.",
+        callback=not_empty,
     ),
     kind: list[KindChoice] = typer.Option([], "--kind", help="Only entries of these kinds."),
     cache_dir: list[str] = CacheDirOption,
@@ -188,6 +199,8 @@ def list_command(
     """Every cached entry (downloads, index pages, built wheels...) matching PATTERN."""
     from cachecensus.select import parse_spec, select
 
+    if pattern is not None and not pattern.strip():
+        fail("PATTERN is empty (an unset variable?); leave it out to list every entry")
     try:
         spec = parse_spec(version)
     except ValueError as exc:
@@ -261,7 +274,9 @@ def _render_list(entries: list[Any]) -> None:
     if not entries:
         print("No matching cache entries.")
         return
-    order = sorted(entries, key=lambda e: (e.project or "~", e.version or "", e.kind.value))
+    from cachecensus.select import entry_order
+
+    order = sorted(entries, key=entry_order)
     rows = [
         [
             e.project or "-",
