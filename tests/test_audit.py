@@ -179,18 +179,19 @@ class _Unread(Sequence[Entry]):
         raise AssertionError("entries were read")
 
 
-def test_a_lone_cache_without_two_artifacts_of_one_size_reads_no_entry() -> None:
-    """A warm audit of one cache answers from its summary: duplicates cannot exist when no
-    two stored artifacts have one size, so its entries are not loaded to look."""
-    a = _copy("/c1", "k1", 1, size=900)
-    b = _copy("/c1", "k2", 2, size=901)
-    walked = scan_of("/c1", [a, b])
-    summary = summarize(walked)
-    assert summary.repeated_sizes == ()
-    warm = replace(walked, entries=_Unread(2), summary=summary)
+def test_a_warm_audit_of_one_cache_reads_no_entry_for_duplicates() -> None:
+    """A snapshot's summary knows the copies duplicated inside its cache (its files never
+    change while the snapshot holds), so a warm audit of it loads no entry to find them."""
+    a, b, c = _copy("/c1", "k1", 1), _copy("/c1", "k2", 2), _copy("/c1", "k3", 3, size=901)
+    walked = scan_of("/c1", [a, b, c])
+    summary = summarize(walked, lambda e: "same")
+    assert summary.own_duplicates == (("k2", 900),)
+    assert summarize(walked).own_duplicates is None  # nothing to hash with: not known
+    warm = replace(walked, entries=_Unread(3), summary=summary)
     report = audit([(warm, (), None)], sha256_of=lambda e: "same", now=NOW)
-    assert report.totals.duplicated == Bucket(0, 0)
-    assert summarize(scan_of("/c1", [a, _copy("/c1", "k3", 3)])).repeated_sizes == (900,)
+    assert report.totals.duplicated == Bucket(1, 900)
+    cold = audit([(walked, (), None)], sha256_of=lambda e: "same", now=NOW)
+    assert cold.totals.duplicated == report.totals.duplicated
 
 
 def test_stale_orphaned_and_kinds() -> None:

@@ -19,7 +19,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from cachecensus.duplicates import repeated_sizes
+from cachecensus import duplicates
 from cachecensus.links import LinkedEnv
 from cachecensus.models import CacheScan, Entry, FileInfo, Kind, Problem, ScanSummary, Usage
 
@@ -121,7 +121,8 @@ def audit(
     (:func:`cachecensus.links.environments_linking`).
     """
     now = time.time() if now is None else now
-    items = list(scans)
+    # each scan summarised once (duplicates, rows and totals all read its summary)
+    items = [(replace(s, summary=summary_of(s)), used, owner) for s, used, owner in scans]
     duplicated = _duplicates([s for s, _, _ in items], sha256_of)
     links = linked_into or {}
     caches = [
@@ -159,9 +160,12 @@ def summary_of(scan: CacheScan) -> ScanSummary:
     return scan.summary if scan.summary is not None else summarize(scan)
 
 
-def summarize(scan: CacheScan) -> ScanSummary:
+def summarize(
+    scan: CacheScan, sha256_of: Callable[[Entry], str | None] | None = None
+) -> ScanSummary:
     """The audit's numbers for one scan that depend on nothing else (one pass over its
-    entries): what a snapshot stores so a warm audit never reads the entries."""
+    entries): what a snapshot stores so a warm audit never reads the entries. With
+    ``sha256_of``, also the copies duplicated inside the cache (:func:`own_duplicates`)."""
     by_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     projects: set[str] = set()
     orphaned = [0, 0]
@@ -226,7 +230,7 @@ def summarize(scan: CacheScan) -> ScanSummary:
         linked_elsewhere=linked_elsewhere,
         reclaimable=reclaimable,
         extra_links=(extra_links[0], extra_links[1], extra_links[2]),
-        repeated_sizes=repeated_sizes(scan.entries),
+        own_duplicates=None if sha256_of is None else own_duplicates(scan, sha256_of),
         linked_files=linked_files,
     )
 
@@ -237,19 +241,29 @@ def _stale(entries: Sequence[tuple[int, int]], now: float, after_s: float) -> tu
     return count, sum(size for _, size in entries[:count])
 
 
+def own_duplicates(
+    scan: CacheScan, sha256_of: Callable[[Entry], str | None]
+) -> tuple[tuple[str, int], ...]:
+    """(key, artifact bytes) of each copy duplicated inside ``scan``'s cache alone."""
+    found = duplicates.find(scan.entries, sha256_of)
+    return tuple((copy.key, dup.size) for dup in found for copy in dup.extra)
+
+
 def _duplicates(
     scans: list[CacheScan], sha256_of: Callable[[Entry], str | None] | None
-) -> dict[str, list[tuple[Entry, int]]]:
-    """Per cache dir, its duplicated copies and the artifact bytes each one repeats (the one
-    definition of :mod:`cachecensus.duplicates`, the same as ``dedupe``'s)."""
-    from cachecensus import duplicates
-
-    out: dict[str, list[tuple[Entry, int]]] = defaultdict(list)
-    if sha256_of is None or (len(scans) == 1 and not summary_of(scans[0]).repeated_sizes):
-        return out  # one cache holding no two artifacts of one size: no entry is read
+) -> dict[str, list[tuple[str, int]]]:
+    """Per cache dir, (key, artifact bytes) of its duplicated copies (the one definition of
+    :mod:`cachecensus.duplicates`, the same as ``dedupe``'s). One cache whose summary knows
+    its own duplicates (a snapshot's) reads no entry."""
+    out: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    if sha256_of is None:
+        return out
+    if len(scans) == 1 and (known := summary_of(scans[0]).own_duplicates) is not None:
+        out[scans[0].cache_dir].extend(known)
+        return out
     for dup in duplicates.find((e for scan in scans for e in scan.entries), sha256_of):
         for copy in dup.extra:
-            out[copy.cache_dir].append((copy, dup.size))
+            out[copy.cache_dir].append((copy.key, dup.size))
     return out
 
 
@@ -257,7 +271,7 @@ def _audit_one(
     scan: CacheScan,
     used_by: tuple[Usage, ...],
     owner: str | None,
-    duplicated: Mapping[str, list[tuple[Entry, int]]],
+    duplicated: Mapping[str, list[tuple[str, int]]],
     now: float,
     stale_days: float,
     disk_usage: Callable[[str], tuple[int, int, int] | None] | None,

@@ -69,12 +69,6 @@ def _same_size(entries: Iterable[Entry]) -> dict[int, list[Entry]]:
     return {s: group for s, group in by_size.items() if len(stored_copies(group)) > 1}
 
 
-def repeated_sizes(entries: Iterable[Entry]) -> tuple[int, ...]:
-    """The artifact sizes two stored files or more among ``entries`` have (none: nothing
-    among them can be a duplicate of another; what an audit's summary keeps of a cache)."""
-    return tuple(sorted(_same_size(entries)))
-
-
 def find(entries: Iterable[Entry], sha256_of: Callable[[Entry], str | None]) -> list[Duplicate]:
     """Every artifact among ``entries`` stored more than once (see the module doc), by size
     then in the order met. ``sha256_of`` is asked only for artifacts that have an equal-size

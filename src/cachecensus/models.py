@@ -273,7 +273,8 @@ class ScanSummary:
     #: (files, size, physical) of the second and later names of a file inside the cache: the
     #: walk counts every name, ``du`` (and the audit's rows) each inode once
     extra_links: tuple[int, int, int]
-    #: artifact sizes two stored files or more have (cachecensus.duplicates.repeated_sizes):
-    #: none, and a cache audited alone has no duplicate (its entries need not be read)
-    repeated_sizes: tuple[int, ...]
+    #: (key, artifact bytes) of the duplicated copies inside the cache alone
+    #: (cachecensus.duplicates); None when not worked out (no hashing was possible). Its
+    #: files never change while its snapshot holds: a warm audit of it reads no entry
+    own_duplicates: tuple[tuple[str, int], ...] | None
     linked_files: bool  # some file has a link count above one

@@ -223,7 +223,7 @@ def encode_summary(s: ScanSummary) -> bytes:
             s.linked_elsewhere,
             s.reclaimable,
             s.extra_links,
-            s.repeated_sizes,
+            s.own_duplicates,
             s.linked_files,
         ]
     )

@@ -28,7 +28,7 @@ from cachecensus.cli.scanning import (
     remember_projects,
     scan_selected,
 )
-from cachecensus.models import SCHEMA, Kind
+from cachecensus.models import SCHEMA, Entry, Kind
 
 
 class KindChoice(str, enum.Enum):
@@ -92,17 +92,21 @@ def audit_command(
     )
     host = scanned.host
     memo = open_memo()  # artifacts hashed once are not hashed again while unchanged
+
+    def digest(entry: Entry) -> str | None:
+        return sha256_of(host, entry, memo)
+
     try:
         caches = []
         for cache, result in scanned.caches:
             if result.snapshot is not None and result.summary is None:
-                result = replace(result, summary=summarize(result))
+                result = replace(result, summary=summarize(result, digest))
                 save_summary(memo, result)  # the next audit reads no entries
             caches.append((cache, result))
         scans = [result for _, result in caches]
         report = audit(
             [(result, cache.used_by, cache.owner) for cache, result in caches],
-            sha256_of=lambda e: sha256_of(host, e, memo),
+            sha256_of=digest,
             disk_usage=host.disk_usage,
             stale_days=stale_days,
             linked_into=environments_linking(host, scans, scanned.prefixes),
