@@ -237,7 +237,7 @@ complete -c cachecensus -n '__cachecensus_at \'\'' -a 'info' -d 'pip\'s \'cache 
 complete -c cachecensus -n '__cachecensus_at \'\'' -a 'remove' -d 'Remove every cached file of PATTERN: downloads, index pages and built wheels.'
 complete -c cachecensus -n '__cachecensus_at \'\'' -a 'purge' -d 'Remove everything pip would rebuild (http/, http-v2/, wheels/); keep the cache dir,'
 complete -c cachecensus -n '__cachecensus_at \'\'' -a 'prune' -d 'Trim caches by age, size budget (least recently used first) or versions kept;'
-complete -c cachecensus -n '__cachecensus_at \'\'' -a 'dedupe' -d 'The same artifact (same sha256) cached in several caches: report it, or hard-link'
+complete -c cachecensus -n '__cachecensus_at \'\'' -a 'dedupe' -d 'The same artifact (same sha256) stored more than once, in one cache or several:'
 complete -c cachecensus -n '__cachecensus_at \'\'' -a 'install' -d 'Install with pip\'s cache disabled: `PY -m pip install --no-cache-dir PIP_ARGS...`.'
 complete -c cachecensus -n '__cachecensus_at \'\'' -a 'pip' -d 'Run any pip command with its cache disabled (`--no-cache-dir` after the subcommand).'
 complete -c cachecensus -n '__cachecensus_at \'\'' -a 'completion' -d 'Shell completion for bash, zsh and fish (fast: no Python at TAB).'

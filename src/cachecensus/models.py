@@ -273,7 +273,11 @@ class ScanSummary:
     orphaned: tuple[int, int]  # entries, bytes
     linked_elsewhere: int
     reclaimable: int
-    #: (size, physical, files, reclaimable) counted once per inode: the totals when this is
-    #: the only cache audited
-    alone: tuple[int, int, int, int]
+    #: (files, size, physical) of the second and later names of a file inside the cache: the
+    #: walk counts every name, ``du`` (and the audit's rows) each inode once
+    extra_links: tuple[int, int, int]
+    #: (key, artifact bytes) of the duplicated copies inside the cache alone
+    #: (cachecensus.duplicates); None when not worked out (no hashing was possible). Its
+    #: files never change while its snapshot holds: a warm audit of it reads no entry
+    own_duplicates: tuple[tuple[str, int], ...] | None
     linked_files: bool  # some file has a link count above one

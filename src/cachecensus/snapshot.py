@@ -45,7 +45,7 @@ from cachecensus.memo import Memo
 from cachecensus.models import CacheScan, Entry, FileInfo, Kind, ScanSummary
 
 #: Layout of the stored blobs (with the package version: :data:`WRITER`).
-FORMAT = 1
+FORMAT = 2
 #: A snapshot older than this is walked again (bounds what it cannot see).
 MAX_AGE_S = 3600
 #: A directory changed this close to the walk's start makes the walk's result racy.
@@ -225,7 +225,8 @@ def encode_summary(s: ScanSummary) -> bytes:
             s.orphaned,
             s.linked_elsewhere,
             s.reclaimable,
-            s.alone,
+            s.extra_links,
+            s.own_duplicates,
             s.linked_files,
         ],
         unicode_errors=_BYTES,
@@ -236,7 +237,7 @@ def decode_summary(blob: bytes) -> ScanSummary:
     """The summary :func:`encode_summary` stored (msgpack's arrays come back as the tuples
     the summary holds)."""
     fields = msgpack.unpackb(blob, raw=False, use_list=False, unicode_errors=_BYTES)
-    if not isinstance(fields, tuple) or len(fields) != 12:
+    if not isinstance(fields, tuple) or len(fields) != len(dataclasses.fields(ScanSummary)):
         raise ValueError("not a snapshot summary")
     return ScanSummary(*fields)
 

@@ -1,4 +1,5 @@
-"""Duplicates across caches: the same artifact (same sha256) stored more than once.
+"""Duplicates: the same artifact (same sha256) stored more than once, in one cache or
+several (what counts as a duplicate is :mod:`cachecensus.duplicates`, shared with the audit).
 
 Only artifacts that are whole files can be linked: an ``http-v2`` ``.body`` and a built
 ``.whl``. A legacy ``http/`` body lives inside its record and is reported, not linked.
@@ -31,10 +32,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from cachecensus import identify
+from cachecensus import duplicates, identify
 from cachecensus.act import runner
 from cachecensus.act.delete import _open_cache_dir
-from cachecensus.artifacts import artifact_file, artifact_size, sha256_of
+from cachecensus.artifacts import artifact_file, sha256_of
 from cachecensus.host import Host
 from cachecensus.models import CacheScan, Entry, FileInfo
 
@@ -55,9 +56,8 @@ class Group:
 
     @property
     def wasted(self) -> int:
-        inodes = {(f.dev, f.inode) for e in self.copies if (f := artifact_file(e)) is not None}
-        legacy = sum(1 for e in self.copies if artifact_file(e) is None)
-        return self.size * max(0, len(inodes) + legacy - 1)
+        """Duplicated bytes, as :class:`cachecensus.duplicates.Duplicate` counts them."""
+        return duplicates.Duplicate(self.sha256, self.size, self.copies).wasted
 
     def entry_pairs(self) -> list[tuple[tuple[Entry, FileInfo], tuple[Entry, FileInfo]]]:
         """((keeper entry, its file), (copy entry, its file)) for the copies that may be
@@ -97,29 +97,13 @@ class Group:
 
 
 def find_duplicates(host: Host, scans: Sequence[CacheScan]) -> list[Group]:
-    """Artifacts whose content is stored more than once (hashing only equal sizes)."""
-    by_size: dict[int, list[Entry]] = {}
-    for result in scans:
-        for entry in result.entries:
-            size = artifact_size(entry)
-            if size is not None:
-                by_size.setdefault(size, []).append(entry)
-    groups: list[Group] = []
-    for size, entries in sorted(by_size.items()):
-        if len(entries) < 2:
-            continue
-        by_hash: dict[str, list[Entry]] = {}
-        for entry in entries:
-            digest = sha256_of(host, entry)
-            if digest:
-                by_hash.setdefault(digest, []).append(entry)
-        for digest, same in by_hash.items():
-            if len(same) > 1:
-                first = same[0]
-                group = Group(digest, abs(size), first.project, first.version, tuple(same))
-                if group.wasted:
-                    groups.append(group)
-    return groups
+    """Artifacts stored more than once (:func:`cachecensus.duplicates.find`: hashing only
+    equal sizes; hard links of one copy are one copy)."""
+    entries = [entry for result in scans for entry in result.entries]
+    return [
+        Group(d.sha256, d.size, d.copies[0].project, d.copies[0].version, d.copies)
+        for d in duplicates.find(entries, lambda e: sha256_of(host, e))
+    ]
 
 
 @dataclass

@@ -23,7 +23,7 @@ import shutil
 import signal
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from cachecensus import userfile
 from cachecensus.act import runner
@@ -31,6 +31,9 @@ from cachecensus.discover.base import env_interpreter
 from cachecensus.discover.interpreter import inspect_interpreter
 from cachecensus.host import Host
 from cachecensus.models import Environment
+
+if TYPE_CHECKING:
+    from packaging.requirements import Requirement
 
 #: pip's general options that take a value (pip 26.3 ``general_group``): the word after
 #: one of these, before the subcommand, is the option's value, not the subcommand.
@@ -341,10 +344,19 @@ INSTALL_VALUE_OPTIONS = PIP_GLOBAL_VALUE_OPTIONS | frozenset(
 
 def requirement_names(args: Sequence[str], read: Callable[[str], str] | None = None) -> list[str]:
     """PEP 503 names of the requirements in ``pip install`` arguments (and ``-r`` files)."""
-    from packaging.requirements import InvalidRequirement, Requirement
     from packaging.utils import canonicalize_name
 
-    names: list[str] = []
+    return list(dict.fromkeys(canonicalize_name(r.name) for r in requirements(args, read)))
+
+
+def requirements(
+    args: Sequence[str], read: Callable[[str], str] | None = None
+) -> list[Requirement]:
+    """The requirements in ``pip install`` arguments (and ``-r`` files), specifiers kept
+    (``attrs==23.2.0``); paths and URLs, which name no requirement, are left out."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    names: list[Requirement] = []
     files: list[str] = []
     it = iter(args)
     for arg in it:
@@ -358,7 +370,7 @@ def requirement_names(args: Sequence[str], read: Callable[[str], str] | None = N
             continue
         else:
             try:
-                names.append(canonicalize_name(Requirement(arg).name))
+                names.append(Requirement(arg))
             except InvalidRequirement:
                 continue  # a path or URL: nothing cached by name
     for path in files:
@@ -372,5 +384,5 @@ def requirement_names(args: Sequence[str], read: Callable[[str], str] | None = N
                 words.extend(line.split())  # an option line: -r other.txt, -e ., -i URL
             elif line and not line.startswith("#"):
                 words.append(re.split(r"\s+-", line, maxsplit=1)[0])  # drop --hash=...
-        names.extend(requirement_names(words, read))
+        names.extend(requirements(words, read))
     return list(dict.fromkeys(names))

@@ -247,6 +247,12 @@ def _corrupt(detail: str, **extra: str | None) -> Values:
     return {"kind": Kind.CORRUPT.value, "detail": detail[:300], **extra}
 
 
+def _unreadable(detail: str, **extra: str | None) -> Values:
+    """A file we could not open or read (EACCES on a root-squashed NFS home, EIO): unknown,
+    not corrupt. pip, as its owner, may read it well, and ``prune`` takes corrupt entries."""
+    return {"kind": Kind.UNKNOWN.value, "detail": f"unreadable {detail}"[:300], **extra}
+
+
 def identify_entry(job: tuple[str, str, str | None, int]) -> Values:
     """Identify one HTTP entry: ``(area, record real path, body real path, body size)``.
 
@@ -257,7 +263,7 @@ def identify_entry(job: tuple[str, str, str | None, int]) -> Values:
     try:
         fd = _open(record_path)
     except OSError as exc:
-        return _corrupt(f"record: {exc.strerror or exc}")
+        return _unreadable(f"record: {exc.strerror or exc}")
     try:
         response, inline = read_record(fd, os.fstat(fd).st_size)
         ctype = _header(response, "Content-Type")
@@ -278,7 +284,7 @@ def identify_entry(job: tuple[str, str, str | None, int]) -> Values:
             try:
                 body_fd = _open(body_path)
             except OSError as exc:
-                return _corrupt(f"body: {exc.strerror or exc}", **context)
+                return _unreadable(f"body: {exc.strerror or exc}", **context)
             try:
                 found = ident.identify_body(
                     ident.Region(body_fd, 0, body_size), body_size, ctype, encoding
@@ -288,7 +294,7 @@ def identify_entry(job: tuple[str, str, str | None, int]) -> Values:
     except ValueError as exc:
         return _corrupt(f"record: {exc}")
     except OSError as exc:
-        return _corrupt(f"read error: {exc.strerror or exc}")
+        return _unreadable(f"({exc.strerror or exc})")
     finally:
         os.close(fd)
     return {
@@ -1122,5 +1128,12 @@ def closure(entries: Iterable[Entry], chosen: Iterable[Entry]) -> list[tuple[Ent
 
 
 def prune(entries: Iterable[Entry]) -> list[tuple[Entry, str]]:
-    """pip has no prune of its own; its half entries (orphans) are what it can never serve."""
-    return [(e, "orphan: pip can never serve it") for e in entries if e.kind == Kind.ORPHAN]
+    """pip has no prune of its own; what it can never use is its half entries (orphans) and
+    the corrupt ones (a truncated wheel body: pip would serve it and fail on it)."""
+    out: list[tuple[Entry, str]] = []
+    for e in entries:
+        if e.kind == Kind.ORPHAN:
+            out.append((e, "orphan: pip can never serve it"))
+        elif e.kind == Kind.CORRUPT and purgeable(e):
+            out.append((e, "corrupt: pip can never use it"))
+    return out

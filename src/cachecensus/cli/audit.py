@@ -8,7 +8,14 @@ from typing import Any
 
 import typer
 
-from cachecensus.cli.common import EXIT_OK, EXIT_PARTIAL, JsonOption, RootOption, fail
+from cachecensus.cli.common import (
+    EXIT_OK,
+    EXIT_PARTIAL,
+    JsonOption,
+    RootOption,
+    fail,
+    not_empty,
+)
 from cachecensus.cli.scanning import (
     AllUsersOption,
     CacheDirOption,
@@ -21,7 +28,7 @@ from cachecensus.cli.scanning import (
     remember_projects,
     scan_selected,
 )
-from cachecensus.models import SCHEMA, Kind
+from cachecensus.models import SCHEMA, Entry, Kind
 
 
 class KindChoice(str, enum.Enum):
@@ -85,17 +92,21 @@ def audit_command(
     )
     host = scanned.host
     memo = open_memo()  # artifacts hashed once are not hashed again while unchanged
+
+    def digest(entry: Entry) -> str | None:
+        return sha256_of(host, entry, memo)
+
     try:
         caches = []
         for cache, result in scanned.caches:
             if result.snapshot is not None and result.summary is None:
-                result = replace(result, summary=summarize(result))
+                result = replace(result, summary=summarize(result, digest))
                 save_summary(memo, result)  # the next audit reads no entries
             caches.append((cache, result))
         scans = [result for _, result in caches]
         report = audit(
             [(result, cache.used_by, cache.owner) for cache, result in caches],
-            sha256_of=lambda e: sha256_of(host, e, memo),
+            sha256_of=digest,
             disk_usage=host.disk_usage,
             stale_days=stale_days,
             linked_into=environments_linking(host, scans, scanned.prefixes),
@@ -173,7 +184,11 @@ def list_command(
         None, metavar="[PATTERN]", help="Project glob; 'name-1.2' also matches versions."
     ),
     version: str | None = typer.Option(
-        None, "--version", metavar="SPEC", help="A PEP 440 specifier, e.g. '>=1.16,<2'."
+        None,
+        "--version",
+        metavar="SPEC",
+        help="A PEP 440 specifier, e.g. '>=1.16,<2'.",
+        callback=not_empty,
     ),
     kind: list[KindChoice] = typer.Option([], "--kind", help="Only entries of these kinds."),
     cache_dir: list[str] = CacheDirOption,
@@ -189,6 +204,8 @@ def list_command(
     """Every cached entry (downloads, index pages, built wheels...) matching PATTERN."""
     from cachecensus.select import parse_spec, select
 
+    if pattern is not None and not pattern.strip():
+        fail("PATTERN is empty (an unset variable?); leave it out to list every entry")
     try:
         spec = parse_spec(version)
     except ValueError as exc:
@@ -264,7 +281,9 @@ def _render_list(entries: list[Any]) -> None:
     if not entries:
         print("No matching cache entries.")
         return
-    order = sorted(entries, key=lambda e: (e.project or "~", e.version or "", e.kind.value))
+    from cachecensus.select import entry_order
+
+    order = sorted(entries, key=entry_order)
     rows = [
         [
             e.project or "-",

@@ -20,7 +20,7 @@ from typing import Any
 import typer
 
 from cachecensus.act import install as act
-from cachecensus.cli.common import EXIT_USAGE, JsonOption, fail, make_host, warn
+from cachecensus.cli.common import EXIT_USAGE, JsonOption, fail, make_host, not_empty, warn
 from cachecensus.host import Host
 from cachecensus.models import SCHEMA, Environment
 
@@ -33,6 +33,7 @@ PythonOption = typer.Option(
     metavar="PY",
     help="The interpreter whose pip runs (a path or a name on PATH). "
     "Default: your python3 (a pyenv/asdf shim resolved to the version it would run).",
+    callback=not_empty,
 )
 EnvOption = typer.Option(
     None,
@@ -40,6 +41,7 @@ EnvOption = typer.Option(
     metavar="NAME",
     help="An environment: a discovered one's name (see `cachecensus envs`), or any "
     "environment prefix or interpreter path.",
+    callback=not_empty,
 )
 UseUvOption = typer.Option(
     False,
@@ -182,13 +184,14 @@ def install(
 
 
 def _refresh(host: Host, python: str, args: Sequence[str], *, yes: bool, as_json: bool) -> None:
-    """Remove every cached entry of the requirements from the environment's caches."""
-    from cachecensus.cli.remove import run_plan
+    """Remove the requirements' cached entries from the environment's caches: the versions
+    each specifier allows (every version for a bare name) and the project's index pages."""
+    from cachecensus.cli.remove import run_plan, with_closure
     from cachecensus.cli.scanning import scan_selected
-    from cachecensus.select import select
+    from cachecensus.select import by_requirement
 
-    names = act.requirement_names(args)
-    if not names:
+    wanted = act.requirements(args)
+    if not wanted:
         fail("--refresh: no requirement names among the pip arguments")
     scanned = scan_selected(
         root=None,
@@ -200,14 +203,14 @@ def _refresh(host: Host, python: str, args: Sequence[str], *, yes: bool, as_json
         json_output=as_json,
     )
     chosen = [
-        (e, f"--refresh {name}")
+        pair
         for _, result in scanned.caches
-        for name in names
-        for e in select(result.entries, name)
+        for requirement in wanted
+        for pair in by_requirement(result.entries, requirement)
     ]
     code = run_plan(
         scanned,
-        chosen,
+        with_closure(scanned, chosen),
         what="refresh",
         dry_run=False,
         yes=yes,

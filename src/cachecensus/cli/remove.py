@@ -8,12 +8,19 @@ import re
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from cachecensus.cli.audit import KindChoice
-from cachecensus.cli.common import EXIT_OK, EXIT_PARTIAL, JsonOption, RootOption, fail
+from cachecensus.cli.common import (
+    EXIT_OK,
+    EXIT_PARTIAL,
+    JsonOption,
+    RootOption,
+    fail,
+    not_empty,
+)
 from cachecensus.cli.scanning import (
     AllUsersOption,
     CacheDirOption,
@@ -27,6 +34,9 @@ from cachecensus.cli.scanning import (
     scan_selected,
 )
 from cachecensus.models import SCHEMA, Entry, Kind
+
+if TYPE_CHECKING:
+    from cachecensus.select import Clock
 
 DryRunOption = typer.Option(False, "--dry-run", "-n", help="Show the plan; delete nothing.")
 YesOption = typer.Option(False, "--yes", "-y", help="Do not ask (needed without a terminal).")
@@ -65,6 +75,7 @@ def parse_age(text: str) -> float:
 
 def _plan_rows(plan: Any) -> list[list[str]]:
     from cachecensus.report import human_bytes
+    from cachecensus.select import entry_order
 
     return [
         [
@@ -76,9 +87,7 @@ def _plan_rows(plan: Any) -> list[list[str]]:
             item.reason,
             item.entry.cache_dir,
         ]
-        for item in sorted(
-            plan.items, key=lambda i: (i.entry.project or "~", i.entry.version or "")
-        )
+        for item in sorted(plan.items, key=lambda i: entry_order(i.entry))
     ]
 
 
@@ -110,6 +119,7 @@ def _plan_doc(plan: Any) -> dict[str, Any]:
         "bytes": plan.size,
         "freed_bytes": plan.freed,
         "caches": list(plan.caches),
+        "clocks": dict(plan.clocks),  # per cache: the file time that said "last used"
         "items": [
             {
                 "project": i.entry.project,
@@ -136,15 +146,17 @@ def run_plan(
     force: bool,
     json_output: bool,
     then_exit: bool = True,
+    clocks: dict[str, Clock] | None = None,
 ) -> int:
     """Show the plan, confirm, execute, report; exits with 0 (done), 1 (partial), or with
-    ``then_exit=False`` returns that code (``install --refresh`` goes on to install)."""
+    ``then_exit=False`` returns that code (``install --refresh`` goes on to install).
+    ``clocks``: per cache, which file time the plan's rules took as last use (named)."""
     from cachecensus.act.delete import execute
     from cachecensus.cli.progress import progress
     from cachecensus.report import human_bytes, print_json, print_table, shown
     from cachecensus.select import make_plan
 
-    plan = make_plan(chosen)
+    plan = make_plan(chosen, clocks=clocks)
     remember_projects(scanned)
     doc: dict[str, Any] = {
         "schema": SCHEMA,
@@ -167,6 +179,11 @@ def run_plan(
                 ["project", "version", "kind", "size", "frees", "why", "cache"],
                 _plan_rows(plan),
             )
+        for clock in ("atime", "mtime"):
+            named = [cache for cache, used in plan.clocks if used == clock]
+            if named:
+                why = " (mounted noatime)" if clock == "mtime" else ""
+                print(f"{what}: last use by {clock}{why}: {', '.join(named)}")
         print(
             f"{what}: {len(plan.items)} entries, {human_bytes(plan.size)}; frees "
             f"{human_bytes(plan.freed)} (files linked elsewhere free nothing)"
@@ -258,7 +275,11 @@ def remove_command(
         ..., metavar="PATTERN", help="Project glob; 'name-1.2' also matches versions."
     ),
     version: str | None = typer.Option(
-        None, "--version", metavar="SPEC", help="A PEP 440 specifier, e.g. '<2'."
+        None,
+        "--version",
+        metavar="SPEC",
+        help="A PEP 440 specifier, e.g. '<2'.",
+        callback=not_empty,
     ),
     kind: list[KindChoice] = typer.Option([], "--kind", help="Only entries of these kinds."),
     cache_dir: list[str] = CacheDirOption,
@@ -275,8 +296,11 @@ def remove_command(
 ) -> None:
     """Remove every cached file of PATTERN: downloads, index pages and built wheels."""
     from cachecensus.caches import named
-    from cachecensus.select import parse_spec, select
+    from cachecensus.select import parse_spec, pattern_refusal, select
 
+    refusal = pattern_refusal(pattern)
+    if refusal is not None:
+        fail(f"{refusal}; to empty the caches use `cachecensus purge`")
     try:
         spec = parse_spec(version)
     except ValueError as exc:
@@ -355,7 +379,11 @@ def purge_command(
 
 def prune_command(
     older_than: str | None = typer.Option(
-        None, "--older-than", metavar="AGE", help="Entries unused for AGE (30d, 12h, 2w)."
+        None,
+        "--older-than",
+        metavar="AGE",
+        help="Entries unused for AGE (30d, 12h, 2w).",
+        callback=not_empty,
     ),
     max_size: str | None = typer.Option(
         None,
@@ -363,6 +391,7 @@ def prune_command(
         metavar="SIZE",
         help="Drop least recently used entries until each "
         "cache (or all, with --machine-wide) fits SIZE.",
+        callback=not_empty,
     ),
     machine_wide: bool = typer.Option(
         False, "--machine-wide", help="--max-size is one budget for all caches."
@@ -375,7 +404,11 @@ def prune_command(
         help="Keep the N newest versions of each project.",
     ),
     index_pages_older_than: str | None = typer.Option(
-        None, "--index-pages-older-than", metavar="AGE", help="Index pages fetched before AGE."
+        None,
+        "--index-pages-older-than",
+        metavar="AGE",
+        help="Index pages fetched before AGE.",
+        callback=not_empty,
     ),
     cache_dir: list[str] = CacheDirOption,
     python: str | None = PythonOption,
@@ -390,10 +423,11 @@ def prune_command(
     json_output: bool = JsonOption,
 ) -> None:
     """Trim caches by age, size budget (least recently used first) or versions kept;
-    with no rule, each tool's own prune (uv cache prune; pip: half entries).
+    with no rule, each tool's own prune (uv cache prune; pip: half and corrupt entries).
+    Corrupt entries go with any rule too.
 
-    Age is last use: atime where the filesystem records it, else mtime (relatime and
-    noatime mounts update atime rarely or never; the plan says which it used)."""
+    Age is last use: atime where the filesystem records it, else mtime (noatime mounts
+    never update atime; the plan says which it used, per cache)."""
     from cachecensus import select as sel
 
     own = not any((older_than, max_size, keep_latest, index_pages_older_than))
@@ -438,11 +472,17 @@ def prune_command(
     now = time.time()
     chosen: list[tuple[Entry, str]] = []
     every = [e for _, s in scanned.caches for e in s.entries]
+    # last use by atime, or by mtime where the filesystem keeps no atime (noatime)
+    clocks = (
+        sel.clocks_for(scanned.host, [s.cache_dir for _, s in scanned.caches])
+        if age is not None or budget is not None
+        else None
+    )
     rules: list[Callable[[list[Entry]], list[tuple[Entry, str]]]] = []
     if age is not None:
-        rules.append(lambda es: sel.older_than(es, age, now))
+        rules.append(lambda es: sel.older_than(es, age, now, clocks=clocks))
     if page_age is not None:
-        rules.append(lambda es: sel.older_than(es, page_age, now, frozenset({Kind.INDEX_PAGE})))
+        rules.append(lambda es: sel.index_pages_older_than(es, page_age, now))
     if keep_latest is not None:
         rules.append(lambda es: sel.keep_latest(es, keep_latest))
     for rule in rules:
@@ -450,13 +490,8 @@ def prune_command(
     if budget is not None:
         gone = {(e.cache_dir, e.key) for e, _ in chosen}
         left = [e for e in every if (e.cache_dir, e.key) not in gone]
-        groups = (
-            [left]
-            if machine_wide
-            else [[e for e in left if e.cache_dir == c.path] for c, _ in scanned.caches]
-        )
-        for group in groups:
-            chosen.extend(sel.over_budget(group, budget))
+        chosen.extend(sel.max_size(left, budget, machine_wide=machine_wide, clocks=clocks))
+    chosen.extend(_corrupt(scanned))  # whatever the rules: the tool can never use them
     run_plan(
         scanned,
         with_closure(scanned, bounded_by_own_prune(scanned, chosen)),
@@ -465,7 +500,21 @@ def prune_command(
         yes=yes,
         force=force,
         json_output=json_output,
+        clocks=clocks,
     )
+
+
+def _corrupt(scanned: Scanned) -> list[tuple[Entry, str]]:
+    """The corrupt entries each tool's own prune takes (pip: every one: it can never use a
+    truncated body), which a prune by rules takes too."""
+    from cachecensus.caches import format_for
+
+    return [
+        (e, why)
+        for c, s in scanned.caches
+        for e, why in format_for(c.tool).prune(s.entries)
+        if e.kind == Kind.CORRUPT
+    ]
 
 
 def dedupe_command(
@@ -482,8 +531,9 @@ def dedupe_command(
     yes: bool = YesOption,
     json_output: bool = JsonOption,
 ) -> None:
-    """The same artifact (same sha256) cached in several caches: report it, or hard-link
-    the copies that one owner holds on one filesystem (never across owners)."""
+    """The same artifact (same sha256) stored more than once, in one cache or several:
+    report it, or hard-link the copies one owner holds on one filesystem (never across
+    owners)."""
     from cachecensus.act.dedupe import find_duplicates, link_duplicates
     from cachecensus.report import Cell, human_bytes, print_json, print_table, shown
 

@@ -8,17 +8,27 @@ from typing import Any
 
 import typer
 
-from cachecensus.cli.common import fail, make_host, warn
+from cachecensus.cli.common import fail, make_host, not_empty, warn
 from cachecensus.host import Host
 from cachecensus.models import CacheDir, CacheScan, Problem
 
 CacheDirOption = typer.Option(
-    [], "--cache-dir", metavar="DIR", help="Only these cache dirs, no discovery (repeatable)."
+    [],
+    "--cache-dir",
+    metavar="DIR",
+    help="Only these cache dirs, no discovery (repeatable).",
+    callback=not_empty,
 )
 PythonOption = typer.Option(
-    None, "--python", metavar="PY", help="Only the cache of this interpreter's environment."
+    None,
+    "--python",
+    metavar="PY",
+    help="Only the cache of this interpreter's environment.",
+    callback=not_empty,
 )
-UserOption = typer.Option(None, "--user", metavar="NAME", help="Caches of this user (root).")
+UserOption = typer.Option(
+    None, "--user", metavar="NAME", help="Caches of this user (root).", callback=not_empty
+)
 AllUsersOption = typer.Option(
     False, "--all-users", help="Caches of every user with a real home, root included."
 )
@@ -45,7 +55,11 @@ RescanOption = typer.Option(
     "since the last scan (see README: snapshots).",
 )
 ScanOption = typer.Option(
-    [], "--scan", metavar="DIR", help="Also look for venvs under DIR (repeatable)."
+    [],
+    "--scan",
+    metavar="DIR",
+    help="Also look for venvs under DIR (repeatable).",
+    callback=not_empty,
 )
 
 
