@@ -112,11 +112,10 @@ def users() -> Iterator[tuple[pwd.struct_passwd, pwd.struct_passwd]]:
 
 @pytest.fixture
 def homes(users: tuple[pwd.struct_passwd, pwd.struct_passwd]) -> Iterator[tuple[Path, Path]]:
-    """A's and B's homes, emptied before and after each test; no process of theirs left."""
+    """A's and B's homes, emptied before and after each test."""
 
     def reset() -> None:
         for pw in users:
-            subprocess.run(["pkill", "-KILL", "-u", pw.pw_name], check=False)
             home = Path(pw.pw_dir)
             shutil.rmtree(home, ignore_errors=True)
             home.mkdir(mode=0o755)
@@ -327,7 +326,7 @@ def test_a_users_variables_naming_system_dirs_make_root_delete_nothing(
     a, b = users
     home_a, _ = homes
     victims = _victims(world, b, real_caches_dir)
-    as_user(
+    hers = as_user(
         a,
         {
             "CONDA_EXE": "/opt/nowhere/bin/conda",
@@ -345,8 +344,8 @@ def test_a_users_variables_naming_system_dirs_make_root_delete_nothing(
             assert f"{victims[name]}: " in said and f"is owned by root, not {A}" in said
         assert "CONDA_PKGS_DIRS" in said and "(UV_CACHE_DIR)" in said
     # the same claim from her config file (no process needed)
-    for proc_user in (A,):
-        subprocess.run(["pkill", "-KILL", "-u", proc_user], check=False)
+    hers.kill()
+    hers.wait()
     as_owner(a, "mkdir", "-p", str(home_a / ".config" / "uv"))
     config = home_a / ".config" / "uv" / "uv.toml"
     as_owner(a, "sh", "-c", f"echo 'cache-dir = \"{victims['vartmp2']}\"' > {config}")
