@@ -167,8 +167,6 @@ def _usable(
     """The caches to scan, and a problem for each one left out: refused claims always;
     with ``acting``, homes, system directories and directories without their tool's marker
     (the delete engine would refuse them: nothing is removed there)."""
-    from cachecensus.act.delete import Refused, _open_cache_dir
-
     kept: list[CacheDir] = []
     problems: list[Problem] = []
     for cache in caches:
@@ -176,6 +174,8 @@ def _usable(
             problems.append(Problem(cache.path, cache.refused))
             continue
         if acting and cache.exists:
+            from cachecensus.act.delete import Refused, _open_cache_dir
+
             try:
                 os.close(_open_cache_dir(host, cache.path, tool=cache.tool))
             except Refused as exc:
