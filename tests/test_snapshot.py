@@ -264,9 +264,9 @@ def test_cli_several_caches_info_and_leftovers_from_snapshots(
     """Two caches audited together (totals over both read the snapshots' entries), `info`,
     and a removal's leftover directory (an orphan entry) all answer as a full walk does."""
     new, old = str(real_caches / "pip-26.3"), str(real_caches / "pip-23.2.1")
-    aside = Path(new, "http-v2", "0", ".cachecensus-trash-0123456789ab")
-    aside.mkdir()
-    (aside / "left-over").write_bytes(b"x" * 100)
+    # an interrupted removal (a record goes first) leaves a body without its record
+    record = next(p for p in Path(new, "http-v2").rglob("*") if len(p.name) == 56)
+    record.unlink()
     env = dict(os.environ, CACHECENSUS_MEMO=str(tmp_path / "m.db"))
     time.sleep(snapshot.RACY_S + 0.2)
     both = ("--cache-dir", new, "--cache-dir", old)

@@ -158,7 +158,7 @@ def build_census(
                     if problem not in base_problems:
                         message = f"{problem.message} (with the variables of {view.origin})"
                         problems.append(Problem(path=problem.path, message=message))
-    caches, grouping_problems = group_caches(host, pairs)
+    caches, grouping_problems = group_caches(host, pairs, users)
     return Census(
         users=tuple(users),
         environments=tuple(environments),
@@ -286,36 +286,58 @@ def _pipenv_project(host: Host, prefix: str) -> str | None:
 
 
 def group_caches(
-    host: Host, pairs: Sequence[tuple[Usage, Resolution]]
+    host: Host, pairs: Sequence[tuple[Usage, Resolution]], users: Sequence[User] = ()
 ) -> tuple[tuple[CacheDir, ...], tuple[Problem, ...]]:
-    """One :class:`CacheDir` per physical directory the pairs use (disabled ones use none)."""
-    grouped: dict[str, tuple[list[Usage], list[str], str]] = {}
-    problems: list[Problem] = []
+    """One :class:`CacheDir` per physical directory the pairs use (disabled ones use none).
+
+    Each pair's directory is its user's claim (:mod:`cachecensus.claims`): symlinks are
+    resolved only where root or that user owns them, so one cache reached through two
+    trusted names is one row; a cache no pair's claim accepts is ``refused`` (listed, never
+    removed)."""
+    from cachecensus.claims import Claim, claim
+
+    known = {u.name: u for u in users}
+    grouped: dict[str, tuple[list[Usage], list[str], str, list[Claim], list[str]]] = {}
     for usage, res in pairs:
         if res.cache_dir is None:
             continue
-        try:
-            physical = host.realpath(res.cache_dir)
-        except OSError as exc:
-            problems.append(Problem(path=res.cache_dir, message=f"cannot resolve: {exc}"))
-            continue
-        usages, names, _tool = grouped.setdefault(physical, ([], [], res.tool))
+        owner = known.get(usage.user) or host.user_by_name(usage.user)
+        spelled = res.named or res.cache_dir
+        if owner is None:
+            found = Claim(spelled, "is named for an unknown user")
+        else:
+            found = claim(host, spelled, owner)
+        usages, names, _tool, claims, wheres = grouped.setdefault(
+            found.path, ([], [], res.tool, [], [])
+        )
         if usage not in usages:
             usages.append(usage)
+        claims.append(found)
         # pip resolves symlinks; the spelling the user wrote lives in the deciding layer
-        spelled = next((d.value for d in res.decided_by if d.effective), res.cache_dir)
-        for name in (spelled, res.cache_dir):
+        decisive = next((d for d in res.decided_by if d.effective), None)
+        effective = decisive.value if decisive is not None else res.cache_dir
+        where = decisive.where if decisive is not None else res.reason
+        wheres.append(where if spelled == found.path else f"{where}; reached as {spelled}")
+        for name in (effective, spelled, res.cache_dir):
             if name not in names:
                 names.append(name)
-    caches = tuple(
-        CacheDir(
-            tool=tool,
-            path=path,
-            exists=host.is_dir(path),
-            owner=_owner(host, path) or _owner(host, posixpath.dirname(path)),
-            used_by=tuple(usages),
-            names=tuple(names),
+    caches = []
+    for path, (usages, names, tool, claims, wheres) in sorted(grouped.items()):
+        accepted = next((c for c in claims if c.refused is None), None)
+        refused = None
+        if accepted is None:
+            who = ", ".join(dict.fromkeys(u.user for u in usages))
+            refused = f"{tool} cache of {who} ({wheres[0]}) {claims[0].refused}: never removed"
+        caches.append(
+            CacheDir(
+                tool=tool,
+                path=path,
+                exists=host.is_dir(path),
+                owner=_owner(host, path) or _owner(host, posixpath.dirname(path)),
+                used_by=tuple(usages),
+                names=tuple(names),
+                refused=refused,
+                uid=accepted.uid if accepted is not None else None,
+            )
         )
-        for path, (usages, names, tool) in sorted(grouped.items())
-    )
-    return caches, tuple(problems)
+    return tuple(caches), ()

@@ -102,6 +102,9 @@ class Resolution:
     decided_by: tuple[Decision, ...] = ()
     problems: tuple[str, ...] = ()  # e.g. "/etc/pip.conf:3: ..." — reported, not fatal
     error: str | None = None  # what pip itself would fail with (e.g. invalid boolean)
+    #: the directory as the deciding layer named it, made absolute, symlinks not resolved
+    #: (pip resolves them into ``cache_dir``); None when that is ``cache_dir`` itself
+    named: str | None = None
 
 
 @dataclass(frozen=True)
@@ -121,11 +124,17 @@ class CacheDir:
     """One distinct physical cache directory and everyone that uses it."""
 
     tool: str
-    path: str  # symlinks resolved: two names for one directory are one cache
+    path: str  # trusted symlinks resolved (see cachecensus.claims): one cache, two names
     exists: bool
     owner: str | None
     used_by: tuple[Usage, ...] = ()
     names: tuple[str, ...] = ()  # the spellings under which users reach it
+    #: why no command removes anything here (a user named a directory that is not theirs,
+    #: or a path through someone else's symlink); None when it is a removal target
+    refused: str | None = None
+    #: its owner's uid when it was accepted: removal checks the directory it opens is
+    #: still owned by it
+    uid: int | None = None
 
 
 class Kind(str, Enum):

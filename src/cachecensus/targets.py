@@ -2,17 +2,18 @@
 
 Every command that reads or changes caches (``audit``, ``list``, ``info``, ``remove``,
 ``purge``, ``prune``, ``dedupe``) takes the same selection options; this module turns them
-into a list of distinct physical caches (symlinks resolved, so one cache reached under two
-names, or shared by ten environments, is one target).
+into a list of distinct physical caches (symlinks resolved where root or the cache's user
+owns them, see :mod:`cachecensus.claims`; so one cache reached under two names, or shared
+by ten environments, is one target).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from cachecensus.host import Host
-from cachecensus.models import CacheDir, Problem, Usage, User
+from cachecensus.models import CacheDir, Problem, Resolution, Usage, User
 
 
 class TargetError(ValueError):
@@ -50,29 +51,51 @@ def _owner(host: Host, path: str) -> str | None:
 
 def named_caches(host: Host, paths: Sequence[str], tool: str | None = None) -> Selection:
     """``--cache-dir DIR ...``: exactly these directories (no discovery), each read as
-    ``tool``'s cache, or as the tool whose layout it has (pip's when none claims it)."""
-    from cachecensus.caches import detect
+    ``tool``'s cache, or as the tool whose layout it has (pip's when none claims it). A
+    home, ``/``, ``/etc``... is never guessed to be a cache (a problem says so); a path
+    through a symlink owned by someone other than root or the invoking user is listed
+    ``refused`` (see :mod:`cachecensus.claims`)."""
+    from cachecensus.caches import detect, never_a_cache
+    from cachecensus.claims import claim
 
     seen: dict[str, CacheDir] = {}
+    problems: list[Problem] = []
     for raw in paths:
-        path = host.realpath(host.expanduser(raw))
+        found = claim(host, host.expanduser(raw), None)
+        path = found.path
         if path in seen:
+            old = seen[path]
+            seen[path] = replace(old, names=tuple(dict.fromkeys((*old.names, raw))))
             continue
         exists = host.is_dir(path)
         if not exists and host.lexists(path):
             raise TargetError(f"--cache-dir {raw}: not a directory")
+        chosen = tool or (detect(host, path) if exists else "pip")
+        if chosen is None:
+            why = never_a_cache(host, path) or "no tool's layout"
+            problems.append(
+                Problem(
+                    path,
+                    f"--cache-dir {raw}: {why}, not any tool's cache: not guessing "
+                    "(name its tool with --tool)",
+                )
+            )
+            continue
         seen[path] = CacheDir(
-            tool=tool or (detect(host, path) if exists else "pip"),
+            tool=chosen,
             path=path,
             exists=exists,
             owner=_owner(host, path),
             names=(raw,),
+            refused=f"--cache-dir {raw} {found.refused}: never removed" if found.refused else None,
+            uid=found.uid,
         )
-    return Selection(caches=tuple(seen.values()))
+    return Selection(caches=tuple(seen.values()), problems=tuple(problems))
 
 
 def interpreter_caches(host: Host, python: str, users: Sequence[User]) -> Selection:
     """``--python PY``: the cache pip in that environment uses (install view) per user."""
+    from cachecensus.census import group_caches
     from cachecensus.discover.interpreter import inspect_interpreter
     from cachecensus.discover.variables import attributed, origin_of, user_views
     from cachecensus.resolve.pip import resolve_pip
@@ -80,7 +103,7 @@ def interpreter_caches(host: Host, python: str, users: Sequence[User]) -> Select
     env = inspect_interpreter(host, host.expanduser(python), found_by="--python")
     if env.problem and env.version is None:
         raise TargetError(f"--python {python}: {env.problem}")
-    caches: dict[str, CacheDir] = {}
+    pairs: list[tuple[Usage, Resolution]] = []
     problems: list[Problem] = []
     for user in users:
         base: set[str | None] = set()
@@ -98,18 +121,9 @@ def interpreter_caches(host: Host, python: str, users: Sequence[User]) -> Select
             if res.cache_dir is None:
                 problems.append(Problem(path=env.interpreter, message=f"pip cache {res.reason}"))
                 continue
-            path = host.realpath(res.cache_dir)
-            usage = Usage(user.name, env.interpreter, origin=origin_of(res, view))
-            old = caches.get(path)
-            caches[path] = CacheDir(
-                tool="pip",
-                path=path,
-                exists=host.is_dir(path),
-                owner=_owner(host, path),
-                used_by=(*(old.used_by if old else ()), usage),
-                names=tuple(dict.fromkeys((*(old.names if old else ()), res.cache_dir))),
-            )
-    return Selection(caches=tuple(caches.values()), problems=tuple(problems))
+            pairs.append((Usage(user.name, env.interpreter, origin=origin_of(res, view)), res))
+    caches, trouble = group_caches(host, pairs, users)
+    return Selection(caches=caches, problems=(*problems, *trouble))
 
 
 def _user_env(host: Host, user: User) -> dict[str, str]:

@@ -19,6 +19,10 @@
   directory (an unpacked archive) or the hash dirs below the area dir, never the area dir
   or the cache dir. A symlink inside an unpacked archive (role ``link``) is unlinked,
   never followed.
+- A cache dir is opened only if it is still owned by the uid it had when it was accepted
+  as a target (:mod:`cachecensus.claims`), and only if it carries its tool's marker
+  (uv's ``CACHEDIR.TAG``, conda's ``urls.txt``...; ``caches.unmarked``): the formats'
+  names mean nothing in a directory the tool never made its cache.
 - A tool that locks its cache (uv's ``.lock``) has that lock taken exclusively (``flock``)
   for the whole removal, as ``uv cache clean`` does; a cache whose lock stays held is busy.
 - When root cleans a cache another user owns, a child acting as that user does that
@@ -41,13 +45,20 @@ import os
 import secrets
 import stat
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
 from cachecensus.act import runner
 from cachecensus.act.busy import users_of_cache
-from cachecensus.caches import TRASH_PREFIX, format_for, is_trash_name
+from cachecensus.caches import (
+    TRASH_PREFIX,
+    format_for,
+    is_trash_name,
+    never_a_cache,
+    trash_index,
+    unmarked,
+)
 from cachecensus.host import Host
 from cachecensus.select import Plan, PlanItem
 
@@ -98,7 +109,9 @@ def shape_of(tool: str) -> Callable[[str], str | None]:
         return lambda rel: None
 
     def role(rel: str) -> str | None:
-        if TRASH_PREFIX in rel and any(is_trash_name(p) for p in rel.split("/")[:-1]):
+        # a directory we moved aside: only where the engine makes one (in place of an
+        # entry directory the format names), never a trash name at any other depth
+        if TRASH_PREFIX in rel and trash_index(tool, rel.split("/")) is not None:
             return "member"
         return shape(rel)
 
@@ -108,7 +121,8 @@ def shape_of(tool: str) -> Callable[[str], str | None]:
 def cache_shape(rel: str, tool: str = "pip") -> str | None:
     """The role of ``rel`` (relative to a ``tool`` cache dir) if that tool writes files
     there (:mod:`cachecensus.caches`), or if it lies in a directory an interrupted removal
-    of ours moved aside; None for anything else (never removed)."""
+    of ours moved aside where the engine moves one (``caches.trash_index``); None for
+    anything else (never removed)."""
     return shape_of(tool)(rel)
 
 
@@ -307,18 +321,40 @@ def _walk(top_fd: int, work: Iterable[Work], emit: Callable[[Event], None]) -> N
         walker.close()
 
 
-def _open_cache_dir(host: Host, cache_dir: str) -> int:
+class Refused(OSError):
+    """The cache dir is not one to remove anything from (its message says why)."""
+
+
+def _open_cache_dir(
+    host: Host, cache_dir: str, owner: int | None = None, tool: str | None = None
+) -> int:
     """A descriptor of ``cache_dir``, every component below the host's root opened with
-    ``O_NOFOLLOW`` relative to its parent. Raises OSError."""
+    ``O_NOFOLLOW`` relative to its parent. ``owner``: the uid that must own it (its owner
+    when it was accepted as a target: a directory swapped in since, say a root-owned one,
+    is refused); ``tool``: the directory must be neither a home nor a system directory
+    (:func:`cachecensus.caches.never_a_cache`) and must carry that tool's marker
+    (:func:`cachecensus.caches.unmarked`). Raises OSError (:class:`Refused` for those)."""
     names = [p for p in cache_dir.split("/") if p]
     if any(n in (".", "..") for n in names):
         raise OSError(errno.EINVAL, "not a normalised path", cache_dir)
+    what = never_a_cache(host, cache_dir) if tool is not None else None
+    if what is not None:
+        raise Refused(f"{what}, not a cache: not removing anything there")
     fd = os.open(host.root, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))
     try:
         for name in names:
             nxt = os.open(name, _DIR_FLAGS, dir_fd=fd)
             os.close(fd)
             fd = nxt
+        uid = os.fstat(fd).st_uid
+        if owner is not None and uid != owner:
+            raise Refused(
+                f"the cache dir is owned by uid {uid} now, not uid {owner} as when it was "
+                "chosen: not removing anything here"
+            )
+        why = unmarked(tool, fd) if tool is not None else None
+        if why is not None:
+            raise Refused(why)
     except OSError:
         os.close(fd)
         raise
@@ -474,8 +510,10 @@ def _execute_cache(
     items: Sequence[PlanItem],
     force: bool,
     progress: Callable[[int], None] | None,
+    owner: int | None = None,
 ) -> tuple[list[str], list[Skip], list[str]]:
-    """(removed system paths, skips, busy processes) for the items of one cache."""
+    """(removed system paths, skips, busy processes) for the items of one cache; ``owner``:
+    the uid that must still own the cache dir."""
     prefix = cache_dir.rstrip("/") + "/"
     every = [f.path for item in items for f in item.entry.files]
     busy = [] if force else users_of_cache(host, cache_dir)
@@ -497,8 +535,9 @@ def _execute_cache(
     # whole directories (archives) after the pointers that reference them: an interrupted
     # run never leaves a pointer to an archive that is gone
     work.sort(key=lambda w: (w[2], w[0][0].rel if w[0] else ""))
+    tool = items[0].entry.tool if items else "pip"
     try:
-        top_fd = _open_cache_dir(host, cache_dir)
+        top_fd = _open_cache_dir(host, cache_dir, owner, tool)
     except OSError as exc:
         why = _reason(exc)
         if exc.errno in (errno.ELOOP, errno.ENOTDIR):
@@ -507,7 +546,6 @@ def _execute_cache(
             progress(len(items))
         return [], skips + [Skip(prefix + j.rel, why) for jobs, _, _ in work for j in jobs], []
     lock_fd: int | None = None
-    tool = items[0].entry.tool if items else "pip"
     if not force:
         try:
             lock_fd = _take_lock(top_fd, tool)
@@ -573,8 +611,10 @@ def execute(
     *,
     force: bool = False,
     progress: Callable[[int], None] | None = None,
+    owners: Mapping[str, int] | None = None,
 ) -> DeleteResult:
-    """Carry out ``plan`` (module doc); ``progress(n)``: n more entries done.
+    """Carry out ``plan`` (module doc); ``progress(n)``: n more entries done; ``owners``:
+    cache dir -> the uid that owned it when it was accepted (it must still own it).
 
     Every failure is a value in the result, never an exception."""
     by_cache: dict[str, list[PlanItem]] = {}
@@ -584,7 +624,8 @@ def execute(
     skipped: list[Skip] = []
     busy: list[str] = []
     for cache_dir, items in by_cache.items():
-        gone, skips, users = _execute_cache(host, cache_dir, items, force, progress)
+        owner = (owners or {}).get(cache_dir)
+        gone, skips, users = _execute_cache(host, cache_dir, items, force, progress, owner)
         removed.extend(gone)
         skipped.extend(skips)
         busy.extend(users)

@@ -37,6 +37,17 @@ Each format module (``cachecensus.caches.<module>``) provides:
 ``LOCK``
     a path relative to the cache dir that the tool locks (``flock``) while it works, taken
     exclusively by the delete engine; None for tools that take no lock.
+``marked(dir_fd) -> bool`` and ``MARKER`` (optional)
+    whether the directory open at ``dir_fd`` carries what the tool writes in every cache
+    of its (uv: ``CACHEDIR.TAG``; conda: ``urls.txt``; pdm: ``http/http-cache.db`` or
+    ``self-check/``), and its name for messages. A directory without it is read and
+    counted, but nothing in it is ever removed: the format's names only mean something
+    inside the tool's own cache (see :func:`unmarked`). Formats whose names are hashed
+    (pip, poetry) have no marker.
+``trash_parent(parts) -> bool`` (optional)
+    whether ``parts`` (relative to the cache dir) is a directory the format keeps entry
+    directories in (uv's ``archive-v0``...): the only places where the delete engine moves
+    one aside (:data:`TRASH_PREFIX`), so the only places a leftover of ours is finished.
 ``SNAPSHOT`` (optional, default False)
     True when the tool only ever creates, renames and unlinks its cache files (never
     rewrites one in place nor links one elsewhere), so a scan stays true while no directory
@@ -122,9 +133,79 @@ def guard(
     return result
 
 
-def detect(host: Host, path: str, default: str = "pip") -> str:
+#: Directories no ``--cache-dir`` is ever guessed to be (a tool's cache, misconfigured
+#: there, is read only when ``--tool`` says so), besides every account's home.
+NEVER_CACHES = frozenset(
+    {
+        "/",
+        "/bin",
+        "/boot",
+        "/dev",
+        "/etc",
+        "/home",
+        "/lib",
+        "/lib32",
+        "/lib64",
+        "/media",
+        "/mnt",
+        "/nix",
+        "/opt",
+        "/proc",
+        "/root",
+        "/run",
+        "/sbin",
+        "/snap",
+        "/srv",
+        "/sys",
+        "/tmp",
+        "/usr",
+        "/usr/bin",
+        "/usr/lib",
+        "/usr/lib64",
+        "/usr/local",
+        "/usr/local/bin",
+        "/usr/local/lib",
+        "/usr/sbin",
+        "/usr/share",
+        "/var",
+        "/var/cache",
+        "/var/lib",
+        "/var/log",
+        "/var/mail",
+        "/var/spool",
+        "/var/tmp",
+        "/var/www",
+    }
+)
+
+
+def never_a_cache(host: Host, path: str) -> str | None:
+    """What the directory ``path`` is when it is one no tool's cache is guessed to be (a
+    system directory, any account's home or its ``.cache``); None otherwise."""
+    import posixpath
+
+    norm = posixpath.normpath("/" + path.lstrip("/"))
+    if norm in NEVER_CACHES:
+        return "a system directory"
+    homes = [(u.name, u.home) for u in host.all_accounts()]
+    if host.env.get("HOME"):
+        homes.append(("your", host.env["HOME"]))
+    for name, home in homes:
+        home = posixpath.normpath("/" + home.lstrip("/"))
+        whose = "your" if name == "your" else f"{name}'s"
+        if norm == home:
+            return f"{whose} home directory"
+        if norm == posixpath.join(home, ".cache"):
+            return f"{whose} directory of caches (.cache)"
+    return None
+
+
+def detect(host: Host, path: str, default: str = "pip") -> str | None:
     """The tool whose layout the directory ``path`` has; ``default`` when none claims it
-    (an empty or absent directory, or a pip cache before its first download)."""
+    (an empty or absent directory, or a pip cache before its first download); None for a
+    directory that is never guessed to be a cache (:func:`never_a_cache`)."""
+    if never_a_cache(host, path) is not None:
+        return None
     if host.is_dir(f"{path.rstrip('/')}/http-v2"):  # pip's alone: no other import needed
         return "pip"
     for tool in TOOLS:
@@ -136,6 +217,21 @@ def detect(host: Host, path: str, default: str = "pip") -> str:
         except ImportError:  # a format not present in this build
             continue
     return default
+
+
+def unmarked(tool: str, dir_fd: int) -> str | None:
+    """Why nothing of ``tool``'s may be removed from the directory open at ``dir_fd``: it
+    lacks the marker the tool writes in every cache of its (its format's ``marked`` and
+    ``MARKER``: uv's ``CACHEDIR.TAG``, conda's ``urls.txt``...); None when it has it, or
+    the format's names are strict enough alone (pip's and poetry's hashed layouts)."""
+    try:
+        fmt = format_for(tool)
+    except (KeyError, ImportError):
+        return f"no format for {tool}: not removing anything here"
+    marked = getattr(fmt, "marked", None)
+    if marked is None or marked(dir_fd):
+        return None
+    return f"no {fmt.TOOL} marker ({getattr(fmt, 'MARKER', '?')}): not removing anything here"
 
 
 #: The name an entry directory gets while the delete engine empties it (it is moved aside
@@ -152,9 +248,29 @@ def is_trash_name(name: str) -> bool:
     )
 
 
+def trash_index(tool: str, parts: Sequence[str]) -> int | None:
+    """Where in ``parts`` (a path relative to a ``tool`` cache dir, split at ``/``) lies a
+    directory an interrupted removal of ours moved aside: a ``.cachecensus-trash-<hex>``
+    component exactly where the delete engine makes one (in place of an entry directory
+    the format names: its ``trash_parent(parts_above)``), and something inside it. None
+    anywhere else: a trash name at any other depth (a nested cache's, a home's) is not
+    ours to finish."""
+    if any(p in ("", ".", "..") for p in parts):
+        return None
+    for index, part in enumerate(parts[:-1]):
+        if is_trash_name(part):
+            try:
+                hook = getattr(format_for(tool), "trash_parent", None)
+            except (KeyError, ImportError):
+                return None
+            return index if hook is not None and hook(parts[:index]) else None
+    return None
+
+
 def with_trash(result: CacheScan) -> CacheScan:
-    """``result`` with the directories an interrupted cachecensus removal left aside (any
-    path component ``.cachecensus-trash-<12 hex>``) as one ``orphan`` entry each, whatever
+    """``result`` with the directories an interrupted cachecensus removal left aside (a
+    ``.cachecensus-trash-<12 hex>`` where :func:`trash_index` finds one) as one
+    ``orphan`` entry each, whatever
     the format made of their files, so ``purge`` and ``prune`` finish the job."""
     import dataclasses
 
@@ -166,7 +282,7 @@ def with_trash(result: CacheScan) -> CacheScan:
     for entry in result.entries:
         rel = entry.files[0].path[len(top) :] if entry.files else entry.key
         parts = rel.split("/")
-        at = next((i for i, p in enumerate(parts[:-1]) if is_trash_name(p)), None)
+        at = trash_index(result.tool, parts)
         if at is None or not all(f.path.startswith(top) for f in entry.files):
             kept.append(entry)
             continue

@@ -21,6 +21,39 @@ Raw = tuple[str, os.stat_result]  # (path relative to the cache dir, lstat)
 DirStamp = tuple[str, int, int, int]
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
 _DIR_FLAGS |= getattr(os, "O_CLOEXEC", 0)
+_MARKER_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+_MARKER_FLAGS |= getattr(os, "O_CLOEXEC", 0)
+
+
+def has_file(dir_fd: int, rel: str, head: bytes = b"") -> bool:
+    """Whether ``rel`` below the directory open at ``dir_fd`` is a regular file reached
+    without a symlink (each component opened ``O_NOFOLLOW``, the file non-blocking: a FIFO
+    never hangs us) whose content starts with ``head``: a tool's marker in its cache."""
+    parts = rel.split("/")
+    opened: list[int] = []
+    try:
+        fd = dir_fd
+        for name in parts[:-1]:
+            fd = os.open(name, _DIR_FLAGS, dir_fd=fd)
+            opened.append(fd)
+        fd = os.open(parts[-1], _MARKER_FLAGS, dir_fd=fd)
+        opened.append(fd)
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return False
+        return not head or os.pread(fd, len(head), 0) == head
+    except OSError:
+        return False
+    finally:
+        for fd in opened:
+            os.close(fd)
+
+
+def has_dir(dir_fd: int, name: str) -> bool:
+    """Whether ``name`` in the directory open at ``dir_fd`` is a directory (not a link)."""
+    try:
+        return stat.S_ISDIR(os.lstat(name, dir_fd=dir_fd).st_mode)
+    except OSError:
+        return False
 
 
 def walk(

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import json
 import os
-import posixpath
+import re
 import stat
 import tarfile
 from collections.abc import Callable, Sequence
@@ -41,7 +41,7 @@ from typing import Any
 from packaging.utils import canonicalize_name
 
 from cachecensus import userfile
-from cachecensus.caches.base import ScannerBase
+from cachecensus.caches.base import ScannerBase, has_file
 from cachecensus.host import Host
 from cachecensus.memo import Memo
 from cachecensus.models import CacheScan, Entry, Kind, Problem
@@ -49,10 +49,16 @@ from cachecensus.userfile import MAX_CONFIG_BYTES
 
 TOOL = "conda"
 LOCK: str | None = None
+#: conda's ``PACKAGE_CACHE_MAGIC_FILE``: created with every package dir conda (or mamba)
+#: writes to; a dir without it conda treats as not writable and never cleans, and
+#: nothing is removed from it here either.
+MARKER = "urls.txt"
 
 PACKAGE_EXTENSIONS = (".conda", ".tar.bz2")
 _PARTIAL = ".partial"
 _CACHE_STATE = (".info.json", ".state.json")
+#: ``cache_fn_url``: the first 8 hex digits of the md5 of the channel URL, then a suffix.
+_CACHE_NAME = re.compile(r"^[0-9a-f]{8}\.")
 _TARBALL_MEMBERS = 64  # info/ comes first in a conda-built .tar.bz2; look no further
 
 Raw = tuple[str, os.stat_result]
@@ -89,7 +95,7 @@ def cache_shape(rel: str) -> str | None:
             return "tmp"
         return "record" if package_stem(top) else None
     if top == "cache":
-        if len(parts) != 2 or parts[1].startswith(".") or parts[1].endswith(".lock"):
+        if len(parts) != 2 or not _CACHE_NAME.match(parts[1]) or parts[1].endswith(".lock"):
             return None
         name = parts[1]
         if name.endswith(".json") and not name.endswith(_CACHE_STATE):
@@ -106,21 +112,28 @@ def cache_shape(rel: str) -> str | None:
     return None
 
 
+def marked(dir_fd: int) -> bool:
+    """Whether the directory open at ``dir_fd`` has conda's ``urls.txt`` (a regular file,
+    not a symlink)."""
+    return has_file(dir_fd, MARKER)
+
+
+def trash_parent(parts: Sequence[str]) -> bool:
+    """Extracted packages (the only entry directories) are at the top of a package dir."""
+    return not parts
+
+
 def looks_like(host: Host, path: str) -> bool:
-    """A conda package dir: ``urls.txt``, a package file, or an extracted package
-    (``NAME-VERSION-BUILD/info/index.json``) at its top."""
+    """A conda package dir: conda's ``urls.txt`` at its top (:func:`marked`)."""
+    flags = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0)
     try:
-        names = host.listdir(path)
+        fd = os.open(host.real(path), flags)
     except (OSError, ValueError):
         return False
-    if "urls.txt" in names:
-        return True
-    for name in names:
-        if package_stem(name):
-            return True
-        if _dist_name(name) and host.is_file(posixpath.join(path, name, "info", "index.json")):
-            return True
-    return False
+    try:
+        return marked(fd)
+    finally:
+        os.close(fd)
 
 
 # ---------------------------------------------------------------------- scanning

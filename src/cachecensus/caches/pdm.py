@@ -38,7 +38,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cachecensus.caches.base import ScannerBase
+from cachecensus.caches.base import ScannerBase, has_dir, has_file
 from cachecensus.caches.pip import _open
 from cachecensus.caches.poetry import split_archive
 from cachecensus.host import Host
@@ -47,6 +47,10 @@ from cachecensus.models import CacheScan, Entry, FileInfo, Kind, Problem
 
 TOOL = "pdm"
 LOCK: str | None = None
+#: pdm writes no marker file; what every pdm cache in use has: the HTTP database any
+#: networked run creates, or the version check's directory (neither ``purge`` removes
+#: the latter). Nothing is removed from a directory with neither.
+MARKER = "http/http-cache.db or self-check/"
 
 #: ``pdm cache clear``'s types, in its order.
 CACHE_TYPES = ("hashes", "http", "wheels", "metadata", "packages")
@@ -538,6 +542,17 @@ def scan(
     if progress:
         progress(len(result.entries))
     return result
+
+
+def marked(dir_fd: int) -> bool:
+    """Whether the directory open at ``dir_fd`` has pdm's ``http/http-cache.db`` (a
+    regular file) or ``self-check/`` directory, neither through a symlink."""
+    return has_file(dir_fd, f"http/{HTTP_DB}") or has_dir(dir_fd, "self-check")
+
+
+def trash_parent(parts: Sequence[str]) -> bool:
+    """Unpacked packages (the only entry directories) are in ``packages/``."""
+    return list(parts) == ["packages"]
 
 
 def looks_like(host: Host, path: str) -> bool:

@@ -47,13 +47,18 @@ import re
 import stat
 from collections.abc import Callable, Iterable, Sequence
 
-from cachecensus.caches.base import ScannerBase
+from cachecensus.caches.base import ScannerBase, has_file
 from cachecensus.host import Host
 from cachecensus.memo import Memo
 from cachecensus.models import CacheScan, Entry, Kind, Problem
 
 TOOL = "uv"
 LOCK = ".lock"
+#: What uv writes in every cache dir it uses, first thing (``Cache::init``:
+#: ``cachedir::ensure_tag``, the Cache Directory Tagging signature), and never removes;
+#: nothing is removed from a directory without it.
+MARKER = "CACHEDIR.TAG"
+TAG_SIGNATURE = b"Signature: 8a477f597d28d172789f06886806bc55"
 #: ``cachecensus prune`` rules (age, size, versions) only ever pick among what
 #: ``uv cache prune`` removes: uv keeps every live wheel and referenced archive.
 PRUNE_BOUNDED = True
@@ -83,6 +88,12 @@ _TMPDIR = re.compile(r"^\.tmp[A-Za-z0-9]{6}$")
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _ARCHIVE_REF = re.compile(r"archive-v0/([A-Za-z0-9_-]+)")
 _POINTER_EXT = (".http", ".rev", ".msgpack", ".lock", ".whl")
+#: How deep below ``sdists-vN/<kind>/`` one source distribution's directory is.
+_SDIST_DEPTH = {"pypi": 3, "index": 4, "url": 2, "path": 2, "git": 3}
+#: Buckets of whole directories: the least number of path parts of a file in one (a file
+#: directly in the bucket is none of uv's), and where the directories are below the bucket.
+_DIR_BUCKETS = {"builds": 3, "environments": 3, "python": 3, "binaries": 3, "git": 4}
+_GIT_DIRS = ("db", "checkouts")  # uv-git: git-vN/db/<digest>/, git-vN/checkouts/<digest>/<rev>/
 
 Raw = tuple[str, os.stat_result]
 
@@ -137,6 +148,8 @@ def cache_shape(rel: str) -> str | None:
     if base in ("wheels", "sdists"):
         if len(parts) == 2:
             return None  # sdists-vN/.git, .gitignore: bookkeeping
+        if base == "sdists" and len(parts) < _SDIST_DEPTH.get(parts[1], len(parts)) + 2:
+            return None  # not inside one source distribution's directory
         if base == "sdists" and "src" in parts[2:-1]:
             return "member"
         if name.endswith((".http", ".rev")):
@@ -152,9 +165,37 @@ def cache_shape(rel: str) -> str | None:
         if name.endswith(".lock"):
             return "tmp"
         return "record"
+    if len(parts) < _DIR_BUCKETS.get(base, 0) or (base == "git" and parts[1] not in _GIT_DIRS):
+        return None  # not where uv keeps that bucket's directories
     if base == "environments" and len(parts) == 3:
         return "tmp" if name.endswith(".lock") else "link"  # NAME/HASH -> archive-v0/<id>
     return "member"  # builds, environments, git, python, binaries: whole directories
+
+
+def trash_parent(parts: Sequence[str]) -> bool:
+    """Whether ``parts`` is where uv keeps whole entry directories (so where the delete
+    engine moves one aside): the top (an interrupted uv's ``.tmpXXXXXX``), ``archive-v0``,
+    ``builds``/``environments``/``python``/``binaries``, ``git-vN/{db,checkouts}``, and
+    a source distribution's parent in ``sdists-vN``."""
+    if not parts:
+        return True
+    found = bucket_of(parts[0])
+    if found is None:
+        return False
+    base = found[0]
+    if base in ("archive", "builds", "environments", "python", "binaries"):
+        return len(parts) == 1
+    if base == "git":
+        return len(parts) == 2 and parts[1] in _GIT_DIRS
+    if base == "sdists":
+        return len(parts) > 1 and len(parts) == _SDIST_DEPTH.get(parts[1], 0)
+    return False
+
+
+def marked(dir_fd: int) -> bool:
+    """Whether the directory open at ``dir_fd`` has uv's ``CACHEDIR.TAG`` (a regular file,
+    not a symlink, starting with the tagging signature)."""
+    return has_file(dir_fd, MARKER, TAG_SIGNATURE)
 
 
 # ---------------------------------------------------------------------- references
@@ -336,9 +377,7 @@ class _Scanner(ScannerBase):
         out: list[Entry] = []
         for raw in raws:
             parts = raw[0].split("/")
-            depth = {"pypi": 3, "index": 4, "url": 2, "path": 2, "git": 3}.get(
-                parts[1] if len(parts) > 1 else "", 0
-            )
+            depth = _SDIST_DEPTH.get(parts[1] if len(parts) > 1 else "", 0)
             if len(parts) == 2 and parts[1] in (".git", ".gitignore"):
                 out.append(self.entry(area, raw[0], Kind.CONTROL, [raw], detail=old))
             elif depth and len(parts) > depth + 1:
@@ -493,6 +532,9 @@ class _Scanner(ScannerBase):
             linked = ("wheels", "sdists", "archive", "environments", "builds")
             if stat.S_ISLNK(raw[1].st_mode) and base not in linked:
                 out.append(self.entry(top, raw[0], Kind.STRAY, [raw], detail="symlink"))
+            elif base in _DIR_BUCKETS and cache_shape(raw[0]) is None:
+                detail = f"not where uv keeps its {base} directories"
+                out.append(self.entry(top, raw[0], Kind.STRAY, [raw], detail=detail))
             else:
                 plain.append(raw)
         if base == "archive":
@@ -531,14 +573,19 @@ def _order(rel: str) -> tuple[int, str]:
 
 
 def looks_like(host: Host, path: str) -> bool:
-    """A directory holding a uv bucket (``wheels-v8``, ``archive-v0``...) beside uv's
-    ``.lock`` or ``CACHEDIR.TAG``, or two buckets."""
+    """A directory with uv's ``CACHEDIR.TAG`` (:func:`marked`) and a uv bucket
+    (``wheels-v8``, ``archive-v0``...)."""
+    flags = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0)
     try:
-        names = set(host.listdir(path))
+        fd = os.open(host.real(path), flags)
     except (OSError, ValueError):
         return False
-    buckets = [n for n in names if bucket_of(n) is not None]
-    return len(buckets) >= 2 or (bool(buckets) and bool(names & {".lock", "CACHEDIR.TAG"}))
+    try:
+        return marked(fd) and any(bucket_of(n) is not None for n in os.listdir(fd))
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
 
 
 def scan(

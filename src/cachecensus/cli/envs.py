@@ -164,6 +164,9 @@ def _render(census: Census, problems: tuple[Problem, ...]) -> None:
     for problem in problems:
         where = f"{problem.path}: " if problem.path else ""
         print(escaped(f"note: {where}{problem.message}"))
+    for cache in census.caches:
+        if cache.refused is not None:
+            print(escaped(f"note: {cache.path}: {cache.refused}"))
 
 
 def register(app: typer.Typer) -> None:

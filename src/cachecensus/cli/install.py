@@ -201,6 +201,7 @@ def _refresh(host: Host, python: str, args: Sequence[str], *, yes: bool, as_json
         all_users=False,
         scan_dirs=[],
         json_output=as_json,
+        acting=True,
     )
     chosen = [
         pair

@@ -188,6 +188,9 @@ def run_plan(
             f"{what}: {len(plan.items)} entries, {human_bytes(plan.size)}; frees "
             f"{human_bytes(plan.freed)} (files linked elsewhere free nothing)"
         )
+        for problem in scanned.problems:  # a cache left out (refused, unmarked...) says why
+            where = f"{problem.path}: " if problem.path else ""
+            print(f"note: {where}{problem.message}", file=sys.stderr)
     if dry_run or not plan.items:
         if json_output:
             print_json({**doc, "removed": [], "freed_bytes": 0, "skipped": []})
@@ -207,7 +210,8 @@ def run_plan(
                 raise typer.Exit(EXIT_OK)
             return EXIT_OK
     with progress(f"{what}: deleting", json_output=json_output, total=len(plan.items)) as bar:
-        result = execute(scanned.host, plan, force=force, progress=bar.advance)
+        owners = {c.path: c.uid for c, _ in scanned.caches if c.uid is not None}
+        result = execute(scanned.host, plan, force=force, progress=bar.advance, owners=owners)
     doc.update(
         removed=result.removed,
         freed_bytes=result.freed,
@@ -226,7 +230,8 @@ def run_plan(
 
 
 def _scan(**kw: Any) -> Scanned:
-    return scan_selected(**kw)
+    # these commands change caches: only accepted targets that carry their tool's marker
+    return scan_selected(acting=True, **kw)
 
 
 def with_closure(scanned: Scanned, chosen: list[tuple[Entry, str]]) -> list[tuple[Entry, str]]:

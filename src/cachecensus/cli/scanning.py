@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
 
@@ -84,11 +85,14 @@ def scan_selected(
     identify: bool = True,
     tools: list[ToolChoice] | None = None,
     snapshots: bool = False,
+    acting: bool = False,
 ) -> Scanned:
     """Select caches (cachecensus.targets), then scan each once, with the memo and a
     progress bar on long runs. ``snapshots``: a read-only command may be answered from
     each unchanged cache's last scan, and stores its own scans as snapshots
-    (:mod:`cachecensus.snapshot`)."""
+    (:mod:`cachecensus.snapshot`). A cache the selection ``refused`` (a user's claim on a
+    directory not theirs) is a problem, never scanned; ``acting`` (the command removes or
+    links): so is a cache without its tool's marker (``caches.unmarked``)."""
     import time
 
     from cachecensus import snapshot
@@ -113,6 +117,8 @@ def scan_selected(
         )
     except TargetError as exc:
         fail(str(exc))
+    targets, problems = _usable(host, selection.caches, acting)
+    selection = replace(selection, caches=tuple(targets))
     memo = open_memo() if identify else None
     if memo is not None and memo.warning:
         warn(memo.warning)
@@ -163,10 +169,36 @@ def scan_selected(
         if memo is not None:
             memo.close()
     done = [r for r in results if r is not None]
-    problems = list(selection.problems)
+    problems = [*selection.problems, *problems]
     for _, result in done:
         problems.extend(result.problems)
     return Scanned(host, done, problems, selection.environments, selection.prefixes)
+
+
+def _usable(
+    host: Host, caches: tuple[CacheDir, ...], acting: bool
+) -> tuple[list[CacheDir], list[Problem]]:
+    """The caches to scan, and a problem for each one left out: refused claims always;
+    with ``acting``, homes, system directories and directories without their tool's marker
+    (the delete engine would refuse them: nothing is removed there)."""
+    kept: list[CacheDir] = []
+    problems: list[Problem] = []
+    for cache in caches:
+        if cache.refused is not None:
+            problems.append(Problem(cache.path, cache.refused))
+            continue
+        if acting and cache.exists:
+            from cachecensus.act.delete import Refused, _open_cache_dir
+
+            try:
+                os.close(_open_cache_dir(host, cache.path, tool=cache.tool))
+            except Refused as exc:
+                problems.append(Problem(cache.path, str(exc)))
+                continue
+            except OSError:
+                pass  # the scan says what is wrong with it
+        kept.append(cache)
+    return kept, problems
 
 
 def remember_projects(scanned: Scanned) -> None:

@@ -166,6 +166,7 @@ def resolve_pip(
         reason = f"disabled by no-cache-dir = {disabled_by.value} ({disabled_by.where})"
         return Resolution("pip", view, None, True, reason, tuple(decisions), problems, error)
     normalized = normalize_path(penv, cache_dir)
+    named = penv.absolute(penv.expanduser(cache_dir))
     runs_as = user.uid if euid is None else euid
     ok, judged = check_path_owner(host, normalized, runs_as)
     if not ok:
@@ -179,7 +180,17 @@ def resolve_pip(
         return Resolution("pip", view, None, True, reason, (*demoted, check), problems, error)
     chosen = decisions[0] if winner is None else next(d for d in decisions if d.effective)
     reason = f"{_describe(chosen)} ({chosen.where})"
-    return Resolution("pip", view, normalized, False, reason, tuple(decisions), problems, error)
+    return Resolution(
+        "pip",
+        view,
+        normalized,
+        False,
+        reason,
+        tuple(decisions),
+        problems,
+        error,
+        named=named if named != normalized else None,
+    )
 
 
 def _source(setting: Setting) -> str:
