@@ -146,6 +146,8 @@ def install(
 
     pip's output streams through and its exit code is ours.
     """
+    if not pip_args:
+        fail("install: nothing to install: name a requirement (six, 'six>=1.16', -r FILE...)")
     host = make_host(None)
     target = choose_target(host, python, env)
     args: Sequence[str] = pip_args or []
