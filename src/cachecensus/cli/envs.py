@@ -99,7 +99,7 @@ ENV_COLUMNS = (
 
 
 def _render(census: Census, problems: tuple[Problem, ...]) -> None:
-    from cachecensus.report import print_table
+    from cachecensus.report import plural, print_table
 
     caches_of: dict[str, list[str]] = {}
     others_of: dict[str, list[str]] = {}
@@ -111,7 +111,8 @@ def _render(census: Census, problems: tuple[Problem, ...]) -> None:
                 if shown not in known:
                     known.append(shown)
             continue
-        shown = res.cache_dir or f"disabled: {res.reason}"
+        reason = res.reason if res.reason.startswith("disabled") else f"disabled: {res.reason}"
+        shown = res.cache_dir or reason
         known = caches_of.setdefault(usage.environment, [])
         if shown not in known:
             known.append(shown)
@@ -137,7 +138,7 @@ def _render(census: Census, problems: tuple[Problem, ...]) -> None:
         for env in census.environments
     ]
     print_table(
-        f"{len(census.environments)} environments",
+        plural(len(census.environments), "environment"),
         ENV_COLUMNS,
         rows,
     )
@@ -153,7 +154,7 @@ def _render(census: Census, problems: tuple[Problem, ...]) -> None:
         for c in census.caches
     ]
     print_table(
-        f"{len(census.caches)} distinct caches",
+        plural(len(census.caches), "distinct cache"),
         ["tool", "cache", "owner", "exists", "users", "environments"],
         cache_rows,
     )

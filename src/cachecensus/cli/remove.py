@@ -8,11 +8,11 @@ import re
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import typer
 
-from cachecensus.cli.audit import KindChoice
+from cachecensus.cli.audit import KindChoice, OldSpecOption, SpecOption, spec_of
 from cachecensus.cli.common import EXIT_OK, EXIT_PARTIAL, JsonOption, RootOption, fail
 from cachecensus.cli.scanning import (
     AllUsersOption,
@@ -46,21 +46,36 @@ _UNITS = {
     "gi": 2**30,
     "ti": 2**40,
 }
+_T = TypeVar("_T")
+#: Age units, lower case only: ``m`` is minutes (a size's ``M`` is megabytes).
 _AGES = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+AGE_UNITS = "s, m (minutes), h, d or w"
 
 
 def parse_size(text: str) -> int:
+    """``500M``, ``5G``, ``1.5Gi``: powers of 1000 (``Ki``... of 1024), any case; a bare
+    number is bytes."""
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]i?)?b?\s*", text.lower())
     if not match:
-        raise ValueError(f"not a size: {text!r} (try 500M or 5G)")
+        raise ValueError(f"not a size: {text!r} (try 500M or 5G; units k, M, G, T, Ki, Mi...)")
     return int(float(match.group(1)) * _UNITS[match.group(2) or ""])
 
 
 def parse_age(text: str) -> float:
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*", text.lower())
+    """``30d``, ``12h``, ``90m``: a number and its unit, always (a bare ``90`` could be
+    days or minutes, so it is refused)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*", text)
     if not match:
-        raise ValueError(f"not an age: {text!r} (try 30d, 12h or 2w)")
-    return float(match.group(1)) * _AGES[match.group(2) or "d"]
+        raise ValueError(f"not an age: {text!r} (a number and a unit: {AGE_UNITS}; e.g. 30d)")
+    return float(match.group(1)) * _AGES[match.group(2)]
+
+
+def _parsed(option: str, text: str | None, parse: Callable[[str], _T]) -> _T | None:
+    """``parse(text)``, None for no ``text``; a bad value is ``option``'s usage error."""
+    try:
+        return parse(text) if text else None
+    except ValueError as exc:
+        fail(f"{option}: {exc}")
 
 
 def _plan_rows(plan: Any) -> list[list[str]]:
@@ -141,10 +156,12 @@ def run_plan(
     ``then_exit=False`` returns that code (``install --refresh`` goes on to install)."""
     from cachecensus.act.delete import execute
     from cachecensus.cli.progress import progress
-    from cachecensus.report import human_bytes, print_json, print_table
+    from cachecensus.report import human_bytes, plural, print_json, print_table
     from cachecensus.select import make_plan
 
     plan = make_plan(chosen)
+    entries = plural(len(plan.items), "entry", "entries")
+    counted = f"{entries}, {plural(plan.files, 'file')}"
     remember_projects(scanned)
     doc: dict[str, Any] = {
         "schema": SCHEMA,
@@ -156,19 +173,18 @@ def run_plan(
     if not json_output:
         if len(plan.items) > PLAN_ROWS:
             print_table(
-                f"{what}: {len(plan.items)} entries, {plan.files} files "
-                "(--dry-run --json lists each one)",
+                f"{what}: {counted} (--dry-run --json lists each one)",
                 ["cache", "kind", "entries", "projects", "size", "frees"],
                 _summary_rows(plan),
             )
         elif plan.items:
             print_table(
-                f"{what}: {len(plan.items)} entries, {plan.files} files",
+                f"{what}: {counted}",
                 ["project", "version", "kind", "size", "frees", "why", "cache"],
                 _plan_rows(plan),
             )
         print(
-            f"{what}: {len(plan.items)} entries, {human_bytes(plan.size)}; frees "
+            f"{what}: {entries}, {human_bytes(plan.size)}; frees "
             f"{human_bytes(plan.freed)} (files linked elsewhere free nothing)"
         )
     if dry_run or not plan.items:
@@ -184,7 +200,8 @@ def run_plan(
                 "refusing to delete without --yes: no terminal to confirm on "
                 "(see the plan with --dry-run)"
             )
-        if not typer.confirm(f"Delete these {len(plan.items)} entries?", default=False):
+        these = "this entry" if len(plan.items) == 1 else f"these {len(plan.items)} entries"
+        if not typer.confirm(f"Delete {these}?", default=False):
             print("Nothing deleted.", file=sys.stderr)
             if then_exit:
                 raise typer.Exit(EXIT_OK)
@@ -199,7 +216,7 @@ def run_plan(
     if json_output:
         print_json(doc)
     else:
-        print(f"Removed {len(result.removed)} files, freed {human_bytes(result.freed)}.")
+        print(f"Removed {plural(len(result.removed), 'file')}, freed {human_bytes(result.freed)}.")
         for path, reason in result.skipped:
             print(f"skipped {path}: {reason}", file=sys.stderr)
     code = EXIT_PARTIAL if (result.skipped or scanned.problems) else EXIT_OK
@@ -257,9 +274,8 @@ def remove_command(
     pattern: str = typer.Argument(
         ..., metavar="PATTERN", help="Project glob; 'name-1.2' also matches versions."
     ),
-    version: str | None = typer.Option(
-        None, "--version", metavar="SPEC", help="A PEP 440 specifier, e.g. '<2'."
-    ),
+    spec_text: str | None = SpecOption,
+    old_spec: str | None = OldSpecOption,
     kind: list[KindChoice] = typer.Option([], "--kind", help="Only entries of these kinds."),
     cache_dir: list[str] = CacheDirOption,
     python: str | None = PythonOption,
@@ -275,12 +291,9 @@ def remove_command(
 ) -> None:
     """Remove every cached file of PATTERN: downloads, index pages and built wheels."""
     from cachecensus.caches import named
-    from cachecensus.select import parse_spec, select
+    from cachecensus.select import select
 
-    try:
-        spec = parse_spec(version)
-    except ValueError as exc:
-        fail(str(exc))
+    spec = spec_of(spec_text, old_spec)
     kinds = [Kind(k.value) for k in kind] or None
     if kinds and ({Kind.STRAY, Kind.SELFCHECK, Kind.CONTROL} & set(kinds)):
         fail("strays, pip's selfcheck state and the tools' own bookkeeping are never removed")
@@ -355,14 +368,17 @@ def purge_command(
 
 def prune_command(
     older_than: str | None = typer.Option(
-        None, "--older-than", metavar="AGE", help="Entries unused for AGE (30d, 12h, 2w)."
+        None,
+        "--older-than",
+        metavar="AGE",
+        help=f"Entries unused for AGE: a number and a unit, {AGE_UNITS} (30d, 12h, 2w).",
     ),
     max_size: str | None = typer.Option(
         None,
         "--max-size",
         metavar="SIZE",
         help="Drop least recently used entries until each "
-        "cache (or all, with --machine-wide) fits SIZE.",
+        "cache (or all, with --machine-wide) fits SIZE (500M, 5G: M is megabytes, any case).",
     ),
     machine_wide: bool = typer.Option(
         False, "--machine-wide", help="--max-size is one budget for all caches."
@@ -375,7 +391,10 @@ def prune_command(
         help="Keep the N newest versions of each project.",
     ),
     index_pages_older_than: str | None = typer.Option(
-        None, "--index-pages-older-than", metavar="AGE", help="Index pages fetched before AGE."
+        None,
+        "--index-pages-older-than",
+        metavar="AGE",
+        help="Index pages fetched longer than AGE ago (as --older-than: 7d, 90m).",
     ),
     cache_dir: list[str] = CacheDirOption,
     python: str | None = PythonOption,
@@ -397,12 +416,9 @@ def prune_command(
     from cachecensus import select as sel
 
     own = not any((older_than, max_size, keep_latest, index_pages_older_than))
-    try:
-        age = parse_age(older_than) if older_than else None
-        budget = parse_size(max_size) if max_size else None
-        page_age = parse_age(index_pages_older_than) if index_pages_older_than else None
-    except ValueError as exc:
-        fail(str(exc))
+    age = _parsed("--older-than", older_than, parse_age)
+    budget = _parsed("--max-size", max_size, parse_size)
+    page_age = _parsed("--index-pages-older-than", index_pages_older_than, parse_age)
     scanned = _scan(
         root=root,
         cache_dirs=cache_dir,
@@ -485,7 +501,7 @@ def dedupe_command(
     """The same artifact (same sha256) cached in several caches: report it, or hard-link
     the copies that one owner holds on one filesystem (never across owners)."""
     from cachecensus.act.dedupe import find_duplicates, link_duplicates
-    from cachecensus.report import human_bytes, print_json, print_table
+    from cachecensus.report import human_bytes, plural, print_json, print_table
 
     scanned = _scan(
         root=root,
@@ -520,7 +536,7 @@ def dedupe_command(
             for g in groups
         ]
         print_table(
-            f"{len(groups)} artifacts cached more than once",
+            f"{plural(len(groups), 'artifact')} cached more than once",
             ["project", "version", "size", "copies", "linkable", "caches"],
             rows,
         )
@@ -555,7 +571,8 @@ def dedupe_command(
     if json_output:
         print_json(doc)
     else:
-        print(f"Linked {len(result.linked)} copies, freed {human_bytes(result.freed)}.")
+        linked = plural(len(result.linked), "copy", "copies")
+        print(f"Linked {linked}, freed {human_bytes(result.freed)}.")
         for path, reason in result.skipped:
             print(f"skipped {path}: {reason}", file=sys.stderr)
     raise typer.Exit(EXIT_PARTIAL if result.skipped else EXIT_OK)
