@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from cachecensus.discover import user_variables
 from cachecensus.host import Host
 from cachecensus.models import (
+    UNREADABLE,
     CacheDir,
     Census,
     Environment,
@@ -103,6 +104,7 @@ def build_census(
     root_home = root.home if root else "/root"
     pairs: list[tuple[Usage, Resolution]] = []
     problems: list[Problem] = []
+    notes: list[Problem] = []
     wanted = set(tools) if tools is not None else {"pip", *OTHER_TOOLS}
     for user in users:
         env_vars = variables(host, user)
@@ -136,7 +138,7 @@ def build_census(
             if install.error:
                 problems.append(Problem(path=where, message=f"pip would fail: {install.error}"))
             if install.cache_dir != cache.cache_dir:
-                problems.append(
+                notes.append(
                     Problem(
                         path=name or user.name,
                         message=(
@@ -152,6 +154,7 @@ def build_census(
         caches=caches,
         resolutions=tuple(pairs),
         problems=tuple(dict.fromkeys([*problems, *grouping_problems])),
+        notes=tuple(dict.fromkeys(notes)),
     )
 
 
@@ -240,15 +243,19 @@ def group_caches(
         for name in (spelled, res.cache_dir):
             if name not in names:
                 names.append(name)
-    caches = tuple(
-        CacheDir(
-            tool=tool,
-            path=path,
-            exists=host.is_dir(path),
-            owner=_owner(host, path) or _owner(host, posixpath.dirname(path)),
-            used_by=tuple(usages),
-            names=tuple(names),
+    caches = []
+    for path, (usages, names, tool) in sorted(grouped.items()):
+        presence = host.dir_presence(path)
+        if presence is None:  # not ours to see: there as far as we know, and said so
+            problems.append(Problem(path=path, message=UNREADABLE))
+        caches.append(
+            CacheDir(
+                tool=tool,
+                path=path,
+                exists=presence is not False,
+                owner=_owner(host, path) or _owner(host, posixpath.dirname(path)),
+                used_by=tuple(usages),
+                names=tuple(names),
+            )
         )
-        for path, (usages, names, tool) in sorted(grouped.items())
-    )
-    return caches, tuple(problems)
+    return tuple(caches), tuple(problems)

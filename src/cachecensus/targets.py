@@ -50,25 +50,55 @@ def _owner(host: Host, path: str) -> str | None:
 
 def named_caches(host: Host, paths: Sequence[str], tool: str | None = None) -> Selection:
     """``--cache-dir DIR ...``: exactly these directories (no discovery), each read as
-    ``tool``'s cache, or as the tool whose layout it has (pip's when none claims it)."""
+    ``tool``'s cache, or as the tool whose layout it has (pip's when none claims it).
+
+    A DIR that does not exist, or is not a directory, is a usage error (a typo must not
+    read as an empty cache); one this user may not look into is there, unreadable (the scan
+    says so); one with files but no tool's layout is a problem: its files count as strays."""
     from cachecensus.caches import detect
 
     seen: dict[str, CacheDir] = {}
+    problems: list[Problem] = []
     for raw in paths:
         path = host.realpath(host.expanduser(raw))
         if path in seen:
             continue
-        exists = host.is_dir(path)
-        if not exists and host.lexists(path):
-            raise TargetError(f"--cache-dir {raw}: not a directory")
+        presence = host.dir_presence(path)
+        if presence is False:
+            what = "not a directory" if host.lexists(path) else "no such directory"
+            raise TargetError(f"--cache-dir {raw}: {what}")
+        readable = presence is True
+        if readable and not _cache_shaped(host, path, tool):
+            problems.append(
+                Problem(path, _UNSHAPED.format(whose=f"{tool}'s" if tool else "any tool's"))
+            )
         seen[path] = CacheDir(
-            tool=tool or (detect(host, path) if exists else "pip"),
+            tool=tool or (detect(host, path) if readable else "pip"),
             path=path,
-            exists=exists,
+            exists=True,
             owner=_owner(host, path),
             names=(raw,),
         )
-    return Selection(caches=tuple(seen.values()))
+    return Selection(caches=tuple(seen.values()), problems=tuple(problems))
+
+
+_UNSHAPED = (
+    "does not look like {whose} cache (none of its marker files or directories at the top); "
+    "its files are counted as strays"
+)
+
+
+def _cache_shaped(host: Host, path: str, tool: str | None) -> bool:
+    """``path`` has the top-level layout of ``tool``'s cache (any tool's for None), or is
+    empty (a cache before its first download)."""
+    from cachecensus.caches import TOOLS, format_for
+
+    try:
+        if not host.listdir(path):
+            return True
+    except (OSError, ValueError):
+        return True  # unreadable inside: the scan says so
+    return any(format_for(t).looks_like(host, path) for t in ([tool] if tool else TOOLS))
 
 
 def interpreter_caches(host: Host, python: str, users: Sequence[User]) -> Selection:

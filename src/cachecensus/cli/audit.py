@@ -21,7 +21,7 @@ from cachecensus.cli.scanning import (
     remember_projects,
     scan_selected,
 )
-from cachecensus.models import SCHEMA, Kind
+from cachecensus.models import SCHEMA, UNREADABLE, Kind
 
 
 class KindChoice(str, enum.Enum):
@@ -142,6 +142,10 @@ def audit_command(
     raise typer.Exit(EXIT_PARTIAL if scanned.problems else EXIT_OK)
 
 
+#: How a cache row says that this user may not look into the cache.
+UNREADABLE_NOTE = " (unreadable: permission denied)"
+
+
 def _render_audit(report: Any, problems: list[Any]) -> None:
     from cachecensus.report import human_bytes, plural, print_table
 
@@ -154,10 +158,11 @@ def _render_audit(report: Any, problems: list[Any]) -> None:
             f"\nlinked into {le.environment}: {plural(le.files, 'file')}, {human_bytes(le.bytes)}"
             for le in c.linked_into
         )
+        unreadable = any(p.path == c.path and p.message == UNREADABLE for p in c.problems)
         rows.append(
             [
                 f"{c.tool}: {c.path}"
-                + ("" if c.exists else " (absent)")
+                + (" (absent)" if not c.exists else UNREADABLE_NOTE if unreadable else "")
                 + (f"\n{kinds}" if kinds else "")
                 + linked,
                 human_bytes(c.size),

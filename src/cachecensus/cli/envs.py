@@ -16,7 +16,7 @@ from cachecensus.cli.common import (
     make_host,
 )
 from cachecensus.cli.scanning import ToolChoice, ToolOption
-from cachecensus.models import SCHEMA
+from cachecensus.models import SCHEMA, UNREADABLE
 
 if TYPE_CHECKING:
     from cachecensus.models import Census, Problem
@@ -78,10 +78,11 @@ def envs_command(
                     for usage, res in census.resolutions
                 ],
                 "problems": all_problems,
+                "notes": census.notes,
             }
         )
     else:
-        _render(census, all_problems)
+        _render(census, (*all_problems, *census.notes))
     raise typer.Exit(EXIT_PARTIAL if all_problems else EXIT_OK)
 
 
@@ -142,12 +143,13 @@ def _render(census: Census, problems: tuple[Problem, ...]) -> None:
         ENV_COLUMNS,
         rows,
     )
+    unreadable = {p.path for p in problems if p.message == UNREADABLE}
     cache_rows = [
         [
             c.tool,
             c.path,
             c.owner or "?",
-            "yes" if c.exists else "no",
+            "unreadable" if c.path in unreadable else "yes" if c.exists else "no",
             ", ".join(sorted({u.user for u in c.used_by})),
             str(len({u.environment for u in c.used_by if u.environment})),
         ]
