@@ -27,16 +27,21 @@ class Selection:
     prefixes: tuple[str, ...] = ()  # their prefixes (where cache files may be linked into)
 
 
-def users_for(host: Host, user: str | None, all_users: bool) -> list[User]:
-    """The invoking user, one named user, or every user with a real home (root first)."""
+def users_for(host: Host, user: str | Sequence[str] | None, all_users: bool) -> list[User]:
+    """The invoking user, the named users (``--user``, repeatable: each once, in order), or
+    every user with a real home (root first)."""
+    names = [user] if isinstance(user, str) else list(dict.fromkeys(user or ()))
+    if names and all_users:
+        raise TargetError("--user and --all-users exclude each other")
     if all_users:
         return host.users()
-    if user is not None:
-        found = host.user_by_name(user)
-        if found is None:
-            raise TargetError(f"no such user: {user}")
-        return [found]
-    return [host.current_user()]
+    found: list[User] = []
+    for name in names:
+        one = host.user_by_name(name)
+        if one is None:
+            raise TargetError(f"no such user: {name}")
+        found.append(one)
+    return found or [host.current_user()]
 
 
 def _owner(host: Host, path: str) -> str | None:
@@ -167,7 +172,7 @@ def select_caches(
     *,
     cache_dirs: Sequence[str] = (),
     python: str | None = None,
-    user: str | None = None,
+    user: str | Sequence[str] | None = None,
     all_users: bool = False,
     scan_dirs: Sequence[str] = (),
     tools: Sequence[str] | None = None,

@@ -73,7 +73,7 @@ def _when(seconds: int | None) -> str:
 def audit_command(
     cache_dir: list[str] = CacheDirOption,
     python: str | None = PythonOption,
-    user: str | None = UserOption,
+    user: list[str] = UserOption,
     all_users: bool = AllUsersOption,
     scan: list[str] = ScanOption,
     tool: list[ToolChoice] = ToolOption,
@@ -206,7 +206,7 @@ def list_command(
     kind: list[KindChoice] = typer.Option([], "--kind", help="Only entries of these kinds."),
     cache_dir: list[str] = CacheDirOption,
     python: str | None = PythonOption,
-    user: str | None = UserOption,
+    user: list[str] = UserOption,
     all_users: bool = AllUsersOption,
     scan: list[str] = ScanOption,
     tool: list[ToolChoice] = ToolOption,
@@ -309,7 +309,7 @@ def _render_list(entries: list[Any]) -> None:
 def info_command(
     python: str | None = PythonOption,
     cache_dir: list[str] = CacheDirOption,
-    user: str | None = UserOption,
+    user: list[str] = UserOption,
     root: str | None = RootOption,
     json_output: bool = JsonOption,
     rescan: bool = RescanOption,

@@ -21,7 +21,9 @@ from cachecensus.models import SCHEMA, UNREADABLE
 if TYPE_CHECKING:
     from cachecensus.models import Census, Problem
 
-UserOption = typer.Option(None, "--user", metavar="NAME", help="Only this user (default: you).")
+UserOption = typer.Option(
+    [], "--user", metavar="NAME", help="Only this user (repeatable; default: you)."
+)
 AllUsersOption = typer.Option(
     False, "--all-users", help="Every user with a real home, root included."
 )
@@ -31,7 +33,7 @@ ScanOption = typer.Option(
 
 
 def envs_command(
-    user: str | None = UserOption,
+    user: list[str] = UserOption,
     all_users: bool = AllUsersOption,
     scan: list[str] = ScanOption,
     root: str | None = RootOption,

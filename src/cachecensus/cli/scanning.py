@@ -18,7 +18,9 @@ CacheDirOption = typer.Option(
 PythonOption = typer.Option(
     None, "--python", metavar="PY", help="Only the cache of this interpreter's environment."
 )
-UserOption = typer.Option(None, "--user", metavar="NAME", help="Caches of this user (root).")
+UserOption = typer.Option(
+    [], "--user", metavar="NAME", help="Caches of this user (repeatable; another's: root)."
+)
 AllUsersOption = typer.Option(
     False, "--all-users", help="Caches of every user with a real home, root included."
 )
@@ -63,7 +65,7 @@ def scan_selected(
     root: str | None,
     cache_dirs: list[str],
     python: str | None,
-    user: str | None,
+    user: str | list[str] | None,
     all_users: bool,
     scan_dirs: list[str],
     json_output: bool,
@@ -84,7 +86,7 @@ def scan_selected(
     from cachecensus.memo import open_memo
     from cachecensus.targets import TargetError, select_caches
 
-    if user is not None and all_users:
+    if user and all_users:
         fail("--user and --all-users exclude each other")
     host = make_host(root)
     try:
