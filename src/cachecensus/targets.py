@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cachecensus.host import Host
-from cachecensus.models import CacheDir, Problem, Usage, User
+from cachecensus.models import CacheDir, Environment, Problem, Usage, User
 
 
 class TargetError(ValueError):
@@ -106,14 +106,25 @@ def _cache_shaped(host: Host, path: str, tool: str | None) -> bool:
     return any(format_for(t).looks_like(host, path) for t in ([tool] if tool else TOOLS))
 
 
-def interpreter_caches(host: Host, python: str, users: Sequence[User]) -> Selection:
-    """``--python PY``: the cache pip in that environment uses (install view) per user."""
-    from cachecensus.discover.interpreter import inspect_interpreter
-    from cachecensus.resolve.pip import resolve_pip
+def inspect_python(host: Host, python: str) -> Environment:
+    """The environment of ``--python PY``; :class:`TargetError` when PY is no interpreter
+    (a program that is not Python, a data file, a shim, nothing)."""
+    from cachecensus.discover.interpreter import inspect_interpreter, not_an_interpreter
 
     env = inspect_interpreter(host, host.expanduser(python), found_by="--python")
-    if env.problem and env.version is None:
-        raise TargetError(f"--python {python}: {env.problem}")
+    why = not_an_interpreter(host, env.interpreter)
+    if why is None and env.problem and env.version is None:
+        why = env.problem
+    if why is not None:
+        raise TargetError(f"--python {python}: {why}")
+    return env
+
+
+def interpreter_caches(host: Host, python: str, users: Sequence[User]) -> Selection:
+    """``--python PY``: the cache pip in that environment uses (install view) per user."""
+    from cachecensus.resolve.pip import resolve_pip
+
+    env = inspect_python(host, python)
     caches: dict[str, CacheDir] = {}
     problems: list[Problem] = []
     for user in users:

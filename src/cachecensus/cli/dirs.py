@@ -59,9 +59,8 @@ def dir_command(
 ) -> None:
     """Print the pip cache directory exactly as 'PY -m pip cache dir' would, and why."""
     from cachecensus.act.install import default_python
-    from cachecensus.discover.interpreter import inspect_interpreter
     from cachecensus.resolve.pip import resolve_pip
-    from cachecensus.targets import TargetError, _user_env, users_for
+    from cachecensus.targets import TargetError, _user_env, inspect_python, users_for
 
     host = make_host(root)
     try:
@@ -77,9 +76,10 @@ def dir_command(
         python = default_python(host) if host.live else None
         if python is None:
             fail("no python3 found on PATH; name one with --python")
-    env = inspect_interpreter(host, host.expanduser(python), found_by="--python")
-    if env.problem and env.version is None:
-        fail(f"--python {python}: {env.problem}")
+    try:
+        env = inspect_python(host, python)
+    except TargetError as exc:
+        fail(str(exc))
     answers: list[tuple[str, Resolution]] = []
     for who in users:
         variables = dict(host.env) if (myself and host.live) else _user_env(host, who)

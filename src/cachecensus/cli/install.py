@@ -19,6 +19,7 @@ import typer
 
 from cachecensus.act import install as act
 from cachecensus.cli.common import EXIT_USAGE, JsonOption, fail, make_host, warn
+from cachecensus.discover.interpreter import not_an_interpreter
 from cachecensus.host import Host
 from cachecensus.models import SCHEMA, Environment
 
@@ -72,6 +73,9 @@ def choose_target(host: Host, python: str | None, env: str | None) -> act.Target
         path = act.which(python, host.env.get("PATH"))
         if path is None:
             fail(f"--python {python}: not found")
+        why = not_an_interpreter(host, path)
+        if why is not None:
+            fail(f"--python {python}: {why}")
     else:
         found = act.default_python(host)
         if found is None:
