@@ -48,7 +48,7 @@ def test_json_on_a_foreign_root(tmp_path: Path) -> None:
     for cache in doc["caches"]:
         assert {"tool", "path", "exists", "owner", "used_by"} <= set(cache)
         assert cache["tool"] in ("pip", "poetry") and cache["used_by"]
-        assert {"user", "environment", "view"} == set(cache["used_by"][0])
+        assert {"user", "environment", "view", "origin"} == set(cache["used_by"][0])
     # alice's poetry venv lives in poetry's cache dir, so that cache exists and is hers
     poetry = caches["/home/alice/.cache/pypoetry"]
     assert poetry["tool"] == "poetry" and {u["user"] for u in poetry["used_by"]} == {"alice"}

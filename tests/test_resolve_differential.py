@@ -9,6 +9,7 @@ a user.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -452,9 +453,11 @@ def _other_nobody_processes() -> bool:
 
 
 def test_user_view_matches_pip_run_as_that_user() -> None:
-    """``sudo cachecensus dir --user nobody``: nobody's variables come from nobody's running
-    process, nobody's config file decides, and the ownership check is nobody's — equal to
-    what pip says when nobody runs it, before and after the directory becomes nobody's."""
+    """``sudo cachecensus dir --user nobody``: a running process of nobody's has its own
+    ``HOME``; ``dir`` answers for nobody's login and names that process's cache under
+    ``elsewhere`` (with its PID), where nobody's config file in that ``HOME`` decides and
+    the ownership check is nobody's — equal to what pip says when nobody runs it with
+    those variables, before and after the directory becomes nobody's."""
     python = _system_python_with_pip()
     if os.geteuid() != 0 or shutil.which("setpriv") is None or python is None:
         pytest.skip("needs root, setpriv and a system python3 with pip")
@@ -480,15 +483,18 @@ def test_user_view_matches_pip_run_as_that_user() -> None:
             except psutil.Error:
                 pass
             time.sleep(0.01)
-        ours_argv = [CACHECENSUS, "dir", "--python", python, "--user", "nobody"]
+        ours_argv = [CACHECENSUS, "dir", "--python", python, "--user", "nobody", "--json"]
         path_only = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
         for owner in (0, 65534):  # /shared is root's: nobody cannot write; then nobody's
             os.chown(base / "shared", owner, owner)
             pip_argv = [*drop, *env, python, "-m", "pip", "cache", "dir"]
             pip_rc, pip_out = _run(pip_argv, path_only, base)
-            our_rc, our_out = _run(ours_argv, dict(os.environ), base)
-            assert (our_rc == 0, our_out) == (pip_rc == 0, pip_out), owner
-        assert our_out == f"{base}/shared/pip"
+            _, our_out = _run(ours_argv, dict(os.environ), base)
+            elsewhere = json.loads(our_out)["elsewhere"]
+            theirs = [pip_out] if pip_rc == 0 else []
+            assert [e["cache_dir"] for e in elsewhere] == theirs, owner
+            assert all(f"PID {sleeper.pid} (sleep)" in e["origin"] for e in elsewhere)
+        assert theirs == [f"{base}/shared/pip"]
     finally:
         if sleeper is not None:
             sleeper.terminate()

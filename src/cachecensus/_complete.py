@@ -75,7 +75,10 @@ def start_background_refresh(kind: str, path: str) -> bool:
         return False
     try:
         os.makedirs(os.path.dirname(marker) or ".", exist_ok=True)
-        with open(marker, "w", encoding="utf-8") as fh:
+        # never through a symlink, never blocking on a FIFO planted there
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_NONBLOCK
+        fd = os.open(marker, flags | os.O_CLOEXEC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(f"{os.getpid()}\n")
         subprocess.Popen(
             [sys.executable, "-m", "cachecensus._complete", "--refresh", kind, path],

@@ -13,18 +13,28 @@ per user, and again per environment of theirs (a conda env's own ``.condarc``, a
 uv-tool venv); their caches join the census where the directory exists (every user has a
 default location for every tool; only the ones in use are caches).
 
-Each user's variables are the invoking user's own environment for them, another user's
-running processes' environment, or the login defaults (see
-:func:`cachecensus.discover.user_variables`). Broken environments (``problem`` set) are not
-paired: no pip runs there.
+Each user's variables are the invoking user's own environment for them; for another user,
+the login view *and* each distinct environment of their running processes (see
+:mod:`cachecensus.discover.variables`): a process's ``PIP_CACHE_DIR`` adds a cache, labelled
+with the process, and never hides the one her logins use. Broken environments (``problem``
+set) are not paired: no pip runs there.
 """
 
 from __future__ import annotations
 
 import posixpath
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 
-from cachecensus.discover import user_variables
+from cachecensus.discover.processes import shared_snapshot
+from cachecensus.discover.variables import (
+    LOGIN,
+    MAX_PROCESS_VIEWS,
+    VariableView,
+    attributed,
+    origin_of,
+    user_views,
+)
 from cachecensus.host import Host
 from cachecensus.models import (
     UNREADABLE,
@@ -86,76 +96,137 @@ def build_census(
     environments: Sequence[Environment],
     *,
     resolve: Resolver | None = None,
-    variables: Callable[[Host, User], Mapping[str, str]] = user_variables,
+    variables: Callable[[Host, User], Mapping[str, str]] | None = None,
+    views: Callable[[Host, User], Sequence[VariableView]] = user_views,
     cwd: str | None = None,
     tools: Sequence[str] | None = None,
 ) -> Census:
     """Resolve every (user, environment) pair and group them into physical caches.
 
-    ``resolve`` defaults to :func:`cachecensus.resolve.pip.resolve_pip`; ``variables`` gives
-    a user's environment variables; ``cwd`` (default: the user's home) is where relative
-    config paths are taken from; ``tools`` (default: all) which tools' caches to include.
+    ``resolve`` defaults to :func:`cachecensus.resolve.pip.resolve_pip`; ``views`` gives
+    the views of a user's variables (the base first: login or own, then one per distinct
+    process environment; ``variables``, when given, is the one view instead); ``cwd``
+    (default: the user's home) is where relative config paths are taken from; ``tools``
+    (default: all) which tools' caches to include.
+
+    A process view only *adds*: its pairs are kept where they name another cache than the
+    base view's pair for the same tool, environment and command, labelled with where the
+    variable came from (``Usage.origin``).
     """
     if resolve is None:
         from cachecensus.resolve.pip import resolve_pip
 
         resolve = resolve_pip
+    if variables is not None:
+        given = variables
+        views = lambda h, u: (VariableView(LOGIN, given(h, u)),)  # noqa: E731
     root = host.user_by_uid(0)
     root_home = root.home if root else "/root"
     pairs: list[tuple[Usage, Resolution]] = []
     problems: list[Problem] = []
-    notes: list[Problem] = []
     wanted = set(tools) if tools is not None else {"pip", *OTHER_TOOLS}
-    for user in users:
-        env_vars = variables(host, user)
-        targets: list[Environment | None] = [None, *environments_of(user, environments, root_home)]
-        for tool in OTHER_TOOLS:
-            if tool in wanted:
-                found, trouble = _other_tool(host, tool, user, env_vars, targets)
-                pairs.extend(found)
-                problems.extend(trouble)
-        if "pip" not in wanted:
-            continue
-        for env in targets:
-            name = env.interpreter if env else ""
-            install, cache = (
-                resolve(
-                    host,
-                    user=user,
-                    env=env_vars,
-                    prefix=env.prefix if env else None,
-                    view=view,
-                    cwd=cwd or user.home,
-                    euid=user.uid,
-                    pip_version=env.pip_version if env else None,
-                )
-                for view in VIEWS
-            )
-            pairs.append((Usage(user.name, name, "install"), install))
-            where = name or user.home
-            for message in install.problems:
-                problems.append(Problem(path=where, message=message))
-            if install.error:
-                problems.append(Problem(path=where, message=f"pip would fail: {install.error}"))
-            if install.cache_dir != cache.cache_dir:
-                notes.append(
+    with shared_snapshot(host):
+        for user in users:
+            targets = [None, *environments_of(user, environments, root_home)]
+            found = views(host, user)
+            if found[0].omitted:
+                problems.append(
                     Problem(
-                        path=name or user.name,
-                        message=(
-                            f"for {user.name}, installs use {install.cache_dir or 'no cache'}"
-                            f" but 'pip cache' works on {cache.cache_dir or 'no cache'}"
-                        ),
+                        path=user.home,
+                        message=f"{found[0].omitted} more distinct process environments of "
+                        f"{user.name} not read (at most {MAX_PROCESS_VIEWS})",
                     )
                 )
+            base: dict[tuple[str, str, str], set[str | None]] = {}
+            base_problems: set[Problem] = set()
+            for view in found:
+                got, trouble = _user_pairs(
+                    host, user, view.variables, targets, wanted, resolve, cwd
+                )
+                for usage, res in got:
+                    key = (res.tool, usage.environment, usage.view)
+                    if view is found[0]:
+                        base.setdefault(key, set()).add(res.cache_dir)
+                    elif res.cache_dir in base.get(key, ()):
+                        continue
+                    res = attributed(res, view)
+                    pairs.append((replace(usage, origin=origin_of(res, view)), res))
+                if view is found[0]:
+                    base_problems.update(trouble)
+                    problems.extend(trouble)
+                    continue
+                for problem in trouble:
+                    if problem not in base_problems:
+                        message = f"{problem.message} (with the variables of {view.origin})"
+                        problems.append(Problem(path=problem.path, message=message))
     caches, grouping_problems = group_caches(host, pairs)
+    notes = [p for p in problems if VIEWS_DIFFER in p.message]  # advice, not a failure
     return Census(
         users=tuple(users),
         environments=tuple(environments),
         caches=caches,
         resolutions=tuple(pairs),
-        problems=tuple(dict.fromkeys([*problems, *grouping_problems])),
+        problems=tuple(dict.fromkeys(p for p in [*problems, *grouping_problems] if p not in notes)),
         notes=tuple(dict.fromkeys(notes)),
     )
+
+
+#: How the note that ``pip cache`` works on another directory than installs use reads: a
+#: working setup, said as a :attr:`Census.notes` entry (not a problem).
+VIEWS_DIFFER = "but 'pip cache' works on"
+
+
+def _user_pairs(
+    host: Host,
+    user: User,
+    env_vars: Mapping[str, str],
+    targets: Sequence[Environment | None],
+    wanted: set[str],
+    resolve: Resolver,
+    cwd: str | None,
+) -> tuple[list[tuple[Usage, Resolution]], list[Problem]]:
+    """Every tool's pairs for ``user`` with the variables ``env_vars``, and their problems."""
+    pairs: list[tuple[Usage, Resolution]] = []
+    problems: list[Problem] = []
+    for tool in OTHER_TOOLS:
+        if tool in wanted:
+            found, trouble = _other_tool(host, tool, user, env_vars, targets)
+            pairs.extend(found)
+            problems.extend(trouble)
+    if "pip" not in wanted:
+        return pairs, problems
+    for env in targets:
+        name = env.interpreter if env else ""
+        install, cache = (
+            resolve(
+                host,
+                user=user,
+                env=env_vars,
+                prefix=env.prefix if env else None,
+                view=view,
+                cwd=cwd or user.home,
+                euid=user.uid,
+                pip_version=env.pip_version if env else None,
+            )
+            for view in VIEWS
+        )
+        pairs.append((Usage(user.name, name, "install"), install))
+        where = name or user.home
+        for message in install.problems:
+            problems.append(Problem(path=where, message=message))
+        if install.error:
+            problems.append(Problem(path=where, message=f"pip would fail: {install.error}"))
+        if install.cache_dir != cache.cache_dir:
+            problems.append(
+                Problem(
+                    path=name or user.name,
+                    message=(
+                        f"for {user.name}, installs use {install.cache_dir or 'no cache'}"
+                        f" {VIEWS_DIFFER} {cache.cache_dir or 'no cache'}"
+                    ),
+                )
+            )
+    return pairs, problems
 
 
 def _other_tool(
@@ -215,7 +286,8 @@ def _other_tool(
 def _pipenv_project(host: Host, prefix: str) -> str | None:
     """The project a pipenv venv belongs to: pipenv writes its path into ``.project``."""
     try:
-        text = host.read_text(prefix.rstrip("/") + "/.project").strip()
+        project = prefix.rstrip("/") + "/.project"  # a path: bytes, not necessarily UTF-8
+        text = host.read_text(project, errors="surrogateescape").strip()
     except (OSError, ValueError):
         return None
     return text if posixpath.isabs(text) else None

@@ -111,6 +111,9 @@ class Usage:
     user: str
     environment: str  # interpreter path, or "" for the user's default (no environment)
     view: str = "install"
+    # whose variables: "login", "own environment", "PIP_CACHE_DIR of PID 12215 (bash)";
+    # an annotation: one user's use of one cache by one environment is one Usage
+    origin: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)

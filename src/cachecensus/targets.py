@@ -122,40 +122,48 @@ def inspect_python(host: Host, python: str) -> Environment:
 
 def interpreter_caches(host: Host, python: str, users: Sequence[User]) -> Selection:
     """``--python PY``: the cache pip in that environment uses (install view) per user."""
+    from cachecensus.discover.variables import attributed, origin_of, user_views
     from cachecensus.resolve.pip import resolve_pip
 
     env = inspect_python(host, python)
     caches: dict[str, CacheDir] = {}
     problems: list[Problem] = []
     for user in users:
-        variables = _user_env(host, user)
-        res = resolve_pip(
-            host, user=user, env=variables, prefix=env.prefix, pip_version=env.pip_version
-        )
-        for p in res.problems:
-            problems.append(Problem(path=env.interpreter, message=p))
-        if res.cache_dir is None:
-            problems.append(Problem(path=env.interpreter, message=f"pip cache {res.reason}"))
-            continue
-        path = host.realpath(res.cache_dir)
-        usage = Usage(user=user.name, environment=env.interpreter)
-        old = caches.get(path)
-        caches[path] = CacheDir(
-            tool="pip",
-            path=path,
-            exists=host.is_dir(path),
-            owner=_owner(host, path),
-            used_by=(*(old.used_by if old else ()), usage),
-            names=tuple(dict.fromkeys((*(old.names if old else ()), res.cache_dir))),
-        )
+        base: set[str | None] = set()
+        for view in user_views(host, user):  # a process's variables add, never replace
+            res = resolve_pip(
+                host, user=user, env=view.variables, prefix=env.prefix, pip_version=env.pip_version
+            )
+            if view.pid is None:
+                base.add(res.cache_dir)
+            elif res.cache_dir in base:
+                continue
+            res = attributed(res, view)
+            for p in res.problems:
+                problems.append(Problem(path=env.interpreter, message=p))
+            if res.cache_dir is None:
+                problems.append(Problem(path=env.interpreter, message=f"pip cache {res.reason}"))
+                continue
+            path = host.realpath(res.cache_dir)
+            usage = Usage(user.name, env.interpreter, origin=origin_of(res, view))
+            old = caches.get(path)
+            caches[path] = CacheDir(
+                tool="pip",
+                path=path,
+                exists=host.is_dir(path),
+                owner=_owner(host, path),
+                used_by=(*(old.used_by if old else ()), usage),
+                names=tuple(dict.fromkeys((*(old.names if old else ()), res.cache_dir))),
+            )
     return Selection(caches=tuple(caches.values()), problems=tuple(problems))
 
 
 def _user_env(host: Host, user: User) -> dict[str, str]:
-    found = host.user_env(user)
-    if found is not None:
-        return dict(found)
-    return {"HOME": user.home, "USER": user.name, "LOGNAME": user.name}
+    """``user``'s base view: the invoking user's own variables, another user's login ones
+    (their processes' variables are further views: ``user_views``)."""
+    from cachecensus.discover.variables import user_views
+
+    return dict(user_views(host, user)[0].variables)
 
 
 def census_caches(
@@ -167,9 +175,11 @@ def census_caches(
     """Every cache the census finds for ``users`` (discovery + resolution), of ``tools``."""
     from cachecensus.census import build_census
     from cachecensus.discover import discover
+    from cachecensus.discover.processes import shared_snapshot
 
-    environments, problems = discover(host, list(users), scan_dirs=tuple(scan_dirs))
-    census = build_census(host, list(users), environments, tools=tools)
+    with shared_snapshot(host):  # discovery and the census list processes once
+        environments, problems = discover(host, list(users), scan_dirs=tuple(scan_dirs))
+        census = build_census(host, list(users), environments, tools=tools)
     return Selection(
         caches=tuple(census.caches),
         problems=(*problems, *census.problems),

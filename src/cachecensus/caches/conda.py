@@ -40,10 +40,12 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
+from cachecensus import userfile
 from cachecensus.caches.base import ScannerBase
 from cachecensus.host import Host
 from cachecensus.memo import Memo
-from cachecensus.models import CacheScan, Entry, Kind
+from cachecensus.models import CacheScan, Entry, Kind, Problem
+from cachecensus.userfile import MAX_CONFIG_BYTES
 
 TOOL = "conda"
 LOCK: str | None = None
@@ -124,28 +126,22 @@ def looks_like(host: Host, path: str) -> bool:
 # ---------------------------------------------------------------------- scanning
 
 
-def _read_json(path: str, limit: int = 4 << 20) -> dict[str, Any] | None:
+def _read_json(path: str, limit: int = MAX_CONFIG_BYTES) -> dict[str, Any] | None:
     try:
-        fd = os.open(
-            path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-        )
-    except OSError:
-        return None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        doc = json.loads(os.pread(fd, limit, 0))
+        doc = json.loads(userfile.read_bytes(path, cap=limit, follow=False))
     except (OSError, ValueError, RecursionError):
         return None
-    finally:
-        os.close(fd)
     return doc if isinstance(doc, dict) else None
 
 
 def _index_in_tarball(path: str) -> dict[str, Any] | None:
     """``info/index.json`` of a ``.tar.bz2``, looked for among its first members."""
     try:
-        with tarfile.open(path, "r|bz2") as tar:
+        fd = userfile.open_regular(path, follow=False)
+    except OSError:
+        return None
+    try:
+        with os.fdopen(fd, "rb") as raw, tarfile.open(fileobj=raw, mode="r|bz2") as tar:
             for count, member in enumerate(tar):
                 if count >= _TARBALL_MEMBERS:
                     return None
@@ -172,12 +168,15 @@ class _Scanner(ScannerBase):
         super().__init__(host, cache_dir)
         self.identify = identify
 
-    def urls(self) -> dict[str, str]:
-        """basename -> url from ``urls.txt`` (later lines win, as conda reads it)."""
+    def urls(self, problems: list[Problem]) -> dict[str, str]:
+        """basename -> url from ``urls.txt`` (later lines win, as conda reads it); a file
+        that cannot be read as text is one of the scan's ``problems``."""
         try:
-            with open(self.real("urls.txt"), "rb") as fh:
-                lines = fh.read(8 << 20).decode("utf-8", "replace").splitlines()
-        except OSError:
+            lines = userfile.read_text(self.real("urls.txt"), follow=False).splitlines()
+        except FileNotFoundError:
+            return {}
+        except OSError as exc:
+            problems.append(Problem(self.top + "/urls.txt", exc.strerror or str(exc)))
             return {}
         return {line.strip().rsplit("/", 1)[-1]: line.strip() for line in lines if line.strip()}
 
@@ -322,7 +321,7 @@ class _Scanner(ScannerBase):
                 doc = _read_json(self.real(f"{name}/info/repodata_record.json"))
                 if doc:
                     records[name] = doc
-        urls = self.urls() if self.identify else {}
+        urls = self.urls(problems) if self.identify else {}
         entries.extend(self.package(raw, stem, urls, records) for raw, stem in packages)
         entries.extend(extracted)
         entries.extend(self.cache_entries(cache))

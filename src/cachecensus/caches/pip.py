@@ -938,17 +938,20 @@ def record_body_sha256(fd: int, size: int) -> str | None:
     return None
 
 
-def pip_info(result: CacheScan) -> dict[str, Any]:
-    """What ``pip cache info`` (pip 26.3's ``commands/cache.py``) reports, counted pip's way,
-    beside the true entry counts.
+def pip_info(result: CacheScan, pip_version: str | None = None) -> dict[str, Any]:
+    """What ``pip cache info`` of ``pip_version`` (None: the newest, 26.3) reports, counted
+    pip's way, beside the true entry counts.
 
-    pip walks ``http``/``http-v2``/``wheels`` with ``os.walk``: every non-directory name is
+    pip walks its HTTP cache and ``wheels`` with ``os.walk``: every non-directory name is
     a file (a record and its ``.body`` are two), symlinks count as files of size 0 (a
     symlink to a directory is neither), and a built wheel is any ``*-*.whl`` under
-    ``wheels/``."""
+    ``wheels/``. Its HTTP cache is ``http-v2`` and ``http`` from pip 23.3 on, ``http``
+    alone before (an older pip neither counts nor names ``http-v2``)."""
     import fnmatch
 
     top = result.cache_dir.rstrip("/")
+    both = _pip_at_least(pip_version, "23.3")
+    areas = HTTP_AREAS if both else ("http",)
 
     links = {
         f.path
@@ -968,22 +971,19 @@ def pip_info(result: CacheScan) -> dict[str, Any]:
     def pip_size(files: list[FileInfo]) -> int:
         return sum(f.size for f in files if f.path not in links)
 
-    http_files = pip_files(HTTP_AREAS)
+    http_files = pip_files(areas)
     wheel_files = pip_files(("wheels",))
     http_entries = [
-        e
-        for e in result.entries
-        if e.area in HTTP_AREAS and e.kind not in (Kind.STRAY, Kind.ORPHAN)
+        e for e in result.entries if e.area in areas and e.kind not in (Kind.STRAY, Kind.ORPHAN)
     ]
     return {
-        "http_cache_location": f"{top}/http-v2",
-        "old_http_cache_location": f"{top}/http",
+        "pip_version": pip_version,
+        "http_cache_location": f"{top}/http-v2" if both else f"{top}/http",
+        "old_http_cache_location": f"{top}/http" if both else None,
         "http_cache_size": pip_size(http_files),
         "http_files": len(http_files),  # pip counts a v2 record and its .body as two
         "http_entries": len(http_entries),  # what there really is
-        "http_orphans": sum(
-            1 for e in result.entries if e.area in HTTP_AREAS and e.kind == Kind.ORPHAN
-        ),
+        "http_orphans": sum(1 for e in result.entries if e.area in areas and e.kind == Kind.ORPHAN),
         "wheels_cache_location": f"{top}/wheels",
         "wheels_cache_size": pip_size(wheel_files),
         "built_wheels": sum(
@@ -991,6 +991,61 @@ def pip_info(result: CacheScan) -> dict[str, Any]:
         ),
         "built_wheel_entries": sum(1 for e in result.entries if e.kind == Kind.BUILT_WHEEL),
     }
+
+
+def _pip_at_least(pip_version: str | None, minimum: str) -> bool:
+    from cachecensus.resolve.pipconfig import _at_least
+
+    return _at_least(pip_version, minimum)
+
+
+def format_size(n: float) -> str:
+    """pip's ``format_size`` (the same in every pip with a ``cache`` command; no GB)."""
+    if n > 1000 * 1000:
+        return f"{n / 1000.0 / 1000:.1f} MB"
+    if n > 10 * 1000:
+        return f"{int(n / 1000)} kB"
+    if n > 1000:
+        return f"{n / 1000.0:.1f} kB"
+    return f"{int(n)} bytes"
+
+
+def pip_info_lines(info: Mapping[str, Any]) -> list[str] | None:
+    """``pip cache info`` as the pip of ``info["pip_version"]`` words it (its
+    ``commands/cache.py`` ``get_cache_info``), the true HTTP entry count added; None for a
+    pip without a ``cache`` command (before 20.1)."""
+    version = info.get("pip_version")
+    files = f"{info['http_files']} ({info['http_entries']} cache entries)"
+    http = format_size(info["http_cache_size"])
+    wheels = format_size(info["wheels_cache_size"])
+    if _pip_at_least(version, "23.3"):
+        return [
+            f"Package index page cache location (pip v23.3+): {info['http_cache_location']}",
+            f"Package index page cache location (older pips): {info['old_http_cache_location']}",
+            f"Package index page cache size: {http}",
+            f"Number of HTTP files: {files}",
+            f"Locally built wheels location: {info['wheels_cache_location']}",
+            f"Locally built wheels size: {wheels}",
+            f"Number of locally built wheels: {info['built_wheels']}",
+        ]
+    if _pip_at_least(version, "20.3"):
+        built = "Locally built wheels" if _pip_at_least(version, "22.3") else "Wheels"
+        number = "locally built wheels" if _pip_at_least(version, "22.3") else "wheels"
+        return [
+            f"Package index page cache location: {info['http_cache_location']}",
+            f"Package index page cache size: {http}",
+            f"Number of HTTP files: {files}",
+            f"{built} location: {info['wheels_cache_location']}",
+            f"{built} size: {wheels}",
+            f"Number of {number}: {info['built_wheels']}",
+        ]
+    if _pip_at_least(version, "20.1"):
+        return [
+            f"Location: {info['wheels_cache_location']}",
+            f"Size: {wheels}",
+            f"Number of wheels: {info['built_wheels']}",
+        ]
+    return None
 
 
 # ---------------------------------------------------------------------- the format interface

@@ -134,4 +134,10 @@ def __getattr__(name: str) -> typer.Typer:
 
 
 def main() -> None:
+    # paths are bytes: one that is not UTF-8 is printed as those bytes (as ls and find
+    # do), never an encoding error (tables and notes escape them: report.shown)
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="surrogateescape")
     build(families_for(sys.argv[1:]))(prog_name="cachecensus")

@@ -147,23 +147,25 @@ UNREADABLE_NOTE = " (unreadable: permission denied)"
 
 
 def _render_audit(report: Any, problems: list[Any]) -> None:
-    from cachecensus.report import human_bytes, plural, print_table
+    from cachecensus.report import Cell, human_bytes, plural, print_table, shown
 
-    rows = []
+    rows: list[list[Cell]] = []
     for c in report.caches:
         kinds = ", ".join(f"{k}: {b.entries}" for k, b in c.by_kind.items() if b.entries)
         users = sorted({u.user for u in c.used_by})
         envs = len({u.environment for u in c.used_by if u.environment})
-        linked = "".join(
-            f"\nlinked into {le.environment}: {plural(le.files, 'file')}, {human_bytes(le.bytes)}"
+        linked = tuple(
+            f"linked into {le.environment}: {plural(le.files, 'file')}, {human_bytes(le.bytes)}"
             for le in c.linked_into
         )
         unreadable = any(p.path == c.path and p.message == UNREADABLE for p in c.problems)
         rows.append(
             [
-                f"{c.tool}: {c.path}"
-                + (" (absent)" if not c.exists else UNREADABLE_NOTE if unreadable else "")
-                + (f"\n{kinds}" if kinds else "")
+                (
+                    f"{c.tool}: {c.path}"
+                    + (" (absent)" if not c.exists else UNREADABLE_NOTE if unreadable else ""),
+                )
+                + ((kinds,) if kinds else ())
                 + linked,
                 human_bytes(c.size),
                 f"{c.entries} / {c.projects}",
@@ -194,7 +196,9 @@ def _render_audit(report: Any, problems: list[Any]) -> None:
         f"stale {human_bytes(t.stale.bytes)}"
     )
     for problem in problems:
-        print(f"note: {problem.path}: {problem.message}" if problem.path else problem.message)
+        print(
+            shown(f"note: {problem.path}: {problem.message}" if problem.path else problem.message)
+        )
 
 
 def list_command(
@@ -275,9 +279,11 @@ def list_command(
             }
         )
     else:
+        from cachecensus.report import shown
+
         _render_list(entries)
         for problem in scanned.problems:
-            print(f"note: {problem.path}: {problem.message}")
+            print(shown(f"note: {problem.path}: {problem.message}"))
     raise typer.Exit(EXIT_PARTIAL if scanned.problems else EXIT_OK)
 
 
@@ -316,14 +322,20 @@ def info_command(
 ) -> None:
     """pip's 'cache info' for any environment, with the counts pip gets wrong put right."""
     from cachecensus.act.install import default_python
-    from cachecensus.caches.pip import pip_info
+    from cachecensus.caches.pip import pip_info, pip_info_lines
     from cachecensus.cli.common import make_host
-    from cachecensus.report import human_bytes
+    from cachecensus.discover.interpreter import inspect_interpreter
+    from cachecensus.report import shown
 
+    host = make_host(root)
     if not cache_dir and python is None:
-        python = default_python(make_host(root))
+        python = default_python(host)
         if python is None:
             fail("no python3 on PATH; name one with --python or --cache-dir")
+    # pip's own words are those of the environment's pip (None: the newest pip's)
+    pip_version = None
+    if not cache_dir and python is not None:
+        pip_version = inspect_interpreter(host, host.expanduser(python)).pip_version
     scanned = scan_selected(
         root=root,
         cache_dirs=cache_dir,
@@ -335,26 +347,21 @@ def info_command(
         tools=[ToolChoice.pip],
         snapshots=not rescan,
     )
-    infos = [pip_info(result) for _, result in scanned.caches]
+    infos = [pip_info(result, pip_version) for _, result in scanned.caches]
     if json_output:
         from cachecensus.report import print_json
 
         print_json({"schema": SCHEMA, "caches": infos, "problems": scanned.problems})
     else:
         for info in infos:
-            print(f"Package index page cache location (pip v23.3+): {info['http_cache_location']}")
-            print(
-                f"Package index page cache location (older pips): {info['old_http_cache_location']}"
-            )
-            print(f"Package index page cache size: {human_bytes(info['http_cache_size'])}")
-            print(
-                f"Number of HTTP files: {info['http_files']} ({info['http_entries']} cache entries)"
-            )
-            print(f"Locally built wheels location: {info['wheels_cache_location']}")
-            print(f"Locally built wheels size: {human_bytes(info['wheels_cache_size'])}")
-            print(f"Number of locally built wheels: {info['built_wheels']}")
+            lines = pip_info_lines(info)
+            if lines is None:
+                print(f"note: pip {pip_version} has no 'pip cache' (added in pip 20.1)")
+                lines = pip_info_lines({**info, "pip_version": None}) or []
+            for line in lines:  # a location's control characters escaped: one line each
+                print(shown(line))
         for problem in scanned.problems:
-            print(f"note: {problem.path}: {problem.message}")
+            print(shown(f"note: {problem.path}: {problem.message}"))
     if not infos:
         fail("that environment's pip cache is disabled", EXIT_PARTIAL)
     raise typer.Exit(EXIT_PARTIAL if scanned.problems else EXIT_OK)

@@ -25,12 +25,16 @@ JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON (se
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     """Print a one-line error on stderr and exit (never a traceback for bad input)."""
-    print(f"cachecensus: error: {message}", file=sys.stderr)
+    from cachecensus.report import shown
+
+    print(f"cachecensus: error: {shown(message)}", file=sys.stderr)
     raise typer.Exit(code)
 
 
 def warn(message: str) -> None:
-    print(f"cachecensus: warning: {message}", file=sys.stderr)
+    from cachecensus.report import shown
+
+    print(f"cachecensus: warning: {shown(message)}", file=sys.stderr)
 
 
 def make_host(root: str | None) -> Host:

@@ -34,7 +34,7 @@ def dir_command(
         None,
         "--python",
         metavar="PY",
-        help="The environment's interpreter (default: the first real python3 on PATH).",
+        help="The environment's interpreter (default: your python3, a pyenv/asdf shim resolved).",
     ),
     user: list[str] = typer.Option(
         [],
@@ -59,19 +59,17 @@ def dir_command(
 ) -> None:
     """Print the pip cache directory exactly as 'PY -m pip cache dir' would, and why."""
     from cachecensus.act.install import default_python
-    from cachecensus.resolve.pip import resolve_pip
-    from cachecensus.targets import TargetError, _user_env, inspect_python, users_for
+    from cachecensus.targets import TargetError, inspect_python, users_for
 
     host = make_host(root)
     try:
         users = users_for(host, user, False)
     except TargetError as exc:
         fail(str(exc))
-    myself = not user
     if tool != ToolChoice.pip:
         if python is not None or view != View.cache:
             fail("--python and --for are pip's; other tools' caches are per user")
-        _other_tool(host, users, tool.value, myself, json_output)
+        _other_tool(host, users, tool.value, not user, json_output)
     if python is None:
         python = default_python(host) if host.live else None
         if python is None:
@@ -80,34 +78,22 @@ def dir_command(
         env = inspect_python(host, python)
     except TargetError as exc:
         fail(str(exc))
-    answers: list[tuple[str, Resolution]] = []
-    for who in users:
-        variables = dict(host.env) if (myself and host.live) else _user_env(host, who)
-        cwd = os.getcwd() if host.live else who.home
-        res = resolve_pip(
-            host,
-            user=who,
-            env=variables,
-            prefix=env.prefix,
-            view=view.value,
-            cwd=cwd,
-            euid=who.uid,
-            pip_version=env.pip_version,
-        )
-        answers.append((who.name, res))
+    answers = [(who.name, *_pip_answer(host, who, env, view.value, not user)) for who in users]
+    several = len(answers) > 1
     if json_output:
         from cachecensus.report import print_json, to_jsonable
 
         docs = [
             {"schema": SCHEMA, "python": env.interpreter, "pip_version": env.pip_version}
-            | ({"user": name} if len(answers) > 1 else {})
+            | ({"user": name} if several else {})
             | to_jsonable(res)
-            for name, res in answers
+            | {"elsewhere": elsewhere}
+            for name, res, elsewhere in answers
         ]
-        print_json(docs[0] if len(docs) == 1 else {"schema": SCHEMA, "answers": docs})
+        print_json(docs[0] if not several else {"schema": SCHEMA, "answers": docs})
     else:
-        for name, res in answers:
-            whose = f"{name}: " if len(answers) > 1 else ""
+        for name, res, elsewhere in answers:
+            whose = f"{name}: " if several else ""
             for problem in res.problems:
                 print(f"cachecensus: warning: {whose}{problem}", file=sys.stderr)
             if res.error:  # pip prints no directory at all: it exits with this error
@@ -115,11 +101,49 @@ def dir_command(
                 if res.cache_dir is not None:
                     print(f"cachecensus: (without that: {res.cache_dir})", file=sys.stderr)
             elif res.cache_dir is not None:
-                print(f"{name}\t{res.cache_dir}" if len(answers) > 1 else res.cache_dir)
+                print(f"{name}\t{res.cache_dir}" if several else res.cache_dir)
             else:
                 print(f"cachecensus: {whose}pip's cache is {res.reason}", file=sys.stderr)
-    failed = any(res.cache_dir is None or res.error is not None for _, res in answers)
+            for other in elsewhere:
+                where = other["cache_dir"] or "no cache"
+                print(
+                    f"cachecensus: note: {whose}with {other['origin']}, pip uses {where}",
+                    file=sys.stderr,
+                )
+    failed = any(res.cache_dir is None or res.error is not None for _, res, _ in answers)
     raise typer.Exit(EXIT_PARTIAL if failed else EXIT_OK)
+
+
+def _pip_answer(
+    host: Any, who: Any, env: Any, view: str, myself: bool
+) -> tuple[Resolution, list[dict[str, Any]]]:
+    """Where pip in ``env`` puts its cache for ``who`` (``myself``: the invoking user, with
+    this process's variables), and where a process of theirs with its own variables would."""
+    from cachecensus.discover.variables import OWN, VariableView, attributed, origin_of, user_views
+    from cachecensus.resolve.pip import resolve_pip
+
+    views = (VariableView(OWN, host.env),) if (myself and host.live) else user_views(host, who)
+    cwd = os.getcwd() if host.live else who.home
+    res, *others = (
+        resolve_pip(
+            host,
+            user=who,
+            env=dict(v.variables),
+            prefix=env.prefix,
+            view=view,
+            cwd=cwd,
+            euid=who.uid,
+            pip_version=env.pip_version,
+        )
+        for v in views
+    )
+    # a process of theirs with its own variables: its pip may use another cache
+    elsewhere = [
+        {"origin": origin_of(attributed(r, v), v), "cache_dir": r.cache_dir}
+        for r, v in zip(others, views[1:], strict=True)
+        if r.cache_dir != res.cache_dir
+    ]
+    return res, elsewhere
 
 
 def _other_tool(host: Any, users: list[Any], tool: str, myself: bool, json_output: bool) -> None:

@@ -44,6 +44,7 @@ def envs_command(
     from cachecensus.census import build_census
     from cachecensus.complete import write_candidates
     from cachecensus.discover import discover
+    from cachecensus.discover.processes import shared_snapshot
     from cachecensus.targets import TargetError, users_for
 
     host = make_host(root)
@@ -51,8 +52,9 @@ def envs_command(
         users = users_for(host, user, all_users)
     except TargetError as exc:
         fail(str(exc))
-    environments, problems = discover(host, users, scan_dirs=scan)
-    census = build_census(host, users, environments, tools=[t.value for t in tool] or None)
+    with shared_snapshot(host):  # discovery and the census list processes once
+        environments, problems = discover(host, users, scan_dirs=scan)
+        census = build_census(host, users, environments, tools=[t.value for t in tool] or None)
     if host.live:
         write_candidates(None, environments)
     all_problems = (*problems, *census.problems)
@@ -71,6 +73,7 @@ def envs_command(
                         "user": usage.user,
                         "environment": usage.environment,
                         "view": usage.view,
+                        "origin": usage.origin,
                         "cache_dir": res.cache_dir,
                         "disabled": res.disabled,
                         "reason": res.reason,
@@ -102,7 +105,8 @@ ENV_COLUMNS = (
 
 
 def _render(census: Census, problems: tuple[Problem, ...]) -> None:
-    from cachecensus.report import plural, print_table
+    from cachecensus.report import Cell, plural, print_table
+    from cachecensus.report import shown as escaped
 
     caches_of: dict[str, list[str]] = {}
     others_of: dict[str, list[str]] = {}
@@ -124,9 +128,9 @@ def _render(census: Census, problems: tuple[Problem, ...]) -> None:
         known = caches_of.get(interpreter, [])
         if not known:
             return "-"
-        return known[0] if len(known) == 1 else f"{len(known)} (per user; see --json)"
+        return known[0] if len(known) == 1 else f"{len(known)} (per user or process; see --json)"
 
-    rows = [
+    rows: list[list[Cell]] = [
         [
             env.name,
             env.kind.value,
@@ -135,7 +139,7 @@ def _render(census: Census, problems: tuple[Problem, ...]) -> None:
             env.owner or "?",
             env.interpreter + (f"  [broken: {env.problem}]" if env.problem else ""),
             cache_cell(env.interpreter),
-            "\n".join(others_of.get(env.interpreter, [])) or "-",
+            tuple(others_of.get(env.interpreter, [])) or "-",
             ", ".join(env.found_by),
         ]
         for env in census.environments
@@ -164,7 +168,7 @@ def _render(census: Census, problems: tuple[Problem, ...]) -> None:
     )
     for problem in problems:
         where = f"{problem.path}: " if problem.path else ""
-        print(f"note: {where}{problem.message}")
+        print(escaped(f"note: {where}{problem.message}"))
 
 
 def register(app: typer.Typer) -> None:

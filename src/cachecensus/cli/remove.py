@@ -156,7 +156,7 @@ def run_plan(
     ``then_exit=False`` returns that code (``install --refresh`` goes on to install)."""
     from cachecensus.act.delete import execute
     from cachecensus.cli.progress import progress
-    from cachecensus.report import human_bytes, plural, print_json, print_table
+    from cachecensus.report import human_bytes, plural, print_json, print_table, shown
     from cachecensus.select import make_plan
 
     plan = make_plan(chosen)
@@ -218,7 +218,7 @@ def run_plan(
     else:
         print(f"Removed {plural(len(result.removed), 'file')}, freed {human_bytes(result.freed)}.")
         for path, reason in result.skipped:
-            print(f"skipped {path}: {reason}", file=sys.stderr)
+            print(shown(f"skipped {path}: {reason}"), file=sys.stderr)
     code = EXIT_PARTIAL if (result.skipped or scanned.problems) else EXIT_OK
     if then_exit:
         raise typer.Exit(code)
@@ -501,7 +501,7 @@ def dedupe_command(
     """The same artifact (same sha256) cached in several caches: report it, or hard-link
     the copies that one owner holds on one filesystem (never across owners)."""
     from cachecensus.act.dedupe import find_duplicates, link_duplicates
-    from cachecensus.report import human_bytes, plural, print_json, print_table
+    from cachecensus.report import Cell, human_bytes, plural, print_json, print_table, shown
 
     scanned = _scan(
         root=root,
@@ -524,14 +524,14 @@ def dedupe_command(
         "problems": scanned.problems,
     }
     if not json_output:
-        rows = [
+        rows: list[list[Cell]] = [
             [
                 g.project or "-",
                 g.version or "-",
                 human_bytes(g.size),
                 str(len(g.copies)),
                 human_bytes(g.linkable),
-                "\n".join(c.cache_dir for c in g.copies),
+                tuple(c.cache_dir for c in g.copies),
             ]
             for g in groups
         ]
@@ -574,7 +574,7 @@ def dedupe_command(
         linked = plural(len(result.linked), "copy", "copies")
         print(f"Linked {linked}, freed {human_bytes(result.freed)}.")
         for path, reason in result.skipped:
-            print(f"skipped {path}: {reason}", file=sys.stderr)
+            print(shown(f"skipped {path}: {reason}"), file=sys.stderr)
     raise typer.Exit(EXIT_PARTIAL if result.skipped else EXIT_OK)
 
 

@@ -33,7 +33,7 @@ _VENV_NAMES = frozenset({".venv", "venv", "env", ".env", "virtualenv"})
 def read_pyvenv_cfg(host: Host, path: str) -> dict[str, str]:
     """Parse a ``pyvenv.cfg`` like CPython's ``site.venv()`` does (``key = value`` lines)."""
     values: dict[str, str] = {}
-    for line in host.read_text(path, limit=64 * 1024).splitlines():
+    for line in host.read_text(path).splitlines():
         key, sep, value = line.partition("=")
         if sep:
             values[key.strip().lower()] = value.strip()
@@ -321,7 +321,7 @@ def _inspect_venv(
             name=default_name(prefix, kind or EnvKind.VENV, None),
             owner=owner,
             found_by=found,
-            problem=f"unreadable {cfg}: {exc}",
+            problem=f"unreadable {cfg}: {getattr(exc, 'strerror', None) or exc}",
         )
     version = values.get("version") or values.get("version_info")
     if version and version.count(".") > 2:  # virtualenv writes version_info = 3.11.7.final.0

@@ -66,7 +66,7 @@ def _groups(host: Host, uid: int) -> set[int]:
     user = host.user_by_uid(uid)
     gids = {user.gid} if user else set()
     try:
-        text = host.read_text("/etc/group")
+        text = host.read_database("/etc/group")
     except OSError:
         return gids
     for line in text.splitlines():

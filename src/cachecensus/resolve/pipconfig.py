@@ -34,6 +34,7 @@ from packaging.version import InvalidVersion, Version
 from cachecensus.host import Host
 from cachecensus.models import User
 from cachecensus.resolve.platform import expanduser
+from cachecensus.userfile import Refused
 
 CONFIG_BASENAME = "pip.conf"
 DEVNULL = "/dev/null"
@@ -272,8 +273,15 @@ def _parse(penv: PipEnv, variant: str, path: str) -> tuple[list[Setting], str | 
         return [], None, None
     try:
         raw = host.read_bytes(real)
+    except Refused as exc:  # pip would block on a FIFO, read /dev/zero until it dies...
+        if not host.is_dir(real):
+            return [], f"{real}: {exc.strerror}", None
+        return [], f"{real}: unreadable, pip skips it ({exc.strerror})", None
     except OSError as exc:  # configparser.read() skips files it cannot open
         return [], f"{real}: unreadable, pip skips it ({exc.strerror or exc})", None
+    if b"\0" in raw:  # configparser takes it; pip then dies on a path holding it
+        bad_line = raw[: raw.index(b"\0")].count(b"\n") + 1
+        return [], f"{real}:{bad_line}: a NUL byte; file not read", None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

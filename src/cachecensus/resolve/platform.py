@@ -141,7 +141,7 @@ def read_toml(host: Host, path: str) -> TomlFile:
             return TomlFile(path, True, {}, error=f"{path}: not a regular file")
         return TomlFile(path, False, {})
     try:
-        text = host.read_text(path, limit=4 << 20)
+        text = host.read_text(path)
     except OSError as exc:
         return TomlFile(path, True, {}, error=f"{path}: {exc.strerror or exc}")
     try:
