@@ -18,9 +18,9 @@ _cachecensus_options() {  # PATH -> REPLY: its options
         'envs') REPLY='--user --all-users --scan --root --tool --json -h --help' ;;
         'dir') REPLY='--python --user --for --tool --root --json -h --help' ;;
         'audit') REPLY='--cache-dir --python --user --all-users --scan --tool --root --json --toml --stale-days --rescan -h --help' ;;
-        'list') REPLY='--version --kind --cache-dir --python --user --all-users --scan --tool --root --json --rescan -h --help' ;;
+        'list') REPLY='--spec --kind --cache-dir --python --user --all-users --scan --tool --root --json --rescan -h --help' ;;
         'info') REPLY='--python --cache-dir --user --root --json --rescan -h --help' ;;
-        'remove') REPLY='--version --kind --cache-dir --python --user --all-users --scan --tool --root --dry-run -n --yes -y --force --json -h --help' ;;
+        'remove') REPLY='--spec --kind --cache-dir --python --user --all-users --scan --tool --root --dry-run -n --yes -y --force --json -h --help' ;;
         'purge') REPLY='--cache-dir --python --user --all-users --scan --tool --root --dry-run -n --yes -y --force --json -h --help' ;;
         'prune') REPLY='--older-than --max-size --machine-wide --keep-latest --index-pages-older-than --cache-dir --python --user --all-users --scan --tool --root --dry-run -n --yes -y --force --json -h --help' ;;
         'dedupe') REPLY='--link --cache-dir --user --all-users --scan --tool --root --dry-run -n --yes -y --json -h --help' ;;
@@ -52,7 +52,7 @@ _cachecensus_value() {  # PATH OPTION -> REPLY: the option's value kind ('' for 
         'audit|--tool') REPLY='choice:pip uv poetry pdm pipenv conda' ;;
         'audit|--root') REPLY='dir' ;;
         'audit|--stale-days') REPLY='any' ;;
-        'list|--version') REPLY='any' ;;
+        'list|--spec') REPLY='any' ;;
         'list|--kind') REPLY='choice:wheel sdist index-page built-wheel unknown corrupt orphan selfcheck stray archive package metadata environment source control' ;;
         'list|--cache-dir') REPLY='dir' ;;
         'list|--python') REPLY='python' ;;
@@ -64,7 +64,7 @@ _cachecensus_value() {  # PATH OPTION -> REPLY: the option's value kind ('' for 
         'info|--cache-dir') REPLY='dir' ;;
         'info|--user') REPLY='user' ;;
         'info|--root') REPLY='dir' ;;
-        'remove|--version') REPLY='any' ;;
+        'remove|--spec') REPLY='any' ;;
         'remove|--kind') REPLY='choice:wheel sdist index-page built-wheel unknown corrupt orphan selfcheck stray archive package metadata environment source control' ;;
         'remove|--cache-dir') REPLY='dir' ;;
         'remove|--python') REPLY='python' ;;
@@ -226,13 +226,11 @@ _cachecensus() {
         COMPREPLY=("${COMPREPLY[@]/#/$opt}")
     elif [[ -z $dd && $cur == -* ]]; then
         _cachecensus_options "$cmdpath"
-        local IFS=' '
-        COMPREPLY=($(compgen -W "$REPLY" -- "$cur"))
+        _cachecensus_values "choice:$REPLY" "$cur"  # one candidate per word, never one word
     else
         _cachecensus_subcommands "$cmdpath"
         if [[ -n $REPLY && -z $dd ]] && (( npos == 0 )); then
-            local IFS=' '
-            COMPREPLY=($(compgen -W "$REPLY" -- "$cur"))
+            _cachecensus_values "choice:$REPLY" "$cur"
         else
             _cachecensus_arguments "$cmdpath"
             _cachecensus_values "$REPLY" "$cur"

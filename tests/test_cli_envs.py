@@ -29,7 +29,8 @@ def test_json_on_a_foreign_root(tmp_path: Path) -> None:
     )
     assert proc.returncode in (0, 1), proc.stderr
     doc = json.loads(proc.stdout)
-    assert set(doc) == {"schema", "users", "environments", "caches", "resolutions", "problems"}
+    keys = {"schema", "users", "environments", "caches", "resolutions", "problems", "notes"}
+    assert set(doc) == keys
     assert doc["schema"] == 1
     assert [u["name"] for u in doc["users"]] == ["root", "alice", "bob"]
     assert set(doc["users"][1]) == {"name", "uid", "gid", "home", "shell"}

@@ -37,6 +37,7 @@ from cachecensus.discover.variables import (
 )
 from cachecensus.host import Host
 from cachecensus.models import (
+    UNREADABLE,
     CacheDir,
     Census,
     Environment,
@@ -159,13 +160,20 @@ def build_census(
                         message = f"{problem.message} (with the variables of {view.origin})"
                         problems.append(Problem(path=problem.path, message=message))
     caches, grouping_problems = group_caches(host, pairs, users)
+    notes = [p for p in problems if VIEWS_DIFFER in p.message]  # advice, not a failure
     return Census(
         users=tuple(users),
         environments=tuple(environments),
         caches=caches,
         resolutions=tuple(pairs),
-        problems=tuple(dict.fromkeys([*problems, *grouping_problems])),
+        problems=tuple(dict.fromkeys(p for p in [*problems, *grouping_problems] if p not in notes)),
+        notes=tuple(dict.fromkeys(notes)),
     )
+
+
+#: How the note that ``pip cache`` works on another directory than installs use reads: a
+#: working setup, said as a :attr:`Census.notes` entry (not a problem).
+VIEWS_DIFFER = "but 'pip cache' works on"
 
 
 def _user_pairs(
@@ -214,7 +222,7 @@ def _user_pairs(
                     path=name or user.name,
                     message=(
                         f"for {user.name}, installs use {install.cache_dir or 'no cache'}"
-                        f" but 'pip cache' works on {cache.cache_dir or 'no cache'}"
+                        f" {VIEWS_DIFFER} {cache.cache_dir or 'no cache'}"
                     ),
                 )
             )
@@ -322,17 +330,21 @@ def group_caches(
             if name not in names:
                 names.append(name)
     caches = []
+    problems: list[Problem] = []
     for path, (usages, names, tool, claims, wheres) in sorted(grouped.items()):
         accepted = next((c for c in claims if c.refused is None), None)
         refused = None
         if accepted is None:
             who = ", ".join(dict.fromkeys(u.user for u in usages))
             refused = f"{tool} cache of {who} ({wheres[0]}) {claims[0].refused}: never removed"
+        presence = host.dir_presence(path)
+        if presence is None:  # not ours to see: there as far as we know, and said so
+            problems.append(Problem(path=path, message=UNREADABLE))
         caches.append(
             CacheDir(
                 tool=tool,
                 path=path,
-                exists=host.is_dir(path),
+                exists=presence is not False,
                 owner=_owner(host, path) or _owner(host, posixpath.dirname(path)),
                 used_by=tuple(usages),
                 names=tuple(names),
@@ -340,4 +352,4 @@ def group_caches(
                 uid=accepted.uid if accepted is not None else None,
             )
         )
-    return tuple(caches), ()
+    return tuple(caches), tuple(problems)

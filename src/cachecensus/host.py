@@ -175,6 +175,17 @@ class Host:
         except (OSError, ValueError):
             return False
 
+    def dir_presence(self, path: str) -> bool | None:
+        """True for a directory, False for nothing there (or not a directory), None when
+        this user may not look: a directory on the way denies it (EACCES), so what is there
+        is unknown, which is not the same as absent."""
+        try:
+            return stat.S_ISDIR(self.stat(path).st_mode)
+        except PermissionError:
+            return None
+        except (OSError, ValueError):
+            return False
+
     def is_file(self, path: str) -> bool:
         try:
             return stat.S_ISREG(self.stat(path).st_mode)

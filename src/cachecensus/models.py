@@ -230,6 +230,11 @@ class Problem:
     message: str
 
 
+#: The problem of a cache dir this user may not look into: it is not absent (``exists``
+#: stays true), only unknown to us.
+UNREADABLE = "unreadable (permission denied)"
+
+
 @dataclass(frozen=True)
 class Census:
     """What discovery and resolution found on the machine."""
@@ -239,6 +244,9 @@ class Census:
     caches: tuple[CacheDir, ...]
     resolutions: tuple[tuple[Usage, Resolution], ...] = ()
     problems: tuple[Problem, ...] = field(default_factory=tuple)
+    #: Advice about a setup that works (``pip cache`` would clean another dir than installs
+    #: use): said, but not a failure.
+    notes: tuple[Problem, ...] = field(default_factory=tuple)
 
 
 @dataclass(frozen=True)

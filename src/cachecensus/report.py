@@ -111,6 +111,12 @@ def print_toml(doc: Any) -> None:
     sys.stdout.write(tomli_w.dumps(_drop_none(to_jsonable(doc))))
 
 
+def plural(n: int, noun: str, nouns: str | None = None) -> str:
+    """``1 entry``, ``2 entries``: a count and its noun in agreement (``nouns`` when the
+    plural is not ``noun + 's'``)."""
+    return f"{n} {noun if n == 1 else nouns or noun + 's'}"
+
+
 def human_bytes(n: float) -> str:
     """pip's ``format_size`` (powers of 1000, the same rounding), plus GB above 1e9."""
     if n > 1000 * 1000 * 1000:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from cachecensus.host import Host
-from cachecensus.models import CacheDir, Problem, Resolution, Usage, User
+from cachecensus.models import CacheDir, Environment, Problem, Resolution, Usage, User
 
 
 class TargetError(ValueError):
@@ -28,16 +28,21 @@ class Selection:
     prefixes: tuple[str, ...] = ()  # their prefixes (where cache files may be linked into)
 
 
-def users_for(host: Host, user: str | None, all_users: bool) -> list[User]:
-    """The invoking user, one named user, or every user with a real home (root first)."""
+def users_for(host: Host, user: str | Sequence[str] | None, all_users: bool) -> list[User]:
+    """The invoking user, the named users (``--user``, repeatable: each once, in order), or
+    every user with a real home (root first)."""
+    names = [user] if isinstance(user, str) else list(dict.fromkeys(user or ()))
+    if names and all_users:
+        raise TargetError("--user and --all-users exclude each other")
     if all_users:
         return host.users()
-    if user is not None:
-        found = host.user_by_name(user)
-        if found is None:
-            raise TargetError(f"no such user: {user}")
-        return [found]
-    return [host.current_user()]
+    found: list[User] = []
+    for name in names:
+        one = host.user_by_name(name)
+        if one is None:
+            raise TargetError(f"no such user: {name}")
+        found.append(one)
+    return found or [host.current_user()]
 
 
 def _owner(host: Host, path: str) -> str | None:
@@ -51,8 +56,12 @@ def _owner(host: Host, path: str) -> str | None:
 
 def named_caches(host: Host, paths: Sequence[str], tool: str | None = None) -> Selection:
     """``--cache-dir DIR ...``: exactly these directories (no discovery), each read as
-    ``tool``'s cache, or as the tool whose layout it has (pip's when none claims it). A
-    home, ``/``, ``/etc``... is never guessed to be a cache (a problem says so); a path
+    ``tool``'s cache, or as the tool whose layout it has (pip's when none claims it).
+
+    A DIR that does not exist, or is not a directory, is a usage error (a typo must not
+    read as an empty cache); one this user may not look into is there, unreadable (the scan
+    says so); one with files but no tool's layout is a problem: its files count as strays.
+    A home, ``/``, ``/etc``... is never guessed to be a cache (a problem says so); a path
     through a symlink owned by someone other than root or the invoking user is listed
     ``refused`` (see :mod:`cachecensus.claims`)."""
     from cachecensus.caches import detect, never_a_cache
@@ -67,10 +76,12 @@ def named_caches(host: Host, paths: Sequence[str], tool: str | None = None) -> S
             old = seen[path]
             seen[path] = replace(old, names=tuple(dict.fromkeys((*old.names, raw))))
             continue
-        exists = host.is_dir(path)
-        if not exists and host.lexists(path):
-            raise TargetError(f"--cache-dir {raw}: not a directory")
-        chosen = tool or (detect(host, path) if exists else "pip")
+        presence = host.dir_presence(path)
+        if presence is False:
+            what = "not a directory" if host.lexists(path) else "no such directory"
+            raise TargetError(f"--cache-dir {raw}: {what}")
+        readable = presence is True
+        chosen = tool or (detect(host, path) if readable else "pip")
         if chosen is None:
             why = never_a_cache(host, path) or "no tool's layout"
             problems.append(
@@ -81,10 +92,14 @@ def named_caches(host: Host, paths: Sequence[str], tool: str | None = None) -> S
                 )
             )
             continue
+        if readable and not _cache_shaped(host, path, tool):
+            problems.append(
+                Problem(path, _UNSHAPED.format(whose=f"{tool}'s" if tool else "any tool's"))
+            )
         seen[path] = CacheDir(
             tool=chosen,
             path=path,
-            exists=exists,
+            exists=True,
             owner=_owner(host, path),
             names=(raw,),
             refused=f"--cache-dir {raw} {found.refused}: never removed" if found.refused else None,
@@ -93,16 +108,46 @@ def named_caches(host: Host, paths: Sequence[str], tool: str | None = None) -> S
     return Selection(caches=tuple(seen.values()), problems=tuple(problems))
 
 
+_UNSHAPED = (
+    "does not look like {whose} cache (none of its marker files or directories at the top); "
+    "its files are counted as strays"
+)
+
+
+def _cache_shaped(host: Host, path: str, tool: str | None) -> bool:
+    """``path`` has the top-level layout of ``tool``'s cache (any tool's for None), or is
+    empty (a cache before its first download)."""
+    from cachecensus.caches import TOOLS, format_for
+
+    try:
+        if not host.listdir(path):
+            return True
+    except (OSError, ValueError):
+        return True  # unreadable inside: the scan says so
+    return any(format_for(t).looks_like(host, path) for t in ([tool] if tool else TOOLS))
+
+
+def inspect_python(host: Host, python: str) -> Environment:
+    """The environment of ``--python PY``; :class:`TargetError` when PY is no interpreter
+    (a program that is not Python, a data file, a shim, nothing)."""
+    from cachecensus.discover.interpreter import inspect_interpreter, not_an_interpreter
+
+    env = inspect_interpreter(host, host.expanduser(python), found_by="--python")
+    why = not_an_interpreter(host, env.interpreter)
+    if why is None and env.problem and env.version is None:
+        why = env.problem
+    if why is not None:
+        raise TargetError(f"--python {python}: {why}")
+    return env
+
+
 def interpreter_caches(host: Host, python: str, users: Sequence[User]) -> Selection:
     """``--python PY``: the cache pip in that environment uses (install view) per user."""
     from cachecensus.census import group_caches
-    from cachecensus.discover.interpreter import inspect_interpreter
     from cachecensus.discover.variables import attributed, origin_of, user_views
     from cachecensus.resolve.pip import resolve_pip
 
-    env = inspect_interpreter(host, host.expanduser(python), found_by="--python")
-    if env.problem and env.version is None:
-        raise TargetError(f"--python {python}: {env.problem}")
+    env = inspect_python(host, python)
     pairs: list[tuple[Usage, Resolution]] = []
     problems: list[Problem] = []
     for user in users:
@@ -161,7 +206,7 @@ def select_caches(
     *,
     cache_dirs: Sequence[str] = (),
     python: str | None = None,
-    user: str | None = None,
+    user: str | Sequence[str] | None = None,
     all_users: bool = False,
     scan_dirs: Sequence[str] = (),
     tools: Sequence[str] | None = None,

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from cachecensus.host import Host
-from cachecensus.models import CacheScan, Entry, FileInfo, Kind, Problem
+from cachecensus.models import UNREADABLE, CacheScan, Entry, FileInfo, Kind, Problem
 
 Raw = tuple[str, os.stat_result]  # (path relative to the cache dir, lstat)
 
@@ -148,6 +148,10 @@ class ScannerBase:
             top_st = os.lstat(self.real_top)
         except FileNotFoundError:
             return CacheScan(self.tool, self.top, False, (), 0, 0, 0)
+        except PermissionError:  # there, as far as we know, but not ours to see
+            return CacheScan(
+                self.tool, self.top, True, (), 0, 0, 0, (Problem(self.top, UNREADABLE),)
+            )
         except OSError as exc:
             problem = Problem(self.top, exc.strerror or str(exc))
             return CacheScan(self.tool, self.top, False, (), 0, 0, 0, (problem,))

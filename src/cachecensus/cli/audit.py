@@ -28,7 +28,7 @@ from cachecensus.cli.scanning import (
     remember_projects,
     scan_selected,
 )
-from cachecensus.models import SCHEMA, Entry, Kind
+from cachecensus.models import SCHEMA, UNREADABLE, Entry, Kind
 
 
 class KindChoice(str, enum.Enum):
@@ -49,6 +49,31 @@ class KindChoice(str, enum.Enum):
     control = "control"
 
 
+SpecOption = typer.Option(
+    None,
+    "--spec",
+    metavar="SPEC",
+    help="Only versions matching this PEP 440 specifier, e.g. '>=1.16,<2'.",
+    callback=not_empty,
+)
+#: ``--spec``'s first name, still accepted but not shown: beside the global ``--version``
+#: (print cachecensus's version) it read as the same option.
+OldSpecOption = typer.Option(None, "--version", metavar="SPEC", hidden=True, callback=not_empty)
+
+
+def spec_of(spec: str | None, old: str | None) -> Any:
+    """The ``--spec`` (or its old name ``--version``) of a command, parsed; a usage error
+    when it is not a specifier or both names are given."""
+    from cachecensus.select import parse_spec
+
+    if spec is not None and old is not None:
+        fail("--spec and --version are one option (--version is its old name): give one")
+    try:
+        return parse_spec(spec if spec is not None else old)
+    except ValueError as exc:
+        fail(str(exc))
+
+
 def _when(seconds: int | None) -> str:
     return time.strftime("%Y-%m-%d", time.localtime(seconds)) if seconds else "-"
 
@@ -56,7 +81,7 @@ def _when(seconds: int | None) -> str:
 def audit_command(
     cache_dir: list[str] = CacheDirOption,
     python: str | None = PythonOption,
-    user: str | None = UserOption,
+    user: list[str] = UserOption,
     all_users: bool = AllUsersOption,
     scan: list[str] = ScanOption,
     tool: list[ToolChoice] = ToolOption,
@@ -129,26 +154,34 @@ def audit_command(
     raise typer.Exit(EXIT_PARTIAL if scanned.problems else EXIT_OK)
 
 
+#: How a cache row says that this user may not look into the cache.
+UNREADABLE_NOTE = " (unreadable: permission denied)"
+
+
 def _render_audit(report: Any, problems: list[Any]) -> None:
-    from cachecensus.report import Cell, human_bytes, print_table, shown
+    from cachecensus.report import Cell, human_bytes, plural, print_table, shown
 
     rows: list[list[Cell]] = []
     for c in report.caches:
-        kinds = ", ".join(f"{b.entries} {k}" for k, b in c.by_kind.items() if b.entries)
+        kinds = ", ".join(f"{k}: {b.entries}" for k, b in c.by_kind.items() if b.entries)
         users = sorted({u.user for u in c.used_by})
         envs = len({u.environment for u in c.used_by if u.environment})
         linked = tuple(
-            f"linked into {le.environment}: {le.files} files, {human_bytes(le.bytes)}"
+            f"linked into {le.environment}: {plural(le.files, 'file')}, {human_bytes(le.bytes)}"
             for le in c.linked_into
         )
+        unreadable = any(p.path == c.path and p.message == UNREADABLE for p in c.problems)
         rows.append(
             [
-                (f"{c.tool}: {c.path}" + ("" if c.exists else " (absent)"),)
+                (
+                    f"{c.tool}: {c.path}"
+                    + (" (absent)" if not c.exists else UNREADABLE_NOTE if unreadable else ""),
+                )
                 + ((kinds,) if kinds else ())
                 + linked,
                 human_bytes(c.size),
                 f"{c.entries} / {c.projects}",
-                (", ".join(users) + (f" ({envs} envs)" if envs else "")) or "-",
+                (", ".join(users) + (f" ({plural(envs, 'env')})" if envs else "")) or "-",
                 human_bytes(c.stale.bytes + c.orphaned.bytes),
                 human_bytes(c.duplicated.bytes),
                 human_bytes(c.reclaimable),
@@ -169,9 +202,10 @@ def _render_audit(report: Any, problems: list[Any]) -> None:
     )
     t = report.totals
     print(
-        f"{t.caches} caches, {human_bytes(t.size)} in {t.files} files (each inode once), "
-        f"{t.entries} entries; reclaimable {human_bytes(t.reclaimable)}, duplicated "
-        f"{human_bytes(t.duplicated.bytes)}, stale {human_bytes(t.stale.bytes)}"
+        f"{plural(t.caches, 'cache')}, {human_bytes(t.size)} in {plural(t.files, 'file')} "
+        f"(each inode once), {plural(t.entries, 'entry', 'entries')}; reclaimable "
+        f"{human_bytes(t.reclaimable)}, duplicated {human_bytes(t.duplicated.bytes)}, "
+        f"stale {human_bytes(t.stale.bytes)}"
     )
     for problem in problems:
         print(
@@ -183,17 +217,12 @@ def list_command(
     pattern: str | None = typer.Argument(
         None, metavar="[PATTERN]", help="Project glob; 'name-1.2' also matches versions."
     ),
-    version: str | None = typer.Option(
-        None,
-        "--version",
-        metavar="SPEC",
-        help="A PEP 440 specifier, e.g. '>=1.16,<2'.",
-        callback=not_empty,
-    ),
+    spec_text: str | None = SpecOption,
+    old_spec: str | None = OldSpecOption,
     kind: list[KindChoice] = typer.Option([], "--kind", help="Only entries of these kinds."),
     cache_dir: list[str] = CacheDirOption,
     python: str | None = PythonOption,
-    user: str | None = UserOption,
+    user: list[str] = UserOption,
     all_users: bool = AllUsersOption,
     scan: list[str] = ScanOption,
     tool: list[ToolChoice] = ToolOption,
@@ -202,14 +231,11 @@ def list_command(
     rescan: bool = RescanOption,
 ) -> None:
     """Every cached entry (downloads, index pages, built wheels...) matching PATTERN."""
-    from cachecensus.select import parse_spec, select
+    from cachecensus.select import select
 
     if pattern is not None and not pattern.strip():
         fail("PATTERN is empty (an unset variable?); leave it out to list every entry")
-    try:
-        spec = parse_spec(version)
-    except ValueError as exc:
-        fail(str(exc))
+    spec = spec_of(spec_text, old_spec)
     scanned = scan_selected(
         root=root,
         cache_dirs=cache_dir,
@@ -276,7 +302,7 @@ def list_command(
 
 
 def _render_list(entries: list[Any]) -> None:
-    from cachecensus.report import human_bytes, print_table
+    from cachecensus.report import human_bytes, plural, print_table
 
     if not entries:
         print("No matching cache entries.")
@@ -296,14 +322,16 @@ def _render_list(entries: list[Any]) -> None:
         for e in order
     ]
     print_table(
-        f"{len(entries)} entries", ["project", "version", "kind", "size", "file", "cache"], rows
+        plural(len(entries), "entry", "entries"),
+        ["project", "version", "kind", "size", "file", "cache"],
+        rows,
     )
 
 
 def info_command(
     python: str | None = PythonOption,
     cache_dir: list[str] = CacheDirOption,
-    user: str | None = UserOption,
+    user: list[str] = UserOption,
     root: str | None = RootOption,
     json_output: bool = JsonOption,
     rescan: bool = RescanOption,

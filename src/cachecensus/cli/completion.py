@@ -26,7 +26,14 @@ from enum import Enum
 import typer
 
 from cachecensus import userfile
-from cachecensus.cli.common import EXIT_OK, EXIT_PARTIAL, JsonOption, RootOption, fail
+from cachecensus.cli.common import (
+    EXIT_OK,
+    EXIT_PARTIAL,
+    JsonOption,
+    RootOption,
+    fail,
+    make_host,
+)
 from cachecensus.cli.completion_scripts import FILE_NAMES, render
 from cachecensus.models import SCHEMA
 
@@ -112,6 +119,8 @@ def _notes(shell: Shell, system: bool, path: str) -> tuple[str, ...]:
 def _detect_shell(shell: Shell | None, system: bool, root: str | None) -> Shell:
     if root and not system:
         fail("--root only applies to --system (a user's completion lives in their home)")
+    if root:
+        make_host(root)  # a --root that is not a directory is a usage error, as everywhere
     if shell is not None:
         return shell
     name = posixpath.basename(os.environ.get("SHELL", ""))

@@ -377,13 +377,11 @@ _cachecensus() {
         COMPREPLY=("${COMPREPLY[@]/#/$opt}")
     elif [[ -z $dd && $cur == -* ]]; then
         _cachecensus_options "$cmdpath"
-        local IFS=' '
-        COMPREPLY=($(compgen -W "$REPLY" -- "$cur"))
+        _cachecensus_values "choice:$REPLY" "$cur"  # one candidate per word, never one word
     else
         _cachecensus_subcommands "$cmdpath"
         if [[ -n $REPLY && -z $dd ]] && (( npos == 0 )); then
-            local IFS=' '
-            COMPREPLY=($(compgen -W "$REPLY" -- "$cur"))
+            _cachecensus_values "choice:$REPLY" "$cur"
         else
             _cachecensus_arguments "$cmdpath"
             _cachecensus_values "$REPLY" "$cur"

@@ -16,12 +16,14 @@ from cachecensus.cli.common import (
     make_host,
 )
 from cachecensus.cli.scanning import ToolChoice, ToolOption
-from cachecensus.models import SCHEMA
+from cachecensus.models import SCHEMA, UNREADABLE
 
 if TYPE_CHECKING:
     from cachecensus.models import Census, Problem
 
-UserOption = typer.Option(None, "--user", metavar="NAME", help="Only this user (default: you).")
+UserOption = typer.Option(
+    [], "--user", metavar="NAME", help="Only this user (repeatable; default: you)."
+)
 AllUsersOption = typer.Option(
     False, "--all-users", help="Every user with a real home, root included."
 )
@@ -31,7 +33,7 @@ ScanOption = typer.Option(
 
 
 def envs_command(
-    user: str | None = UserOption,
+    user: list[str] = UserOption,
     all_users: bool = AllUsersOption,
     scan: list[str] = ScanOption,
     root: str | None = RootOption,
@@ -81,10 +83,11 @@ def envs_command(
                     for usage, res in census.resolutions
                 ],
                 "problems": all_problems,
+                "notes": census.notes,
             }
         )
     else:
-        _render(census, all_problems)
+        _render(census, (*all_problems, *census.notes))
     raise typer.Exit(EXIT_PARTIAL if all_problems else EXIT_OK)
 
 
@@ -102,7 +105,7 @@ ENV_COLUMNS = (
 
 
 def _render(census: Census, problems: tuple[Problem, ...]) -> None:
-    from cachecensus.report import Cell, print_table
+    from cachecensus.report import Cell, plural, print_table
     from cachecensus.report import shown as escaped
 
     caches_of: dict[str, list[str]] = {}
@@ -115,7 +118,8 @@ def _render(census: Census, problems: tuple[Problem, ...]) -> None:
                 if shown not in known:
                     known.append(shown)
             continue
-        shown = res.cache_dir or f"disabled: {res.reason}"
+        reason = res.reason if res.reason.startswith("disabled") else f"disabled: {res.reason}"
+        shown = res.cache_dir or reason
         known = caches_of.setdefault(usage.environment, [])
         if shown not in known:
             known.append(shown)
@@ -141,23 +145,24 @@ def _render(census: Census, problems: tuple[Problem, ...]) -> None:
         for env in census.environments
     ]
     print_table(
-        f"{len(census.environments)} environments",
+        plural(len(census.environments), "environment"),
         ENV_COLUMNS,
         rows,
     )
+    unreadable = {p.path for p in problems if p.message == UNREADABLE}
     cache_rows = [
         [
             c.tool,
             c.path,
             c.owner or "?",
-            "yes" if c.exists else "no",
+            "unreadable" if c.path in unreadable else "yes" if c.exists else "no",
             ", ".join(sorted({u.user for u in c.used_by})),
             str(len({u.environment for u in c.used_by if u.environment})),
         ]
         for c in census.caches
     ]
     print_table(
-        f"{len(census.caches)} distinct caches",
+        plural(len(census.caches), "distinct cache"),
         ["tool", "cache", "owner", "exists", "users", "environments"],
         cache_rows,
     )

@@ -21,6 +21,7 @@ import typer
 
 from cachecensus.act import install as act
 from cachecensus.cli.common import EXIT_USAGE, JsonOption, fail, make_host, not_empty, warn
+from cachecensus.discover.interpreter import not_an_interpreter
 from cachecensus.host import Host
 from cachecensus.models import SCHEMA, Environment
 
@@ -83,6 +84,9 @@ def choose_target(host: Host, python: str | None, env: str | None) -> act.Target
         path = act.which(python, host.env.get("PATH"))
         if path is None:
             fail(f"--python {python}: not found")
+        problem = not_an_interpreter(host, path)
+        if problem is not None:
+            fail(f"--python {python}: {problem}")
         why = f"--python {python}"
     else:
         choice = act.choose_python(host)
@@ -167,6 +171,8 @@ def install(
 
     pip's output streams through and its exit code is ours.
     """
+    if not pip_args:
+        fail("install: nothing to install: name a requirement (six, 'six>=1.16', -r FILE...)")
     host = make_host(None)
     target = choose_target(host, python, env)
     args: Sequence[str] = pip_args or []

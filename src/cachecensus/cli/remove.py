@@ -8,11 +8,11 @@ import re
 import sys
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
-from cachecensus.cli.audit import KindChoice
+from cachecensus.cli.audit import KindChoice, OldSpecOption, SpecOption, spec_of
 from cachecensus.cli.common import (
     EXIT_OK,
     EXIT_PARTIAL,
@@ -56,21 +56,36 @@ _UNITS = {
     "gi": 2**30,
     "ti": 2**40,
 }
+_T = TypeVar("_T")
+#: Age units, lower case only: ``m`` is minutes (a size's ``M`` is megabytes).
 _AGES = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+AGE_UNITS = "s, m (minutes), h, d or w"
 
 
 def parse_size(text: str) -> int:
+    """``500M``, ``5G``, ``1.5Gi``: powers of 1000 (``Ki``... of 1024), any case; a bare
+    number is bytes."""
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]i?)?b?\s*", text.lower())
     if not match:
-        raise ValueError(f"not a size: {text!r} (try 500M or 5G)")
+        raise ValueError(f"not a size: {text!r} (try 500M or 5G; units k, M, G, T, Ki, Mi...)")
     return int(float(match.group(1)) * _UNITS[match.group(2) or ""])
 
 
 def parse_age(text: str) -> float:
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*", text.lower())
+    """``30d``, ``12h``, ``90m``: a number and its unit, always (a bare ``90`` could be
+    days or minutes, so it is refused)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*", text)
     if not match:
-        raise ValueError(f"not an age: {text!r} (try 30d, 12h or 2w)")
-    return float(match.group(1)) * _AGES[match.group(2) or "d"]
+        raise ValueError(f"not an age: {text!r} (a number and a unit: {AGE_UNITS}; e.g. 30d)")
+    return float(match.group(1)) * _AGES[match.group(2)]
+
+
+def _parsed(option: str, text: str | None, parse: Callable[[str], _T]) -> _T | None:
+    """``parse(text)``, None for no ``text``; a bad value is ``option``'s usage error."""
+    try:
+        return parse(text) if text else None
+    except ValueError as exc:
+        fail(f"{option}: {exc}")
 
 
 def _plan_rows(plan: Any) -> list[list[str]]:
@@ -153,10 +168,12 @@ def run_plan(
     ``clocks``: per cache, which file time the plan's rules took as last use (named)."""
     from cachecensus.act.delete import execute
     from cachecensus.cli.progress import progress
-    from cachecensus.report import human_bytes, print_json, print_table, shown
+    from cachecensus.report import human_bytes, plural, print_json, print_table, shown
     from cachecensus.select import make_plan
 
     plan = make_plan(chosen, clocks=clocks)
+    entries = plural(len(plan.items), "entry", "entries")
+    counted = f"{entries}, {plural(plan.files, 'file')}"
     remember_projects(scanned)
     doc: dict[str, Any] = {
         "schema": SCHEMA,
@@ -168,14 +185,13 @@ def run_plan(
     if not json_output:
         if len(plan.items) > PLAN_ROWS:
             print_table(
-                f"{what}: {len(plan.items)} entries, {plan.files} files "
-                "(--dry-run --json lists each one)",
+                f"{what}: {counted} (--dry-run --json lists each one)",
                 ["cache", "kind", "entries", "projects", "size", "frees"],
                 _summary_rows(plan),
             )
         elif plan.items:
             print_table(
-                f"{what}: {len(plan.items)} entries, {plan.files} files",
+                f"{what}: {counted}",
                 ["project", "version", "kind", "size", "frees", "why", "cache"],
                 _plan_rows(plan),
             )
@@ -185,7 +201,7 @@ def run_plan(
                 why = " (mounted noatime)" if clock == "mtime" else ""
                 print(f"{what}: last use by {clock}{why}: {', '.join(named)}")
         print(
-            f"{what}: {len(plan.items)} entries, {human_bytes(plan.size)}; frees "
+            f"{what}: {entries}, {human_bytes(plan.size)}; frees "
             f"{human_bytes(plan.freed)} (files linked elsewhere free nothing)"
         )
         for problem in scanned.problems:  # a cache left out (refused, unmarked...) says why
@@ -204,7 +220,8 @@ def run_plan(
                 "refusing to delete without --yes: no terminal to confirm on "
                 "(see the plan with --dry-run)"
             )
-        if not typer.confirm(f"Delete these {len(plan.items)} entries?", default=False):
+        these = "this entry" if len(plan.items) == 1 else f"these {len(plan.items)} entries"
+        if not typer.confirm(f"Delete {these}?", default=False):
             print("Nothing deleted.", file=sys.stderr)
             if then_exit:
                 raise typer.Exit(EXIT_OK)
@@ -220,7 +237,7 @@ def run_plan(
     if json_output:
         print_json(doc)
     else:
-        print(f"Removed {len(result.removed)} files, freed {human_bytes(result.freed)}.")
+        print(f"Removed {plural(len(result.removed), 'file')}, freed {human_bytes(result.freed)}.")
         for path, reason in result.skipped:
             print(shown(f"skipped {path}: {reason}"), file=sys.stderr)
     code = EXIT_PARTIAL if (result.skipped or scanned.problems) else EXIT_OK
@@ -279,17 +296,12 @@ def remove_command(
     pattern: str = typer.Argument(
         ..., metavar="PATTERN", help="Project glob; 'name-1.2' also matches versions."
     ),
-    version: str | None = typer.Option(
-        None,
-        "--version",
-        metavar="SPEC",
-        help="A PEP 440 specifier, e.g. '<2'.",
-        callback=not_empty,
-    ),
+    spec_text: str | None = SpecOption,
+    old_spec: str | None = OldSpecOption,
     kind: list[KindChoice] = typer.Option([], "--kind", help="Only entries of these kinds."),
     cache_dir: list[str] = CacheDirOption,
     python: str | None = PythonOption,
-    user: str | None = UserOption,
+    user: list[str] = UserOption,
     all_users: bool = AllUsersOption,
     scan: list[str] = ScanOption,
     tool: list[ToolChoice] = ToolOption,
@@ -301,15 +313,12 @@ def remove_command(
 ) -> None:
     """Remove every cached file of PATTERN: downloads, index pages and built wheels."""
     from cachecensus.caches import named
-    from cachecensus.select import parse_spec, pattern_refusal, select
+    from cachecensus.select import pattern_refusal, select
 
     refusal = pattern_refusal(pattern)
     if refusal is not None:
         fail(f"{refusal}; to empty the caches use `cachecensus purge`")
-    try:
-        spec = parse_spec(version)
-    except ValueError as exc:
-        fail(str(exc))
+    spec = spec_of(spec_text, old_spec)
     kinds = [Kind(k.value) for k in kind] or None
     if kinds and ({Kind.STRAY, Kind.SELFCHECK, Kind.CONTROL} & set(kinds)):
         fail("strays, pip's selfcheck state and the tools' own bookkeeping are never removed")
@@ -345,7 +354,7 @@ def remove_command(
 def purge_command(
     cache_dir: list[str] = CacheDirOption,
     python: str | None = PythonOption,
-    user: str | None = UserOption,
+    user: list[str] = UserOption,
     all_users: bool = AllUsersOption,
     scan: list[str] = ScanOption,
     tool: list[ToolChoice] = ToolOption,
@@ -387,7 +396,7 @@ def prune_command(
         None,
         "--older-than",
         metavar="AGE",
-        help="Entries unused for AGE (30d, 12h, 2w).",
+        help=f"Entries unused for AGE: a number and a unit, {AGE_UNITS} (30d, 12h, 2w).",
         callback=not_empty,
     ),
     max_size: str | None = typer.Option(
@@ -395,7 +404,7 @@ def prune_command(
         "--max-size",
         metavar="SIZE",
         help="Drop least recently used entries until each "
-        "cache (or all, with --machine-wide) fits SIZE.",
+        "cache (or all, with --machine-wide) fits SIZE (500M, 5G: M is megabytes, any case).",
         callback=not_empty,
     ),
     machine_wide: bool = typer.Option(
@@ -412,12 +421,12 @@ def prune_command(
         None,
         "--index-pages-older-than",
         metavar="AGE",
-        help="Index pages fetched before AGE.",
+        help="Index pages fetched longer than AGE ago (as --older-than: 7d, 90m).",
         callback=not_empty,
     ),
     cache_dir: list[str] = CacheDirOption,
     python: str | None = PythonOption,
-    user: str | None = UserOption,
+    user: list[str] = UserOption,
     all_users: bool = AllUsersOption,
     scan: list[str] = ScanOption,
     tool: list[ToolChoice] = ToolOption,
@@ -436,12 +445,9 @@ def prune_command(
     from cachecensus import select as sel
 
     own = not any((older_than, max_size, keep_latest, index_pages_older_than))
-    try:
-        age = parse_age(older_than) if older_than else None
-        budget = parse_size(max_size) if max_size else None
-        page_age = parse_age(index_pages_older_than) if index_pages_older_than else None
-    except ValueError as exc:
-        fail(str(exc))
+    age = _parsed("--older-than", older_than, parse_age)
+    budget = _parsed("--max-size", max_size, parse_size)
+    page_age = _parsed("--index-pages-older-than", index_pages_older_than, parse_age)
     scanned = _scan(
         root=root,
         cache_dirs=cache_dir,
@@ -527,7 +533,7 @@ def dedupe_command(
         False, "--link", help="Replace copies with hard links (same owner and filesystem only)."
     ),
     cache_dir: list[str] = CacheDirOption,
-    user: str | None = UserOption,
+    user: list[str] = UserOption,
     all_users: bool = AllUsersOption,
     scan: list[str] = ScanOption,
     tool: list[ToolChoice] = ToolOption,
@@ -540,7 +546,7 @@ def dedupe_command(
     report it, or hard-link the copies one owner holds on one filesystem (never across
     owners)."""
     from cachecensus.act.dedupe import find_duplicates, link_duplicates
-    from cachecensus.report import Cell, human_bytes, print_json, print_table, shown
+    from cachecensus.report import Cell, human_bytes, plural, print_json, print_table, shown
 
     scanned = _scan(
         root=root,
@@ -575,7 +581,7 @@ def dedupe_command(
             for g in groups
         ]
         print_table(
-            f"{len(groups)} artifacts cached more than once",
+            f"{plural(len(groups), 'artifact')} cached more than once",
             ["project", "version", "size", "copies", "linkable", "caches"],
             rows,
         )
@@ -610,7 +616,8 @@ def dedupe_command(
     if json_output:
         print_json(doc)
     else:
-        print(f"Linked {len(result.linked)} copies, freed {human_bytes(result.freed)}.")
+        linked = plural(len(result.linked), "copy", "copies")
+        print(f"Linked {linked}, freed {human_bytes(result.freed)}.")
         for path, reason in result.skipped:
             print(shown(f"skipped {path}: {reason}"), file=sys.stderr)
     raise typer.Exit(EXIT_PARTIAL if result.skipped else EXIT_OK)

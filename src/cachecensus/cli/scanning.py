@@ -28,7 +28,11 @@ PythonOption = typer.Option(
     callback=not_empty,
 )
 UserOption = typer.Option(
-    None, "--user", metavar="NAME", help="Caches of this user (root).", callback=not_empty
+    [],
+    "--user",
+    metavar="NAME",
+    help="Caches of this user (repeatable; another's: root).",
+    callback=not_empty,
 )
 AllUsersOption = typer.Option(
     False, "--all-users", help="Caches of every user with a real home, root included."
@@ -78,7 +82,7 @@ def scan_selected(
     root: str | None,
     cache_dirs: list[str],
     python: str | None,
-    user: str | None,
+    user: str | list[str] | None,
     all_users: bool,
     scan_dirs: list[str],
     json_output: bool,
@@ -102,7 +106,7 @@ def scan_selected(
     from cachecensus.memo import open_memo
     from cachecensus.targets import TargetError, select_caches
 
-    if user is not None and all_users:
+    if user and all_users:
         fail("--user and --all-users exclude each other")
     host = make_host(root)
     try:

@@ -265,6 +265,47 @@ def _problem(host: Host, path: str) -> str | None:
     return None
 
 
+#: The first bytes of an executable binary: ELF, Mach-O (32/64-bit, either byte order, fat).
+_BINARY_MAGIC = (
+    b"\x7fELF",
+    b"\xfe\xed\xfa\xce",
+    b"\xfe\xed\xfa\xcf",
+    b"\xce\xfa\xed\xfe",
+    b"\xcf\xfa\xed\xfe",
+    b"\xca\xfe\xba\xbe",
+)
+_INTERPRETER_NAME = re.compile(r"^(?:python|pypy)\d*(?:\.\d+)?[a-z]*$")
+#: CPython's entry points, in the binary or (a shared build) among its imported symbols.
+_PY_MAIN = (b"Py_BytesMain", b"Py_Main")
+
+
+def not_an_interpreter(host: Host, path: str) -> str | None:
+    """Why the binary at ``path`` is no Python interpreter (``--python /bin/ls``), or None.
+
+    Read, never run: an executable binary (ELF or Mach-O) named like one (``python3.12``,
+    ``python``, ``pypy3``, as invoked or resolved) or holding CPython's entry point. A
+    script is not judged here (:func:`inspect_interpreter` calls it a shim or wrapper)."""
+    resolved = host.realpath(path)
+    try:
+        head = host.read_bytes(resolved, limit=4)
+    except (OSError, ValueError):
+        return None  # absent, a directory, unreadable: inspect_interpreter says which
+    if head.startswith(b"#!"):
+        return None
+    if head not in _BINARY_MAGIC:
+        return f"not a Python interpreter: {resolved} is no executable binary"
+    names = (posixpath.basename(path), posixpath.basename(resolved))
+    if any(_INTERPRETER_NAME.match(name) for name in names):
+        return None
+    try:
+        data = host.read_bytes(resolved, limit=BINARY_SCAN_LIMIT)
+    except (OSError, ValueError):
+        return None
+    if any(entry in data for entry in _PY_MAIN):
+        return None
+    return f"not a Python interpreter: {resolved} is neither named nor built like one"
+
+
 def _inspect_venv(
     host: Host, path: str, cfg: str, found: tuple[str, ...], kind: EnvKind | None
 ) -> Environment:
