@@ -102,6 +102,8 @@ class Resolution:
     decided_by: tuple[Decision, ...] = ()
     problems: tuple[str, ...] = ()  # e.g. "/etc/pip.conf:3: ..." — reported, not fatal
     error: str | None = None  # what pip itself would fail with (e.g. invalid boolean)
+    # the tool version whose rules decided (pip: the one ``python -m pip`` imports)
+    tool_version: str | None = None
 
 
 @dataclass(frozen=True)
