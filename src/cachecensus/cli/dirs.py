@@ -102,7 +102,8 @@ def dir_command(
     if json_output:
         from cachecensus.report import print_json, to_jsonable
 
-        doc = {"schema": SCHEMA, "python": env.interpreter, "pip_version": env.pip_version}
+        pip_version = res.tool_version or env.pip_version  # the pip that python -m pip runs
+        doc = {"schema": SCHEMA, "python": env.interpreter, "pip_version": pip_version}
         doc.update(to_jsonable(res))
         doc["elsewhere"] = elsewhere
         print_json(doc)
