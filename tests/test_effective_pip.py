@@ -244,3 +244,19 @@ def test_a_system_site_packages_venv_without_pip_runs_another_pip(
     assert pip == ours == f"{work}/pip\n"  # the user site's pip 20.3.4
     pip, ours = _both(python, _env(user_site_pip, XDG_CACHE_HOME="", PYTHONNOUSERSITE="1"), work)
     assert pip == ours  # the base interpreter's own pip (or none: both fail)
+
+
+def test_lib64_only_where_the_base_python_is_built_with_it(r: Root) -> None:
+    """A venv's ``lib64`` symlink adds nothing on Debian (platlibdir ``lib``); a Fedora-like
+    base (a real ``lib64/python3.11``) has its ``lib64`` site-packages first."""
+    venv = r.venv("/home/alice/v", system_site=False, pip="24.0")
+    os.symlink("lib", r.root / "home/alice/v/lib64")
+    path = sys_path(r.host, venv, env={}, home="/home/alice", cwd="/")
+    assert path == ["/", f"{venv}/{SITE}"]
+    fedora = Root(r.root.parent / "fedora")
+    fedora.write("/usr/lib64/python3.11/os.py", "")
+    fedora.write("/usr/lib64/python3.11/site.py", "# CPython's own\n")
+    (fedora.root / "usr/lib/python3.11/site.py").unlink()  # not Debian's
+    fedora.pip("/usr/lib64/python3.11/site-packages", "25.3")
+    fedora.pip("/usr/lib/python3.11/site-packages", "21.3.1")
+    assert fedora.found("/usr") == "25.3"

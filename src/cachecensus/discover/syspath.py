@@ -37,6 +37,8 @@ _VERSION = re.compile(rb"""^__version__\s*=\s*["']([^"'\n]+)["']""", re.MULTILIN
 _VENDORED = re.compile(r"^(platformdirs|appdirs)==([^\s;#]+)", re.MULTILINE)
 #: Bytes of a .pth file, of pip/__init__.py and of vendor.txt read at most.
 READ_LIMIT = 64 * 1024
+#: .pth files of one site directory read at most (Python reads them all).
+MAX_PTH_FILES = 512
 
 
 @dataclass(frozen=True)
@@ -78,9 +80,9 @@ def _interpreter(host: Host, prefix: str) -> _Interpreter:
     return _Interpreter(prefix, base, xy, True, system_site)
 
 
-def _debian_site(host: Host, base: str, xy: str) -> bool:
+def _debian_site(host: Host, base: str, xy: str, lib64: bool) -> bool:
     """Whether the base's ``site.py`` is Debian's (its site directories are dist-packages)."""
-    for libdir in ("lib", "lib64"):
+    for libdir in ("lib64", "lib") if lib64 else ("lib",):
         try:
             site = posixpath.join(base, libdir, f"python{xy}", "site.py")
             text = host.read_bytes(site, limit=READ_LIMIT)
@@ -90,11 +92,19 @@ def _debian_site(host: Host, base: str, xy: str) -> bool:
     return False
 
 
-def _site_dirs(host: Host, prefix: str, xy: str, *, venv: bool, debian: bool) -> list[str]:
-    """``site.getsitepackages([prefix])`` (the directories that exist)."""
-    libdirs = (
-        ["lib64", "lib"] if host.is_dir(posixpath.join(prefix, "lib64", f"python{xy}")) else ["lib"]
-    )
+def _platlib64(host: Host, base: str, xy: str) -> bool:
+    """``sys.platlibdir == "lib64"`` (Fedora, SUSE): the base's standard library is a real
+    ``lib64/pythonX.Y`` (a venv's ``lib64`` is only a symlink to its ``lib``)."""
+    stdlib = posixpath.join(base, "lib64", f"python{xy}")
+    return host.is_dir(stdlib) and not host.is_symlink(posixpath.join(base, "lib64"))
+
+
+def _site_dirs(
+    host: Host, prefix: str, xy: str, *, venv: bool, debian: bool, lib64: bool
+) -> list[str]:
+    """``site.getsitepackages([prefix])``, the directories that exist (``addsitepackages``
+    skips the others)."""
+    libdirs = ["lib64", "lib"] if lib64 else ["lib"]
     if debian:  # Debian's getsitepackages
         found = [f"{prefix}/lib/python{xy}/site-packages"] if venv else []
         found += [
@@ -113,6 +123,7 @@ def _pth_dirs(host: Host, sitedir: str) -> list[str]:
         names = sorted(n for n in host.listdir(sitedir) if n.endswith(".pth"))
     except (OSError, ValueError):
         return []
+    del names[MAX_PTH_FILES:]  # bounded: a user's site dir is theirs to fill
     added: list[str] = []
     for name in names:
         try:
@@ -140,17 +151,18 @@ def sys_path(
         path.append(posixpath.normpath(posixpath.join(cwd, entry)) if entry else cwd)
     if me.xy is None:
         return None
-    debian = _debian_site(host, me.base, me.xy)
+    lib64 = _platlib64(host, me.base, me.xy)
+    debian = _debian_site(host, me.base, me.xy, lib64)
     site: list[str] = []
     if me.venv:
-        site += _site_dirs(host, me.prefix, me.xy, venv=True, debian=debian)
+        site += _site_dirs(host, me.prefix, me.xy, venv=True, debian=debian, lib64=lib64)
     if me.system_site and not env.get("PYTHONNOUSERSITE"):
         user_base = env.get("PYTHONUSERBASE") or posixpath.join(home, ".local")
         user_site = posixpath.join(user_base, "lib", f"python{me.xy}", "site-packages")
         if host.is_dir(user_site):
             site.append(posixpath.normpath(posixpath.join(cwd, user_site)))
     if me.system_site:
-        site += _site_dirs(host, me.base, me.xy, venv=me.venv, debian=debian)
+        site += _site_dirs(host, me.base, me.xy, venv=me.venv, debian=debian, lib64=lib64)
     for sitedir in site:
         path += [sitedir, *_pth_dirs(host, sitedir)]
     return list(dict.fromkeys(path))  # site.removeduppaths: the first of each stays
