@@ -1,6 +1,7 @@
 """Differential tests: ``cachecensus dir --python VENV/bin/python`` must print exactly what
-``VENV/bin/python -m pip cache dir`` prints, for real pip 26.3 and 23.2.1, across scenarios
-of variables x config layers x sections x XDG x disabled caches x path forms.
+``VENV/bin/python -m pip cache dir`` prints, across scenarios of variables x config layers
+x sections x XDG x HOME x disabled caches x path forms: every scenario end to end for the
+newest pip, and every scenario for each of 16 pip versions (the matrix, below).
 
 Every scenario runs in a private HOME and XDG tree; the machine's own /etc/pip.conf and
 /etc/xdg files are read by both sides (they set no cache-dir here), as they would be for

@@ -4,7 +4,9 @@ pip builds its options from defaults, then configuration (``cli/parser.py``
 ``_update_defaults``): the items of section ``[global]``, then of the running command's
 section (``[install]``, ``[cache]``, ``[download]``, ``[wheel]``), then ``PIP_*`` variables,
 each section's value being the last file's (files in the order of
-:func:`~cachecensus.resolve.pipconfig.config_files`), empty values dropped.
+:func:`~cachecensus.resolve.pipconfig.config_files`), empty values dropped (how a later or
+empty value counts depends on the pip version: :mod:`~cachecensus.resolve.pipversions`,
+whose rules are those of the pip ``python -m pip`` imports).
 ``cache-dir`` is a path option (``~`` expanded); ``no-cache-dir`` is a callback option that
 disables the cache for *any* valid boolean, and, being evaluated late, wins over every
 ``cache-dir`` wherever it stands; an invalid boolean is an error pip exits with.
