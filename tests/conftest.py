@@ -15,6 +15,7 @@ import sys
 import tarfile
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -49,39 +50,47 @@ def _clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "XDG_"))}
 
 
+def build_pip_venv(version: str) -> Path:
+    """A venv (kept across runs under WORK) with exactly ``pip==VERSION``; its python."""
+    home = WORK / f"venv-pip-{version}"
+    python = home / "bin" / "python"
+    marker = home / ".ready"
+    if not marker.exists():
+        shutil.rmtree(home, ignore_errors=True)
+        home.parent.mkdir(parents=True, exist_ok=True)
+        base = getattr(sys, "_base_executable", sys.executable)
+        subprocess.run([base, "-m", "venv", str(home)], check=True)
+        subprocess.run(
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--no-cache-dir",
+                "--disable-pip-version-check",
+                f"pip=={version}",
+            ],
+            check=True,
+            env=_clean_env(),
+        )
+        marker.write_text(version)
+    return python
+
+
 @pytest.fixture(scope="session")
 def pip_venv() -> Callable[[str], Path]:
     """Factory: a venv (kept across runs) with exactly ``pip==VERSION``; returns its python."""
-    made: dict[str, Path] = {}
+    return build_pip_venv
 
-    def make(version: str) -> Path:
-        if version in made:
-            return made[version]
-        home = WORK / f"venv-pip-{version}"
-        python = home / "bin" / "python"
-        marker = home / ".ready"
-        if not marker.exists():
-            shutil.rmtree(home, ignore_errors=True)
-            home.parent.mkdir(parents=True, exist_ok=True)
-            base = getattr(sys, "_base_executable", sys.executable)
-            subprocess.run([base, "-m", "venv", str(home)], check=True)
-            subprocess.run(
-                [
-                    str(python),
-                    "-m",
-                    "pip",
-                    "install",
-                    "--quiet",
-                    "--no-cache-dir",
-                    "--disable-pip-version-check",
-                    f"pip=={version}",
-                ],
-                check=True,
-                env=_clean_env(),
-            )
-            marker.write_text(version)
-        made[version] = python
-        return python
+
+@pytest.fixture(scope="session")
+def pip_venvs() -> Callable[[Sequence[str]], dict[str, Path]]:
+    """Factory: ``pip_venv`` for many versions, the missing ones built two at a time."""
+
+    def make(versions: Sequence[str]) -> dict[str, Path]:
+        with ThreadPoolExecutor(2) as pool:
+            return dict(zip(versions, pool.map(build_pip_venv, versions), strict=True))
 
     return make
 

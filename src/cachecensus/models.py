@@ -105,6 +105,8 @@ class Resolution:
     #: the directory as the deciding layer named it, made absolute, symlinks not resolved
     #: (pip resolves them into ``cache_dir``); None when that is ``cache_dir`` itself
     named: str | None = None
+    # the tool version whose rules decided (pip: the one ``python -m pip`` imports)
+    tool_version: str | None = None
 
 
 @dataclass(frozen=True)

@@ -84,7 +84,12 @@ def dir_command(
         from cachecensus.report import print_json, to_jsonable
 
         docs = [
-            {"schema": SCHEMA, "python": env.interpreter, "pip_version": env.pip_version}
+            # pip_version: the pip that ``python -m pip`` runs (a user-site pip can shadow)
+            {
+                "schema": SCHEMA,
+                "python": env.interpreter,
+                "pip_version": res.tool_version or env.pip_version,
+            }
             | ({"user": name} if several else {})
             | to_jsonable(res)
             | {"elsewhere": elsewhere}
