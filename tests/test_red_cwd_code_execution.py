@@ -16,7 +16,6 @@ root, instead of ours:
 from __future__ import annotations
 
 import hashlib
-import os
 import pwd
 import shutil
 import subprocess
@@ -24,11 +23,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from support.realusers import as_user, chown_tree, real_user, root_only, user_python
 
 from cachecensus.caches.pip import scan
 from cachecensus.cli.completion_scripts import render
 from cachecensus.host import Host
+from support.realusers import as_user, chown_tree, real_user, root_only, user_python
 
 pytestmark = [root_only, pytest.mark.slow]
 

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from support.realusers import real_user, root_only, user_python
 
 pytestmark = [root_only, pytest.mark.slow]

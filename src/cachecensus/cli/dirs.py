@@ -107,6 +107,8 @@ def dir_command(
         doc["elsewhere"] = elsewhere
         print_json(doc)
     else:
+        from cachecensus.report import shown
+
         for problem in res.problems:
             print(f"cachecensus: warning: {problem}", file=sys.stderr)
         if res.error:  # pip prints no directory at all: it exits with this error
@@ -119,7 +121,10 @@ def dir_command(
             print(f"cachecensus: pip's cache is {res.reason}", file=sys.stderr)
         for other in elsewhere:
             where = other["cache_dir"] or "no cache"
-            print(f"cachecensus: note: with {other['origin']}, pip uses {where}", file=sys.stderr)
+            print(
+                shown(f"cachecensus: note: with {other['origin']}, pip uses {where}"),
+                file=sys.stderr,
+            )
     failed = res.cache_dir is None or res.error is not None
     raise typer.Exit(EXIT_PARTIAL if failed else EXIT_OK)
 
