@@ -20,6 +20,7 @@ from cachecensus.cli.common import (
 )
 from cachecensus.cli.scanning import ToolChoice
 from cachecensus.models import SCHEMA, Resolution
+from cachecensus.report import shown
 
 
 class View(str, enum.Enum):
@@ -112,7 +113,7 @@ def dir_command(
             for other in elsewhere:
                 where = other["cache_dir"] or "no cache"
                 print(
-                    f"cachecensus: note: {whose}with {other['origin']}, pip uses {where}",
+                    shown(f"cachecensus: note: {whose}with {other['origin']}, pip uses {where}"),
                     file=sys.stderr,
                 )
     failed = any(res.cache_dir is None or res.error is not None for _, res, _ in answers)

@@ -206,7 +206,7 @@ def run_plan(
         )
         for problem in scanned.problems:  # a cache left out (refused, unmarked...) says why
             where = f"{problem.path}: " if problem.path else ""
-            print(f"note: {where}{problem.message}", file=sys.stderr)
+            print(shown(f"note: {where}{problem.message}"), file=sys.stderr)
     if dry_run or not plan.items:
         if json_output:
             print_json({**doc, "removed": [], "freed_bytes": 0, "skipped": []})
