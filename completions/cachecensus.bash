@@ -155,10 +155,13 @@ _cachecensus_dynamic() {  # KIND PREFIX: add the matching dynamic candidates to 
     fi
     if [[ -z $fresh ]]; then
         _cachecensus_python
+        # python -m cachecensus._complete, never importing from the working directory
+        local code='import sys; sys.path[:] = [p for p in sys.path if p]'
+        code+='; from cachecensus._complete import main; sys.exit(main())'
         found=()
         while IFS= read -r v; do
             [[ -n $v ]] && found+=("$v")
-        done < <("$REPLY" -m cachecensus._complete "$kind" "$cur" 2>/dev/null)
+        done < <("$REPLY" -c "$code" "$kind" "$cur" 2>/dev/null)
     fi
     COMPREPLY+=("${found[@]}")
 }

@@ -224,7 +224,10 @@ function __cachecensus_candidates --argument-names kind
             set py $parts[1]
         end
     end
-    $py -m cachecensus._complete $kind (commandline -ct) 2>/dev/null
+    # python -m cachecensus._complete, never importing from the working directory
+    set -l code 'import sys; sys.path[:] = [p for p in sys.path if p]'
+    set code "$code; from cachecensus._complete import main; sys.exit(main())"
+    $py -c "$code" $kind (commandline -ct) 2>/dev/null
 end
 
 complete -c cachecensus -f

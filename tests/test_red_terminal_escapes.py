@@ -76,7 +76,7 @@ def test_a_users_escape_laden_cache_variable_never_reaches_roots_terminal() -> N
             assert b"\nnote: forged line" not in text, (name, text)
     finally:
         proc.kill()
-        proc.wait()
+        proc.communicate()
         import shutil
 
         shutil.rmtree(target, ignore_errors=True)

@@ -143,7 +143,7 @@ runner.run([task], who, lambda pid: print(pid, flush=True))
     child = int(parent.stdout.readline())
     assert os.stat(f"/proc/{child}").st_uid == pw.pw_uid
     parent.kill()
-    parent.wait()
+    parent.communicate()
     deadline = time.monotonic() + 5
     while _alive(child) and time.monotonic() < deadline:
         time.sleep(0.05)

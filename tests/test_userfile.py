@@ -125,7 +125,7 @@ def test_a_fifo_is_never_opened_for_reading_so_a_writer_waiting_is_never_release
             writer.wait(timeout=0.5)
     finally:
         writer.kill()
-        writer.wait()
+        writer.communicate()
 
 
 def test_the_cap_is_the_size_of_a_config(tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ import subprocess
 import sys
 import time
 
-from cachecensus import complete
+from cachecensus import complete, selfrun
 
 #: How long a TAB with nothing to answer waits for the first refresh (seconds).
 FOREGROUND_TIMEOUT = 10.0
@@ -41,7 +41,7 @@ USAGE = "usage: python -m cachecensus._complete project|env|python [PREFIX]"
 
 def refresh_argv(kind: str) -> list[str]:
     """The command that refreshes ``kind`` (run with the interpreter running us)."""
-    return [sys.executable, "-m", "cachecensus", REFRESH_COMMAND[kind], "--json"]
+    return selfrun.module_argv("cachecensus", REFRESH_COMMAND[kind], "--json")
 
 
 def _marker(path: str, kind: str) -> str:
@@ -64,6 +64,10 @@ def run_refresh(kind: str, timeout: float | None = None) -> int | None:
         return None
 
 
+#: The detached refreshes this process started (their Popen objects are never waited for).
+_DETACHED: list[subprocess.Popen[bytes]] = []
+
+
 def start_background_refresh(kind: str, path: str) -> bool:
     """Start a detached refresh of ``kind`` unless one is already running; True if started."""
     marker = _marker(path, kind)
@@ -80,13 +84,15 @@ def start_background_refresh(kind: str, path: str) -> bool:
         fd = os.open(marker, flags | os.O_CLOEXEC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(f"{os.getpid()}\n")
-        subprocess.Popen(
-            [sys.executable, "-m", "cachecensus._complete", "--refresh", kind, path],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-            env={**os.environ, complete.FILE_ENV: path},
+        _DETACHED.append(  # kept: it outlives this process by design, never waited for
+            subprocess.Popen(
+                selfrun.module_argv("cachecensus._complete", "--refresh", kind, path),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+                env={**os.environ, complete.FILE_ENV: path},
+            )
         )
     except OSError:
         return False

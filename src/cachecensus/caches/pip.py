@@ -27,6 +27,7 @@ new: those start while the walk goes on (:class:`_Feed`), so reading overlaps wa
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import json
@@ -38,6 +39,7 @@ from typing import Any
 
 import msgpack
 
+from cachecensus import selfrun
 from cachecensus.caches.base import DirStamp, ScannerBase
 from cachecensus.host import Host
 from cachecensus.memo import Memo, Values
@@ -346,7 +348,6 @@ class _Pool:
     def __init__(self, count: int, progress: Callable[[int], None] | None) -> None:
         import queue
         import subprocess
-        import sys
         import threading
 
         package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -367,11 +368,7 @@ class _Pool:
             for _ in range(count):
                 self.procs.append(
                     subprocess.Popen(
-                        [
-                            sys.executable,
-                            "-c",
-                            "from cachecensus.caches.pip import _worker; _worker()",
-                        ],
+                        selfrun.call_argv("cachecensus.caches.pip", "_worker"),
                         stdin=subprocess.PIPE,
                         stdout=subprocess.PIPE,
                         stderr=subprocess.DEVNULL,
@@ -415,6 +412,8 @@ class _Pool:
         except Exception:  # a broken worker: finish() sees batches missing
             self.broken = True
         finally:
+            with contextlib.suppress(OSError):
+                proc.stdout.close()
             self.done.put(None)
 
     def submit(self, jobs: list[Job]) -> int:

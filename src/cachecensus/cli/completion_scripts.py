@@ -21,8 +21,10 @@ arguments are completed by kind:
 
 ``env``, ``python`` and ``project`` are read from the candidates file (see
 :mod:`cachecensus.complete`) by the shell itself; only when it is missing or stale does the
-script run ``PY -m cachecensus._complete KIND PREFIX``, where ``PY`` is the interpreter of
-the ``cachecensus`` on ``PATH`` (its ``#!`` line), else ``python3``.
+script run ``PY -m cachecensus._complete KIND PREFIX`` — as ``PY -c`` with
+:data:`cachecensus.selfrun.PRELUDE` first, so nothing is imported from the shell's working
+directory — where ``PY`` is the interpreter of the ``cachecensus`` on ``PATH`` (its ``#!``
+line), else ``python3``.
 """
 
 from __future__ import annotations
@@ -306,10 +308,13 @@ _cachecensus_dynamic() {  # KIND PREFIX: add the matching dynamic candidates to 
     fi
     if [[ -z $fresh ]]; then
         _cachecensus_python
+        # python -m cachecensus._complete, never importing from the working directory
+        local code='import sys; sys.path[:] = [p for p in sys.path if p]'
+        code+='; from cachecensus._complete import main; sys.exit(main())'
         found=()
         while IFS= read -r v; do
             [[ -n $v ]] && found+=("$v")
-        done < <("$REPLY" -m cachecensus._complete "$kind" "$cur" 2>/dev/null)
+        done < <("$REPLY" -c "$code" "$kind" "$cur" 2>/dev/null)
     fi
     COMPREPLY+=("${found[@]}")
 }
@@ -445,7 +450,10 @@ _cachecensus_dynamic() {  # KIND: offer the dynamic candidates of that kind
     fi
     if [[ -z $fresh ]]; then
         _cachecensus_python
-        found=("${(@f)$("$REPLY" -m cachecensus._complete $kind "$PREFIX" 2>/dev/null)}")
+        # python -m cachecensus._complete, never importing from the working directory
+        local code='import sys; sys.path[:] = [p for p in sys.path if p]'
+        code+='; from cachecensus._complete import main; sys.exit(main())'
+        found=("${(@f)$("$REPLY" -c "$code" $kind "$PREFIX" 2>/dev/null)}")
     fi
     found=(${found:#})
     (( $#found )) && compadd -a found
@@ -615,7 +623,10 @@ function __cachecensus_candidates --argument-names kind
             set py $parts[1]
         end
     end
-    $py -m cachecensus._complete $kind (commandline -ct) 2>/dev/null
+    # python -m cachecensus._complete, never importing from the working directory
+    set -l code 'import sys; sys.path[:] = [p for p in sys.path if p]'
+    set code "$code; from cachecensus._complete import main; sys.exit(main())"
+    $py -c "$code" $kind (commandline -ct) 2>/dev/null
 end
 
 complete -c cachecensus -f
