@@ -228,7 +228,7 @@ def test_non_utf8_metadata() -> None:
 def test_wheel_filename_from_tags_and_build() -> None:
     tags = b"Wheel-Version: 1.0\nBuild: 7\nTag: cp311-cp311-manylinux_2_17_x86_64\n"
     tags += b"Tag: cp311-cp311-manylinux2014_x86_64\n"
-    found = identify_bytes(_wheel(b"Name: My.Pkg\nVersion: 1.0.0\n", tags))
+    found = identify_bytes(_wheel(b"Name: My.Pkg\nVersion: 1.0.0\n", tags, "my_pkg-1.0.0"))
     assert (
         found.filename
         == "my_pkg-1.0.0-7-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
