@@ -34,10 +34,10 @@ from cachecensus import zipreader
 from cachecensus.identify import (
     Identity,
     Region,
-    dist_info_pair,
     identify_body,
     identify_bytes,
     identify_zip,
+    name_version_pair,
 )
 from cachecensus.models import Kind
 from conftest import WORK
@@ -81,11 +81,14 @@ def agree(case: zipcorpus.Case) -> tuple[Key, Key]:
         assert want.kind is Kind.WHEEL and slow.kind is Kind.CORRUPT, (case.label, want, slow)
         assert (slow.detail or "").startswith("METADATA names"), (case.label, slow)
         distinfo = (slow.detail or "").rsplit(" ", 1)[1]
-        assert dist_info_pair(distinfo) != (want.project, want.version), (case.label, slow)
+        assert name_version_pair(distinfo) != (want.project, want.version), (case.label, slow)
     if key(fast) != key(want):
         assert case.restored is not None, (case.label, want, fast)
         assert want.kind is Kind.CORRUPT and slow.kind is Kind.CORRUPT, (case.label, want, slow)
         assert key(fast) == key(oracle(case.restored)), (case.label, fast)
+    if case.data[:4] in (b"PK\x03\x04", b"PK\x05\x06"):  # what the scan's dispatch reads
+        with deadline(20):
+            assert key(identify_bytes(case.data)) == key(fast), case.label
     return key(want), key(fast)
 
 
@@ -135,21 +138,70 @@ def test_a_big_central_directory_is_read_in_one_more_read(tmp_path: Path) -> Non
     data = zipcorpus.make_wheel(2000)
     path = tmp_path / "big.whl"
     path.write_bytes(data)
-    reads: list[tuple[int, int]] = []
-
-    class Counting(Region):
-        def read(self, size: int | None = -1) -> bytes:
-            reads.append((self.pos, -1 if size is None else size))
-            return super().read(size)
-
     fd = os.open(path, os.O_RDONLY)
     try:
-        found = identify_body(Counting(fd, 0, len(data)), len(data))
+        region = Recording(fd, 0, len(data))
+        found = identify_body(region, len(data))
     finally:
         os.close(fd)
+    reads = region.log
     assert (found.kind, found.project, found.version) == (Kind.WHEEL, "pkg", "1.0")
     assert reads[0] == (len(data) - zipreader.TAIL, zipreader.TAIL)
     assert len(reads) <= 4, reads  # tail, directory, METADATA's header, WHEEL
+
+
+def test_the_scan_reads_a_bodys_tail_first_and_its_head_only_when_needed(tmp_path: Path) -> None:
+    """A wheel is named from the one 16 KiB read of its tail; an sdist or a page bigger than
+    that costs one more read, of its head; a zip with data before it (a self-extractor,
+    a tarball ending in a wheel) is not taken for a wheel unless its head is a zip's."""
+    import gzip
+    import io
+    import tarfile
+
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as tf:
+        for name, content in (
+            ("pkg-1.0/setup.py", os.urandom(40_000)),
+            ("pkg-1.0/PKG-INFO", b"Name: pkg\nVersion: 1.0\n"),
+        ):
+            info = tarfile.TarInfo(name)
+            info.size = len(content)
+            tf.addfile(info, io.BytesIO(content))
+    sdist = gzip.compress(raw.getvalue())
+    wheel = zipcorpus.make_wheel(30, blob=os.urandom(40_000))
+    assert len(wheel) > zipreader.TAIL and len(sdist) > zipreader.TAIL
+    prefixed = b"\x7fELF" + b"\0" * 60 + wheel
+    for data, kind in ((wheel, Kind.WHEEL), (sdist, Kind.SDIST), (prefixed, Kind.UNKNOWN)):
+        path = tmp_path / "body"
+        path.write_bytes(data)
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            region = Recording(fd, 0, len(data))
+            found = identify_body(region, len(data))
+        finally:
+            os.close(fd)
+        assert found.kind is kind, found
+        tail = len(data) - zipreader.TAIL
+        assert region.log[0] == (tail, zipreader.TAIL), region.log
+        outside = [read for read in region.log if read[0] < tail]
+        if kind is Kind.WHEEL:
+            assert outside == [], region.log  # everything from the one tail read
+        else:
+            assert outside[0] == (0, 512), region.log  # then the head, sniffed
+        if kind is Kind.UNKNOWN:
+            assert len(region.log) == 2, region.log
+
+
+class Recording(Region):
+    """A Region that notes every read: (position, size)."""
+
+    def __init__(self, fd: int, offset: int, length: int) -> None:
+        super().__init__(fd, offset, length)
+        self.log: list[tuple[int, int]] = []
+
+    def read(self, size: int | None = -1) -> bytes:
+        self.log.append((self.pos, -1 if size is None else size))
+        return super().read(size)
 
 
 # ---------------------------------------------------------------------- corrupted wheels

@@ -50,6 +50,15 @@ class Case:
 
 def fixture_wheels() -> dict[str, bytes]:
     """Every zip body the real-caches fixture holds, by its path in the tarball."""
+    return _fixture_bodies((b"PK\x03\x04",))
+
+
+def fixture_sdists() -> dict[str, bytes]:
+    """Every gzip body (the sdists pip downloaded) the real-caches fixture holds."""
+    return _fixture_bodies((b"\x1f\x8b",))
+
+
+def _fixture_bodies(heads: tuple[bytes, ...]) -> dict[str, bytes]:
     found: dict[str, bytes] = {}
     with tarfile.open(FIXTURES / "real-caches.tar.gz") as tar:
         for member in tar:
@@ -61,7 +70,7 @@ def fixture_wheels() -> dict[str, bytes]:
             if "/http/" in member.name and data.startswith(b"cc=4,"):
                 body = msgpack.unpackb(data[5:], raw=False, strict_map_key=False)
                 data = body.get("response", {}).get("body") or b""
-            if data[:4] == b"PK\x03\x04":
+            if data.startswith(heads):
                 found[member.name] = data
     return found
 
@@ -76,9 +85,11 @@ def make_wheel(
     dist_info: str | None = None,
     extra: bytes = b"",
     stream: bool = False,
+    blob: bytes = b"",
 ) -> bytes:
     """A wheel of ``members`` members (at least 5), RECORD last. ``stream``: written to an
-    unseekable file, so every member has a data descriptor (flag bit 3)."""
+    unseekable file, so every member has a data descriptor (flag bit 3). ``blob``: the
+    first member's content (``pkg/data.bin``, stored)."""
     dist_info = dist_info or f"{name}-{version}.dist-info"
     if metadata is None:
         metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n\nText.\n".encode()
@@ -102,7 +113,9 @@ def make_wheel(
             info.extra = extra
             zf.writestr(info, data)
 
-        for i in range(members - 4):
+        if blob:
+            zf.writestr(f"{name}/data.bin", blob, zipfile.ZIP_STORED)
+        for i in range(members - 4 - bool(blob)):
             add(f"{name}/sub{i % 40}/mod_{i}.py", f"VALUE = {i}\n".encode() * (1 + i % 7))
         add(f"{dist_info}/METADATA", metadata)
         add(f"{dist_info}/WHEEL", b"Wheel-Version: 1.0\nGenerator: t\nTag: py3-none-any\n")
