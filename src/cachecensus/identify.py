@@ -333,7 +333,10 @@ def _wheel_tags(body: zr.Body, cd: zr.Directory, wheel: zr.Member) -> str | None
     parts = [t.split("-") for t in headers.get("tag", []) if t.count("-") == 2]
     if not parts or any(not all(p) for p in parts):
         return None
-    tags = "-".join(".".join(dict.fromkeys(p[i] for p in parts)) for i in range(3))
+    if len(parts) == 1:
+        tags = "-".join(parts[0])
+    else:
+        tags = "-".join(".".join(dict.fromkeys(p[i] for p in parts)) for i in range(3))
     build = (headers.get("build") or [""])[0]
     if build and build[0].isdigit() and "-" not in build:
         return f"{build}-{tags}"
@@ -632,7 +635,7 @@ def _identify_body(
         return identify_bytes(data, content_type, verify=verify)
     body = zr.Body(fh, size)  # the first read: the tail, where a zip's end record is
     seen: Identity | None = None
-    if b"PK\x05\x06" in body.tail:
+    if body.tail[-22:-18] == b"PK\x05\x06" or b"PK\x05\x06" in body.tail:
         seen, at_start = _zip(body, verify)
         if at_start and seen.kind is not Kind.CORRUPT:
             return seen
