@@ -11,8 +11,8 @@ numpy's 1 044 members, most of an identification. Here:
   as zipfile checks it (signature, truncation, version needed to extract); the few headers
   zipfile would decode further (UTF-8 names, extra fields, long names) are decoded exactly
   as it does (zip64 sizes and offsets, the Info-ZIP Unicode path of Python 3.12+);
-- the names that matter are found in the raw bytes (``.dist-info/``, a compiled pattern) and
-  only those headers become :class:`Member`\\ s;
+- the names that matter (``*.dist-info/METADATA``, ``WHEEL``) are found in the raw bytes
+  with a compiled pattern, and only those headers become :class:`Member`\\ s;
 - a member is read as ``ZipFile.open(member).read(limit)`` reads it: local header checked
   (signature, the same name), the overlap test of Python 3.13 (a member's data may not run
   into the next member: the "quoted overlap" zip bomb), stored/deflate/bzip2/LZMA data
