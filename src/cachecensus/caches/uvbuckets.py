@@ -212,12 +212,17 @@ MAGICS = (
 #: Bytes of a binary read at most (uv binaries are 30-60 MB; their tables lie up to 36 MB in).
 SCAN_LIMIT = 160 << 20
 _OVERLAP = 512
+#: Bytes that must follow a table in a chunk for it to be whole (a longer bucket name
+#: could have begun after it).
+_NAME_ROOM = 32
 
 
-def bucket_table(data: bytes) -> tuple[str, ...] | None:
-    """The bucket names of a uv binary's ``CacheBucket::to_str`` table found in ``data``."""
+def bucket_table(data: bytes, *, complete: bool = True) -> tuple[str, ...] | None:
+    """The bucket names of a uv binary's ``CacheBucket::to_str`` table found in ``data``;
+    with ``complete=False`` (more bytes follow), None for a table that ends near the end of
+    ``data`` (it may go on in the next chunk)."""
     match = _TABLE.search(data)
-    if match is None:
+    if match is None or (not complete and len(data) - match.end() < _NAME_ROOM):
         return None
     names = []
     for one in _ONE.finditer(match.group(0)):
@@ -227,9 +232,13 @@ def bucket_table(data: bytes) -> tuple[str, ...] | None:
     return tuple(names)
 
 
-def uv_version(data: bytes) -> str | None:
-    match = _VERSION.search(data)
-    return match.group(1).decode() if match else None
+def uv_version(data: bytes, *, complete: bool = True) -> str | None:
+    """The version string of a uv binary found in ``data``; with ``complete=False`` (the
+    bytes before ``data`` are not in it), none that starts ``data`` (it may be cut)."""
+    for match in _VERSION.finditer(data):
+        if complete or match.start() > 0:
+            return match.group(1).decode()
+    return None
 
 
 def scan_binary(chunks: Iterable[bytes]) -> tuple[str | None, tuple[str, ...] | None]:
@@ -240,16 +249,18 @@ def scan_binary(chunks: Iterable[bytes]) -> tuple[str | None, tuple[str, ...] | 
     tail = b""
     first = True
     for chunk in chunks:
-        if first:
-            if not chunk.startswith(MAGICS):
-                return None, None
-            first = False
+        if first and not chunk.startswith(MAGICS):
+            return None, None
         window = tail + chunk
+        # a match touching an edge of the window may be cut: the overlap brings it whole
         if table is None and b"wheels-v" in window:
-            table = bucket_table(window)
+            table = bucket_table(window, complete=False)
         if version is None and (b"site-packages" in window or b"version_info" in window):
-            version = uv_version(window)
+            version = uv_version(window, complete=first)
         if table is not None and version is not None:
             break
+        first = False
         tail = window[-_OVERLAP:]
+    if table is None and tail:
+        table = bucket_table(tail)  # a table at the very end of the file
     return version, table
