@@ -187,7 +187,8 @@ def _rels(cache: Path, entries: list[Entry]) -> set[str]:
 
 
 def _scan(cache: Path) -> CacheScan:
-    return uvfmt.scan(Host.local(), str(cache))
+    """The cache as seen on a machine whose one uv is the test extra's."""
+    return uvfmt.scan(Host.local(), str(cache), installed=[_the_uv()])
 
 
 def _run_uv(*args: str, cwd: Path, home: Path) -> subprocess.CompletedProcess[str]:
@@ -288,7 +289,16 @@ def test_fixture_prune_matches_real_uv(real_caches: Path, tmp_path: Path) -> Non
 def test_cache_shape_roles() -> None:
     shape = uvfmt.cache_shape
     assert shape(".lock") is None and shape("CACHEDIR.TAG") is None
-    assert shape("sdists-v11/.git") is None and shape("sdists-v11/.gitignore") is None
+    # a bucket's own bookkeeping: a control entry while a uv uses the bucket (never planned),
+    # removable with the bucket once none does
+    assert shape("sdists-v11/.git") == "tmp" and shape("sdists-v11/.gitignore") == "tmp"
+    assert shape("sdists-v11/other") is None and shape("wheels-v8/x") is None
+    # uv 0.4 unpacked an sdist into <revision>/<filename>/, extensionless files and all
+    rev = "sdists-v5/index/5abb261fefa03203/docopt/0.6.2/lBqOspZajGH_VwCMJT003"
+    for name in ("LICENSE-MIT", "PKG-INFO", "docopt.egg-info/PKG-INFO", "setup.py"):
+        assert shape(f"{rev}/docopt-0.6.2.tar.gz/{name}") == "member", name
+    assert shape(f"{rev}/docopt-0.6.2-py2.py3-none-any") == "link"
+    assert shape(f"{rev}/metadata.msgpack") == "record"
     assert shape("archive-v0/R6KQz86mbwt2Tgku/six.py") == "member"
     assert shape("archive-v0/R6KQz86mbwt2Tgku") is None
     w = "wheels-v8/index/e2d87b9a957f792a/six/1.16.0-py2.py3-none-any"
@@ -414,13 +424,12 @@ def test_grown_cache_prune_matches_real_uv(grown_cache: Path, tmp_path: Path) ->
     _add_old_bucket(grown_cache)
     result = _scan(grown_cache)
     olds = [e for e in result.entries if e.area == "wheels-v7"]
-    assert olds and all("old bucket" in (e.detail or "") for e in olds)
+    assert olds and all((e.detail or "").startswith("unused bucket") for e in olds)
     removed = _uv_prune(grown_cache, tmp_path)
     pruned = uvfmt.prune(result.entries)
     reasons = {r for _, r in pruned}
-    assert {"old bucket wheels-v7", "cached environment", "archive no pointer references"} <= (
-        reasons
-    )
+    old = "old bucket wheels-v7: no uv on this machine uses it"
+    assert {old, "cached environment", "archive no pointer references"} <= reasons
     assert _rels(grown_cache, [e for e, _ in pruned]) == removed
 
 
@@ -454,7 +463,7 @@ def test_remove_through_the_delete_engine_leaves_what_uv_leaves(
 
     expected = _uv_clean(grown_cache, "six", tmp_path)
     host = Host.local()
-    result = uvfmt.scan(host, str(grown_cache))
+    result = uvfmt.scan(host, str(grown_cache), installed=[_the_uv()])
     chosen = [(e, "matches six") for e in _clean_selection(result, "six")]
     plan = make_plan(chosen, host=host)
     done = execute(host, plan, force=True)
@@ -475,7 +484,8 @@ def test_prune_through_the_delete_engine_leaves_what_uv_leaves(
     expected = _uv_prune(grown_cache, tmp_path)
     assert any(Path(grown_cache, p).is_symlink() and "/bin/" in p for p in expected)
     host = Host.local()
-    plan = make_plan(uvfmt.prune(uvfmt.scan(host, str(grown_cache)).entries), host=host)
+    scanned = uvfmt.scan(host, str(grown_cache), installed=[_the_uv()])
+    plan = make_plan(uvfmt.prune(scanned.entries), host=host)
     done = execute(host, plan, force=True)
     prefix = str(grown_cache) + "/"
     assert {p[len(prefix) :] for p in done.removed} == expected, done.skipped[:5]
