@@ -316,3 +316,25 @@ def test_an_entrys_path_is_its_directory_or_its_pointer(real_caches: Path) -> No
             assert path == f"{cache}/{entry.key}" and Path(path).is_symlink()
         else:
             assert path in [f.path for f in entry.files] or Path(path).is_dir(), entry
+
+
+def test_a_users_uv_decides_whose_rules_resolve_her_cache(tmp_path: Path) -> None:
+    """alice's ``uv`` is uv 0.4.30 (~/.local/bin; /opt/bin/uv on her PATH is a script):
+    with an empty HOME, that uv's cache is ``.cache/uv`` in the working directory; with the
+    uv 0.13.9 tool first on her PATH, it is her passwd home's."""
+    from cachecensus.discover.uvbin import user_uv
+    from cachecensus.resolve import resolve_tool
+
+    host = _machine(tmp_path)
+    alice = host.user_by_name("alice")
+    assert alice is not None
+    env = {"HOME": "", "PATH": "/opt/bin:/usr/bin"}
+    found = user_uv(host, alice, env)
+    assert found is not None and found.version == "0.4.30"
+    (old,) = resolve_tool("uv", host, user=alice, env=env, project_dir="/srv/proj")
+    assert old.cache_dir == "/srv/proj/.cache/uv"
+    assert "by uv 0.4.30's rules" in old.reason
+    newest = dict(env, PATH="/home/alice/.local/share/uv/tools/uv/bin:/opt/bin")
+    (new,) = resolve_tool("uv", host, user=alice, env=newest, project_dir="/srv/proj")
+    assert new.cache_dir == "/home/alice/.cache/uv"
+    assert "by uv 0.13.9's rules" in new.reason

@@ -337,3 +337,35 @@ def test_a_bucket_newer_than_any_uv_known_is_refused_not_skipped(
         assert "wheels-v99 is newer than any uv cachecensus knows" in proc.stderr, proc.stderr
         assert "nothing removed" in proc.stderr
         assert tree(cache) == before
+
+
+def test_dir_tool_uv_answers_as_the_uv_on_path(uv: Path, version: str, tmp_path: Path) -> None:
+    """``cachecensus dir --tool uv`` answers what the uv first on PATH answers, by that
+    uv's rules: a system config with ``UV_NO_SYSTEM_CONFIG=1`` (honoured from 0.11.16)
+    and an empty ``XDG_CONFIG_DIRS`` item before it (skipped from 0.12.20)."""
+    home, work = tmp_path / "home", tmp_path / "work"
+    (tmp_path / "sys" / "uv").mkdir(parents=True)
+    (tmp_path / "sys" / "uv" / "uv.toml").write_text(f'cache-dir = "{tmp_path}/system"\n')
+    home.mkdir()
+    work.mkdir()
+    env = {
+        "PATH": _path_with(uv),
+        "HOME": str(home),
+        "XDG_CONFIG_DIRS": f":{tmp_path}/sys",
+        "UV_NO_SYSTEM_CONFIG": "1",
+    }
+    for variables in (env, dict(env, XDG_CONFIG_DIRS=f"{tmp_path}/sys")):
+        theirs = subprocess.run(
+            [str(uv), "cache", "dir"], env=variables, cwd=work, capture_output=True, text=True
+        )
+        ours = subprocess.run(
+            [sys.executable, "-m", "cachecensus", "dir", "--tool", "uv"],
+            env=dict(
+                variables, CACHECENSUS_MEMO="off", PYTHONPATH=os.environ.get("PYTHONPATH", "")
+            ),
+            cwd=work,
+            capture_output=True,
+            text=True,
+        )
+        assert theirs.returncode == ours.returncode == 0, (theirs.stderr, ours.stderr)
+        assert ours.stdout.strip() == absolute(theirs.stdout.strip(), str(work))

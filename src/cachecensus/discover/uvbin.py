@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import posixpath
 import stat
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from cachecensus.caches.uvbuckets import SCAN_LIMIT, scan_binary
@@ -121,6 +121,19 @@ def installed_uvs(
         if uv is not None:
             found.append(uv)
     return tuple(found)
+
+
+def user_uv(host: Host, user: User, env: Mapping[str, str]) -> UvBinary | None:
+    """The uv ``user`` runs as ``uv`` with variables ``env``: the first on their ``PATH``,
+    else the installer's places in their home (``~/.local/bin``, ``~/.cargo/bin``); None
+    when none is found (the newest uv's rules then apply)."""
+    dirs = [d for d in env.get("PATH", "").split(":") if d.startswith("/")]
+    dirs += [posixpath.join(user.home, rel) for rel in HOME_BINS]
+    for directory in dirs:
+        found = read_uv(host, posixpath.join(directory, "uv"))
+        if found is not None:
+            return found
+    return None
 
 
 def live_buckets(installed: Iterable[UvBinary]) -> frozenset[str]:

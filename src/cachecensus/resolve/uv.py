@@ -608,6 +608,8 @@ def resolve_uv(
         reason = f"set by a config file ({file_dir.where('cache-dir')})"
     else:
         chosen, reason = default_dir, f"uv's default ({default_where})"
+    if rules.known:
+        reason += f", by uv {rules.version}'s rules"
     return Resolution(
         "uv", "default", absolute(chosen, base), False, reason, tuple(decisions), problems
     )
