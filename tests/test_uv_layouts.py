@@ -270,7 +270,7 @@ def test_with_no_uv_found_no_bucket_is_called_old(real_caches: Path) -> None:
     assert not any(k.startswith(("wheels-v", "sdists-v")) for k in _pruned(cache, []))
     scan = uvfmt.scan(Host.local(), str(cache), installed=[])
     old = next(e for e in scan.entries if e.area == "wheels-v2")
-    assert old.detail and "kept (no uv found on this machine" in old.detail
+    assert old.detail and "kept (no uv of root's or the cache owner's found" in old.detail
     control = [e for e in scan.entries if e.area == "sdists-v5"]
     assert control and all(e.kind == Kind.CONTROL for e in control)
 
@@ -338,3 +338,18 @@ def test_a_users_uv_decides_whose_rules_resolve_her_cache(tmp_path: Path) -> Non
     (new,) = resolve_tool("uv", host, user=alice, env=newest, project_dir="/srv/proj")
     assert new.cache_dir == "/home/alice/.cache/uv"
     assert "by uv 0.13.9's rules" in new.reason
+
+
+def test_another_users_uv_can_keep_buckets_but_never_condemn_them(real_caches: Path) -> None:
+    """A uv owned by neither root nor the cache's owner (another user planted it) keeps
+    every bucket it claims, and does not make the others old: with only such a uv found,
+    an old bucket stays as it would with no uv found."""
+    cache = real_caches / "uv-0.13.9"
+    _with_old_bucket(cache)
+    stranger = os.getuid() + 4242
+    planted = UvBinary("/home/eve/.local/bin/uv", "0.13.9", UV_0_13_9.buckets, stranger)
+    assert not any(k.startswith("wheels-v2/") for k in _pruned(cache, [planted]))
+    trusted = UvBinary("/usr/bin/uv", "0.13.9", UV_0_13_9.buckets, os.lstat(cache).st_uid)
+    assert any(k.startswith("wheels-v2/") for k in _pruned(cache, [planted, trusted]))
+    claims_all = UvBinary("/home/eve/.local/bin/uv", "0.4.30", UV_0_4_30.buckets, stranger)
+    assert not any(k.startswith("wheels-v2/") for k in _pruned(cache, [claims_all, trusted]))

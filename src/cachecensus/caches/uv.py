@@ -112,11 +112,12 @@ def is_newest(top: str) -> bool:
     return top in uvbuckets.NEWEST.values()
 
 
-def bucket_note(top: str, installed: Sequence[UvBinary]) -> str | None:
-    """What an entry of bucket ``top`` says about the bucket, given the uvs installed:
-    :data:`NOT_UNDERSTOOD` (newer than any uv known), :data:`UNUSED` (no installed uv uses
-    it; there is one), or who uses it; None for a bucket of the newest uv in use or kept
-    for want of any uv found."""
+def bucket_note(top: str, installed: Sequence[UvBinary], owner: int | None = None) -> str | None:
+    """What an entry of bucket ``top`` says about the bucket, given the uvs installed and
+    the uid owning the cache: :data:`NOT_UNDERSTOOD` (newer than any uv known),
+    :data:`UNUSED` (no installed uv uses it, and a uv of root's or the owner's was found to
+    say so: another user's planted uv keeps buckets, never condemns them), or who uses it;
+    None for a bucket of the newest uv in use or kept for want of any uv found."""
     found = bucket_of(top)
     if found is None:
         return None
@@ -131,10 +132,13 @@ def bucket_note(top: str, installed: Sequence[UvBinary]) -> str | None:
     users = [uv for uv in installed if top in uv.buckets]
     if users:
         return None if is_newest(top) else f"bucket {top} {of}, in use: {users[0].label()}"
-    if not installed:
+    if not any(uv.owner in (0, owner) for uv in installed):
         if is_newest(top):
             return None
-        return f"bucket {top} {of}: kept (no uv found on this machine to tell whether one uses it)"
+        return (
+            f"bucket {top} {of}: kept (no uv of root's or the cache owner's found on this "
+            "machine to tell whether one uses it)"
+        )
     shown = ", ".join(uv.label() for uv in installed[:3])
     more = f" and {len(installed) - 3} more" if len(installed) > 3 else ""
     return f"{UNUSED}{top} {of}: no uv on this machine uses it (found {shown}{more})"
@@ -284,6 +288,10 @@ class _Scanner(ScannerBase):
         super().__init__(host, cache_dir)
         self.problems: list[Problem] = []
         self.installed = installed
+        try:
+            self.owner: int | None = os.lstat(self.real_top).st_uid
+        except OSError:
+            self.owner = None
 
     def link_target(self, rel: str) -> str | None:
         """``archive-v0/<id>`` when the symlink ``rel`` resolves to an existing archive dir
@@ -540,7 +548,7 @@ class _Scanner(ScannerBase):
                 for rel, st in raws
             ]
         base = found[0]
-        old = bucket_note(top, self.installed)
+        old = bucket_note(top, self.installed, self.owner)
         if old is not None and old.startswith(NOT_UNDERSTOOD):
             self.problems.append(
                 Problem(

@@ -17,7 +17,9 @@ Each ``uv`` found is read, never run: a regular file opened without following a 
 the resolution did not already resolve inside the root, ``O_NONBLOCK``, at most
 :data:`~cachecensus.caches.uvbuckets.SCAN_LIMIT` bytes and only if it starts like an
 executable, for its bucket table and version string. A file that is not a uv (no table) is
-ignored. What a user can plant this way only makes more buckets count as used (kept).
+ignored. Every uv found keeps its buckets live; only a uv owned by root or by the cache's
+owner lets a bucket be called old (:func:`cachecensus.caches.uv.bucket_note`), so what
+another user plants can only make more buckets count as used, never fewer.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class UvBinary:
     path: str
     version: str | None
     buckets: tuple[str, ...]
+    owner: int = 0  # uid owning the binary: root's and a cache owner's vouch for "old"
 
     def label(self) -> str:
         return f"uv {self.version or '(version unknown)'} at {self.path}"
@@ -99,7 +102,7 @@ def read_uv(host: Host, path: str) -> UvBinary | None:
     version, table = _SEEN[key]
     if table is None:
         return None
-    return UvBinary(path, version, table)
+    return UvBinary(path, version, table, st.st_uid)
 
 
 def installed_uvs(
