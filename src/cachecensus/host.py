@@ -224,6 +224,16 @@ class Host:
             raise userfile.Refused(path, "a NUL byte in the file name") from None
         return userfile.read_bytes(real, cap=cap, head=limit, follow=False)
 
+    def read_chunks(self, path: str, *, limit: int, chunk: int = 1 << 20) -> Iterator[bytes]:
+        """The first ``limit`` bytes of the regular file at the system path ``path``, in
+        chunks (:func:`cachecensus.userfile.read_chunks`; symlinks resolved inside the
+        root, the resolved name opened ``O_NOFOLLOW``). Raises OSError."""
+        try:
+            real = self.real(self.realpath(path))
+        except ValueError:  # a NUL in the name
+            raise userfile.Refused(path, "a NUL byte in the file name") from None
+        return userfile.read_chunks(real, limit=limit, chunk=chunk, follow=False)
+
     def read_text(
         self, path: str, *, cap: int = userfile.MAX_CONFIG_BYTES, errors: str = "strict"
     ) -> str:

@@ -13,7 +13,8 @@ memory), or hold a NUL or bytes that are not UTF-8. :func:`read_bytes` is the on
   ``O_NONBLOCK`` open whose ``fstat`` must show the same regular file;
 - ``follow=False`` adds ``O_NOFOLLOW``: a symlink as the last component is refused;
 - a file larger than the cap (:data:`MAX_CONFIG_BYTES` unless told) is refused unread;
-  ``head=N`` reads only the first N bytes instead (binaries scanned for a version);
+  ``head=N`` reads only the first N bytes instead (binaries scanned for a version), and
+  :func:`read_chunks` streams a bounded prefix (a uv binary's tables lie 30 MB in);
 - :func:`decode` turns bytes into text or one line naming the file and the line of the
   first NUL or undecodable byte.
 
@@ -28,6 +29,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from collections.abc import Iterator
 
 #: The most a configuration or state file may hold (pip.conf, uv.toml, .condarc, .env,
 #: pyvenv.cfg, urls.txt, the completion candidates); a larger file is refused, unread.
@@ -124,6 +126,26 @@ def read_fd(fd: int, path: str, *, cap: int = MAX_CONFIG_BYTES, head: int | None
     if head is None and len(data) > cap:  # grew while read
         raise Refused(path, f"larger than the {cap} bytes read: not read", errno.EFBIG)
     return data
+
+
+def read_chunks(
+    path: str, *, limit: int, chunk: int = 1 << 20, follow: bool = True
+) -> Iterator[bytes]:
+    """The first ``limit`` bytes of the regular file ``path``, ``chunk`` bytes at a time
+    (a binary scanned for a string without holding it whole); the file is opened by
+    :func:`open_regular`'s rules when the first chunk is asked for, closed when the
+    iteration ends or is abandoned. Raises :class:`Refused` or OSError."""
+    fd = open_regular(path, follow=follow)
+    try:
+        left = limit
+        while left > 0:
+            data = os.read(fd, min(chunk, left))
+            if not data:
+                return
+            left -= len(data)
+            yield data
+    finally:
+        os.close(fd)
 
 
 def read_bytes(

@@ -34,6 +34,9 @@ Each format module (``cachecensus.caches.<module>``) provides:
 ``guard(entries, chosen) -> list[(Entry, reason)]`` (optional)
     ``chosen`` without what removing would break (uv: an archive a surviving pointer
     references); default: unchanged.
+``entry_path(entry) -> str`` (optional)
+    where ``list --json`` says the entry is (uv: an archive's directory, a wheel's
+    pointer); default: its first file.
 ``LOCK``
     a path relative to the cache dir that the tool locks (``flock``) while it works, taken
     exclusively by the delete engine; None for tools that take no lock.
@@ -131,6 +134,15 @@ def guard(
         return list(chosen)
     result: list[tuple[Entry, str]] = hook(entries, chosen)
     return result
+
+
+def entry_path(entry: Entry) -> str:
+    """The format's ``entry_path`` (see the module doc), or the entry's first file."""
+    hook = getattr(format_for(entry.tool), "entry_path", None)
+    if hook is not None:
+        found: str = hook(entry)
+        return found
+    return entry.files[0].path if entry.files else f"{entry.cache_dir}/{entry.key}"
 
 
 #: Directories no ``--cache-dir`` is ever guessed to be (a tool's cache, misconfigured

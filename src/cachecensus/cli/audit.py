@@ -261,6 +261,7 @@ def list_command(
             entries += select(rows, pattern, spec=spec, kinds=kinds)
     remember_projects(scanned)
     if json_output:
+        from cachecensus.caches import entry_path
         from cachecensus.links import entries_linked
         from cachecensus.report import print_json
 
@@ -278,7 +279,7 @@ def list_command(
                         "size": e.size,
                         "physical": e.physical,
                         "filename": e.filename,
-                        "path": e.files[0].path if e.files else e.cache_dir + "/" + e.key,
+                        "path": entry_path(e),
                         "files": [f.path for f in e.files],
                         "cache_dir": e.cache_dir,
                         "area": e.area,

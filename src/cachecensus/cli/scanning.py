@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from cachecensus.cli.common import fail, make_host, not_empty, warn
 from cachecensus.host import Host
+
+if TYPE_CHECKING:
+    from cachecensus.discover.uvbin import UvBinary
 from cachecensus.models import CacheDir, CacheScan, Problem
 
 CacheDirOption = typer.Option(
@@ -127,6 +130,7 @@ def scan_selected(
     if memo is not None and memo.warning:
         warn(memo.warning)
     results: list[tuple[CacheDir, CacheScan] | None] = [None] * len(selection.caches)
+    uvs: tuple[UvBinary, ...] | None = None
     remember = snapshots and memo is not None and memo.conn is not None
     try:
         if remember:
@@ -153,6 +157,10 @@ def scan_selected(
                     [] if remember and snapshot.applies(cache.tool) else None
                 )
                 stamps: dict[str, Any] = {} if dirs is None else {"dirs": dirs}
+                if cache.tool == "uv":  # which buckets are old: the uvs installed here
+                    stamps["installed"] = uvs = (
+                        uvs if uvs is not None else _installed(host, selection.prefixes)
+                    )
                 started = time.time_ns()
                 found = with_trash(
                     fmt.scan(
@@ -177,6 +185,14 @@ def scan_selected(
     for _, result in done:
         problems.extend(result.problems)
     return Scanned(host, done, problems, selection.environments, selection.prefixes)
+
+
+def _installed(host: Host, prefixes: tuple[str, ...]) -> tuple[UvBinary, ...]:
+    """The uv binaries on the machine, in the discovered environments too (read once per
+    run: a uv cache's old buckets are the ones none of them uses)."""
+    from cachecensus.discover.uvbin import installed_uvs
+
+    return installed_uvs(host, prefixes=prefixes)
 
 
 def _usable(

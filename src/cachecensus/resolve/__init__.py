@@ -4,7 +4,8 @@
 (pip is resolved per environment and per view by :mod:`cachecensus.resolve.pip`):
 
 - ``uv``, ``poetry``, ``pdm``, ``pipenv``: ``resolve_<tool>(host, *, user, env,
-  project_dir=None) -> Resolution``;
+  project_dir=None) -> Resolution`` (uv also takes ``version``: that of the uv the user
+  runs, found by :func:`cachecensus.discover.uvbin.user_uv`);
 - ``conda``: ``resolve_conda(host, *, user, env, prefix=None, root_prefix=None) ->
   tuple[Resolution, ...]``, one per package dir in conda's order.
 """
@@ -45,4 +46,10 @@ def resolve_tool(
             host, user=user, env=env, prefix=prefix, root_prefix=root_prefix, flavor=flavor
         )
         return tuple(found)
+    if tool == "uv":  # by the rules of the uv the user runs (read from its binary)
+        from cachecensus.discover.uvbin import user_uv
+
+        found_uv = user_uv(host, user, env)
+        version = found_uv.version if found_uv is not None else None
+        return (resolver(host, user=user, env=env, project_dir=project_dir, version=version),)
     return (resolver(host, user=user, env=env, project_dir=project_dir),)
