@@ -137,6 +137,28 @@ _cachecensus_python() {  # -> REPLY: the interpreter of the cachecensus on PATH
     elif [[ ${interp##*/} == python* ]]; then REPLY=$interp; fi
 }
 
+_cachecensus_split() {  # LINE -> words: split at blanks outside quotes (kept as typed)
+    local line=$1 word='' q='' c i
+    REPLY=''
+    for (( i = 0; i < ${#line}; i++ )); do
+        c=${line:i:1}
+        if [[ -n $q ]]; then
+            word+=$c
+            [[ $c == "$q" ]] && q=''
+        elif [[ $c == \\ ]]; then
+            word+=$c${line:i+1:1}; (( i++ )); REPLY=1
+        elif [[ $c == [\'\"] ]]; then
+            q=$c; word+=$c; REPLY=1
+        elif [[ $c == [[:space:]] ]]; then
+            [[ -n $REPLY ]] && words+=("$word")
+            word=''; REPLY=''
+        else
+            word+=$c; REPLY=1
+        fi
+    done
+    [[ -n $REPLY ]] && words+=("$word")
+}
+
 _cachecensus_dequote() {  # WORD -> REPLY: the word as typed, unquoted (best effort)
     REPLY=$1
     case $REPLY in
@@ -214,8 +236,8 @@ _cachecensus_values() {  # KIND PREFIX: add the candidates for a value of that k
 _cachecensus() {
     local line=${COMP_LINE:0:COMP_POINT} cur REPLY i word cmdpath='' pending='' dd='' npos=0
     local -a words=()
-    read -r -a words <<< "$line"
-    if [[ -z $line || $line == *[[:space:]] ]]; then
+    _cachecensus_split "$line"  # -> words; REPLY: set when the line ends inside a word
+    if [[ -z $REPLY ]]; then
         cur=''
     else
         cur=${words[${#words[@]}-1]}
