@@ -203,15 +203,18 @@ function __cachecensus_candidates --argument-names kind
         set file $file/cachecensus/completion-candidates.txt
     end
     set -l fresh 0
+    set -l token (commandline -ct)
+    set -l cur (string unescape -- $token 2>/dev/null); or set cur $token
     if test -r $file
-        set -l stamp (string match -r -g "^#stamp\t$stampkind\t(\d+)\$" < $file)
+        # grep -F finds this prefix's lines (and the kind's stamp): only they reach fish,
+        # so a TAB costs the same with 40 000 names as with 40
+        set -l hits (LC_ALL=C command grep -aF -e "#stamp"\t"$stampkind"\t \
+            -e "$kind"\t"$cur" -- $file 2>/dev/null)
+        set -l stamp (string match -r -g "^#stamp\t$stampkind\t(\d+)\$" -- $hits)[1]
         if test -n "$stamp"; and test (math (date +%s) - $stamp) -lt 43200
-            set fresh 1
+            string match -r -g "^$kind\t(.+)\$" -- $hits
+            return
         end
-    end
-    if test $fresh = 1
-        string match -r -g "^$kind\t(.+)\$" < $file
-        return
     end
     set -l py python3
     set -l exe (command -s cachecensus)
@@ -227,7 +230,7 @@ function __cachecensus_candidates --argument-names kind
     # python -m cachecensus._complete, never importing from the working directory
     set -l code 'import sys; sys.path[:] = [p for p in sys.path if p]'
     set code "$code; from cachecensus._complete import main; sys.exit(main())"
-    $py -c "$code" $kind (commandline -ct) 2>/dev/null
+    $py -c "$code" $kind "$cur" 2>/dev/null
 end
 
 complete -c cachecensus -f

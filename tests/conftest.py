@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import tarfile
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +26,20 @@ REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SUPPORT = Path(__file__).resolve().parent / "support"
 WORK = Path(os.environ.get("CACHECENSUS_TEST_WORK", REPO / ".venv" / "test-work"))
+
+#: Everything a test runs (in process or as a child) records completion candidates in this
+#: throwaway file, never in the invoking user's own (``envs``/``audit``/``list``/``remove``
+#: all rewrite it).  Tests that mean a candidates file name their own.
+COMPLETION_FILE_ENV = "CACHECENSUS_COMPLETION_FILE"
+SESSION_COMPLETION_FILE = os.path.join(
+    tempfile.mkdtemp(prefix="cachecensus-test-completion-"), "completion-candidates.txt"
+)
+os.environ[COMPLETION_FILE_ENV] = SESSION_COMPLETION_FILE
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(os.path.dirname(SESSION_COMPLETION_FILE), ignore_errors=True)
+
 
 #: pip versions the differential tests run against: the newest and the last with ``http/``.
 PIP_NEW = "26.3"

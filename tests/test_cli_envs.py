@@ -101,7 +101,8 @@ def test_bad_root_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_live_run_finds_this_venv_and_feeds_completion(tmp_path: Path) -> None:
-    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "xdg-cache")}
+    env = {k: v for k, v in os.environ.items() if k != "CACHECENSUS_COMPLETION_FILE"}
+    env["XDG_CACHE_HOME"] = str(tmp_path / "xdg-cache")  # the default path, under tmp
     proc = subprocess.run([CACHECENSUS, "envs", "--json"], capture_output=True, text=True, env=env)
     assert proc.returncode in (0, 1), proc.stderr
     doc = json.loads(proc.stdout)

@@ -79,7 +79,7 @@ def test_unwritable_candidates_file_is_not_an_error(tmp_path: Path) -> None:
     ],
 )
 def test_default_path_is_platformdirs_user_cache_dir(env: dict[str, str], tmp_path: Path) -> None:
-    full = {k: v for k, v in os.environ.items() if k != "XDG_CACHE_HOME"}
+    full = {k: v for k, v in os.environ.items() if k not in ("XDG_CACHE_HOME", complete.FILE_ENV)}
     full.update(env, HOME=str(tmp_path))
     code = "import platformdirs; print(platformdirs.user_cache_dir('cachecensus'))"
     out = subprocess.run([sys.executable, "-c", code], env=full, capture_output=True, text=True)

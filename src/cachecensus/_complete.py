@@ -132,8 +132,20 @@ def main(argv: list[str] | None = None) -> int:
     if kind not in complete.KINDS:
         print(USAGE, file=sys.stderr)
         return 2
-    for name in candidates(kind, args[1] if len(args) > 1 else ""):
-        print(name)
+    return emit(candidates(kind, args[1] if len(args) > 1 else ""))
+
+
+def emit(names: list[str]) -> int:
+    """Print ``names`` one a line; a reader that stops early (``| head``) is no error."""
+    try:
+        sys.stdout.write("".join(name + "\n" for name in names))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # nothing more to say to a closed pipe, and nothing for the interpreter to flush
+        # (and complain about) at exit either
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
     return 0
 
 
