@@ -829,6 +829,8 @@ class PipBatch:
         assert self.proc.stdin is not None
         self.proc.stdin.close()
         self.proc.wait(timeout=30)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
 
 
 def _ours(python: Path, env: dict[str, str], cwd: Path) -> tuple[int, str]:
