@@ -181,7 +181,9 @@ def test_real_pipenv_caches_where_resolved(
     home, proj = _run_pipenv(tmp_path, loopback_index, extra)
     host = Host.local()
     user = User("me", os.geteuid(), os.getegid(), str(home), "/bin/sh")
-    res = resolve_pipenv(host, user=user, env={"HOME": str(home), **extra}, project_dir=str(proj))
+    res = resolve_pipenv(
+        host, user=user, env={"HOME": str(home), **extra}, project_dir=str(proj), version=PIPENV
+    )
     expected = str(tmp_path / "pc") if setting != "default" else str(home / ".cache" / "pipenv")
     assert res.cache_dir == os.path.realpath(expected)
     scan = pipfmt.scan(host, res.cache_dir)

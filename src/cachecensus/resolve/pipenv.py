@@ -54,6 +54,13 @@ NEWEST = "2026.10.3"
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
+# python-dotenv's parser.py: a quoted value, then an optional comment
+_DQ = re.compile(r'"((?:\\"|[^"])*)"(?:[ \t]*#.*)?[ \t]*')
+_SQ = re.compile(r"'((?:\\'|[^'])*)'(?:[ \t]*#.*)?[ \t]*")
+_DQ_ESCAPES = re.compile(r"\\[\\'\"abfnrtv]")
+_SQ_ESCAPES = re.compile(r"\\[\\']")
+_ESCAPED = {"\\": "\\", "'": "'", '"': '"', "a": "\a", "b": "\b", "f": "\f", "n": "\n"}
+_ESCAPED |= {"r": "\r", "t": "\t", "v": "\v"}
 _VAR = re.compile(r"\$\{([^}:]*)(?::-([^}]*))?\}")  # python-dotenv's _posix_variable
 
 
@@ -84,13 +91,12 @@ def parse_dotenv(text: str, env: Mapping[str, str]) -> list[tuple[str, str, int]
         if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.\-]*", key):
             continue
         value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            quote = value[0]
-            value = value[1:-1]
-            if quote == '"':
-                value = value.replace('\\"', '"').replace("\\\\", "\\")
-            else:
-                value = value.replace("\\'", "'").replace("\\\\", "\\")
+        if value[:1] in ("'", '"'):
+            quoted = (_DQ if value[0] == '"' else _SQ).fullmatch(value)
+            if quoted is None:
+                continue  # python-dotenv skips a line it cannot parse
+            escapes = _DQ_ESCAPES if value[0] == '"' else _SQ_ESCAPES
+            value = escapes.sub(lambda m: _ESCAPED[m.group()[1]], quoted.group(1))
         else:
             value = re.split(r"\s+#", value, maxsplit=1)[0].rstrip()
 
