@@ -65,6 +65,11 @@ def test_the_version_is_read_from_the_dist_info_behind_the_command(tmp_path: Pat
     version, where = installed_version(host, env, "poetry")
     assert version == "1.8.5" and where.endswith("poetry-1.8.5.dist-info")
     assert installed_version(host, {"PATH": "/usr/bin"}, "poetry")[0] is None
+    (bin_dir / "pdm").write_text("#!/usr/bin/env python3\n")  # whichever python: unknown
+    assert installed_version(host, env, "pdm") == (
+        None,
+        "/home/a/.local/bin/pdm: no interpreter named on its first line",
+    )
     alice = User("a", 1000, 1000, "/home/a", "/bin/sh")
     unknown = resolve_poetry(host, user=alice, env={"HOME": "/home/a", "PATH": "/usr/bin"})
     assert "poetry version unknown" in unknown.reason and "2.5.1's rules" in unknown.reason
@@ -151,6 +156,16 @@ PDM_SCENARIOS = [
         files={"{tmp}/pdm.toml": 'cache_dir = "{tmp}/x"\nbogus = 1\n'},
     ),
     Scenario(
+        "an unknown key in the site config",
+        env={"XDG_CONFIG_DIRS": "{tmp}/site:/etc/xdg"},
+        files={"{tmp}/site/pdm/config.toml": 'cache_dir = "{tmp}/site-cache"\n[cache]\nx = 1\n'},
+    ),
+    Scenario(
+        "site config's cache_dir",
+        env={"XDG_CONFIG_DIRS": "{tmp}/site"},
+        files={"{tmp}/site/pdm/config.toml": 'cache_dir = "{tmp}/site-cache"\n'},
+    ),
+    Scenario(
         "a [pypi.extra] source is known",
         files={
             "{home}/.config/pdm/config.toml": 'cache_dir = "{tmp}/beforesource"\n'
@@ -158,6 +173,14 @@ PDM_SCENARIOS = [
         },
     ),
 ]
+
+
+PDM_FAILS = {
+    "cache-dir with a dash is unknown",
+    "a [cache] table is unknown",
+    "an unknown key in PDM_CONFIG_FILE",
+    "an unknown key in the site config",
+}
 
 
 @pytest.mark.slow
@@ -172,6 +195,7 @@ def test_pdm_versions_match_real_pdm(version: str, tmp_path: Path) -> None:
             [str(pdm), "config", "cache_dir"], env=env, cwd=cwd, capture_output=True, text=True
         )
         got = resolve_pdm(HOST, user=USER, env=env, project_dir=cwd, version=version)
+        assert (scenario.name, proc.returncode != 0) == (scenario.name, scenario.name in PDM_FAILS)
         if proc.returncode != 0:
             assert "NoConfigError" in proc.stderr or "No such config" in proc.stderr, (
                 scenario.name,
