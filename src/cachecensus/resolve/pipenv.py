@@ -30,9 +30,11 @@ Version rules (the version is read from the pipenv on the user's ``PATH``, see
   ``PIPENV_PIPFILE`` overrides), and its ``.env`` is loaded (``pipenv/utils/environment.py``);
   the vendored python-dotenv (``pipenv/vendor/dotenv/main.py``: ``resolve_variables``)
   expands ``${VAR}`` and ``${VAR:-default}`` in every value, single-quoted ones too;
-- pipenv 2024.4.1 (``pipenv/patched/pip/_vendor/platformdirs/unix.py``, platformdirs 4.2):
+- pipenv before 2026.8.0 (``pipenv/patched/pip/_vendor/platformdirs/unix.py``; read in
+  2024.4.1, 2025.0.0, 2025.1.3, 2026.0.0, 2026.5.0 .. 2026.7.1, platformdirs up to 4.5.1):
   ``XDG_CACHE_HOME`` is used verbatim when it is not blank (surrounding spaces kept);
-- pipenv 2026.10.3 (its platformdirs' ``XDGMixin``): the value is stripped.
+- pipenv 2026.8.0 and later (read in 2026.8.0 .. 2026.10.3: platformdirs 4.10's
+  ``platformdirs/_xdg.py``, ``os.environ.get("XDG_CACHE_HOME", "").strip()``): stripped.
 
 Proven against real pipenv 2024.4.1 and 2026.10.3 (``tests/test_pipenv.py``,
 ``tests/test_tool_versions.py``).
@@ -117,7 +119,7 @@ def default_cache_dir(
     """pip's vendored platformdirs ``user_cache_dir("pipenv")``: (path, how it was made)."""
     raw = env.get("XDG_CACHE_HOME", "")
     if raw.strip():
-        old = version is not None and version_key(version) <= (2024, 4, 1)
+        old = version is not None and version_key(version) < (2026, 8)
         xdg = raw if old else raw.strip()
         return posixpath.join(xdg, "pipenv"), "$XDG_CACHE_HOME/pipenv"
     home = (env.get("HOME", user.home)).rstrip("/")  # os.path.expanduser
