@@ -27,16 +27,16 @@ Version rules (the version is read from the poetry on the user's ``PATH``, see
 - poetry 2.4.0 .. 2.5.1 (``poetry/config/config.py``: ``"data-dir": str(data_dir())`` in
   ``default_config``; ``process`` substitutes a ``{key}`` whose value ``is not None``): the
   rules above;
-- poetry 2.0 .. 2.3 (read in 2.1.4, 2.2.1, 2.3.0: ``process`` has ``if config_value:``): a
-  ``{key}`` whose value is empty stays literal;
-- poetry 1.8.5 (as 2.0 .. 2.3, and ``poetry/config/config.py``: ``default_config`` has no
-  ``data-dir``, so ``{data-dir}`` stays literal unless ``POETRY_DATA_DIR`` or a config file
-  sets it;
-  ``poetry/console/commands/config.py`` merges ``poetry.toml`` only when
+- poetry 1.8 .. 2.3 (read in 1.8.5, 2.0.0, 2.1.0, 2.1.4, 2.2.1, 2.3.0: ``process`` has
+  ``if config_value:``): a ``{key}`` whose value is empty stays literal;
+- poetry 2.0.0 and 1.8.5 (``poetry/config/config.py``: ``default_config`` has no
+  ``data-dir``, added in 2.1.0), so ``{data-dir}`` stays literal unless ``POETRY_DATA_DIR``
+  or a config file sets it;
+- poetry 1.8.5: ``poetry/console/commands/config.py`` merges ``poetry.toml`` only when
   ``self.poetry`` builds, i.e. ``poetry/core/factory.py``'s ``create_poetry`` finds the
   nearest ``pyproject.toml`` with a ``[tool.poetry]`` table that validates: a PEP 621
   ``[project]``-only file has none, and in package mode ``name``, ``version``,
-  ``description`` and ``authors`` are required).
+  ``description`` and ``authors`` are required.
 """
 
 from __future__ import annotations
@@ -133,11 +133,12 @@ def resolve_poetry(
         version, where = installed_version(host, env, "poetry")
     note = rules_note("poetry", version, where, NEWEST)
     legacy = version is not None and version_key(version) < (2,)
+    no_data_dir = version is not None and version_key(version) < (2, 1)
     dirs = UserDirs(host, user, env)
     cwd = project_dir or env.get("PWD") or user.home
     default_dir, default_how = dirs.user_cache_dir("pypoetry")
     config: dict[str, Any] = {"cache-dir": default_dir}
-    if not legacy:
+    if not no_data_dir:
         poetry_home = env.get("POETRY_HOME")
         config["data-dir"] = (
             dirs.os_expanduser(poetry_home) if poetry_home else dirs.user_data_dir("pypoetry")[0]
