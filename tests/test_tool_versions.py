@@ -16,7 +16,7 @@ import pytest
 
 from cachecensus.host import Host
 from cachecensus.models import User
-from cachecensus.resolve.pdm import resolve_pdm
+from cachecensus.resolve.pdm import known_keys, resolve_pdm
 from cachecensus.resolve.pipenv import parse_dotenv, resolve_pipenv
 from cachecensus.resolve.poetry import resolve_poetry
 from cachecensus.resolve.toolversion import installed_version, version_key
@@ -187,6 +187,11 @@ PDM_FAILS = {
 @pytest.mark.parametrize("version", PDMS)
 def test_pdm_versions_match_real_pdm(version: str, tmp_path: Path) -> None:
     pdm = tool_venv(WORK, f"venv-pdm-{version}", [f"pdm=={version}"]) / "pdm"
+    probe = "from pdm.project.config import Config; print(*sorted(Config._config_map))"
+    keys = subprocess.run(
+        [str(pdm.parent / "python"), "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert set(keys.stdout.split()) == known_keys(version)  # the rules' table is this pdm's
     for number, scenario in enumerate(PDM_SCENARIOS):
         top = tmp_path / str(number)
         top.mkdir()

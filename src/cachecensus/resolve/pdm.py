@@ -90,10 +90,14 @@ _KEYS_2_22 = frozenset(
         "theme.warning",
     ]
 )
-#: ``Config._config_map`` keys per pdm version (``pdm/project/config.py``), oldest first.
+#: ``Config._config_map`` keys per pdm version (``pdm/project/config.py``), oldest first:
+#: read from 2.22.4, 2.26.9 and 2.29.4 installed and from the 2.23.0, 2.24.0, 2.25.0,
+#: 2.27.0, 2.28.0, 2.29.0 wheels (one key added in 2.24.0, 2.25.0 and 2.27.0).
 KNOWN_KEYS: tuple[tuple[tuple[int, ...], frozenset[str]], ...] = (
     ((2, 22), _KEYS_2_22),
-    ((2, 26), _KEYS_2_22 | {"lock.format", "python.use_python_version"}),
+    ((2, 24), _KEYS_2_22 | {"python.use_python_version"}),
+    ((2, 25), _KEYS_2_22 | {"python.use_python_version", "lock.format"}),
+    ((2, 27), _KEYS_2_22 | {"python.use_python_version", "lock.format", "strategy.exclude-newer"}),
 )
 
 
