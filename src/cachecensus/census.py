@@ -26,6 +26,7 @@ import posixpath
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
+from cachecensus import tools as registry
 from cachecensus.discover.processes import shared_snapshot
 from cachecensus.discover.variables import (
     LOGIN,
@@ -41,26 +42,18 @@ from cachecensus.models import (
     CacheDir,
     Census,
     Environment,
-    EnvKind,
     Problem,
     Resolution,
     Usage,
     User,
 )
-from cachecensus.resolve import OTHER_TOOLS, resolve_tool
+from cachecensus.resolve import resolve_tool
+from cachecensus.tools import Tool
 
 #: ``resolve_pip``'s shape: ``(host, *, user, env, prefix, view, cwd, euid, pip_version)``.
 Resolver = Callable[..., Resolution]
 #: Views resolved per pair: the first is the one installs use (the census's cache).
 VIEWS = ("install", "cache")
-#: The tool whose cache an environment of this kind was made with (besides its pip's).
-TOOL_OF_KIND: dict[EnvKind, str] = {
-    EnvKind.UV_TOOL: "uv",
-    EnvKind.UV_MANAGED: "uv",
-    EnvKind.POETRY: "poetry",
-    EnvKind.PIPENV: "pipenv",
-    EnvKind.CONDA: "conda",
-}
 
 
 def environments_of(
@@ -124,7 +117,7 @@ def build_census(
     root_home = root.home if root else "/root"
     pairs: list[tuple[Usage, Resolution]] = []
     problems: list[Problem] = []
-    wanted = set(tools) if tools is not None else {"pip", *OTHER_TOOLS}
+    wanted = set(tools) if tools is not None else set(registry.names())
     with shared_snapshot(host):
         for user in users:
             targets = [None, *environments_of(user, environments, root_home)]
@@ -188,8 +181,8 @@ def _user_pairs(
     """Every tool's pairs for ``user`` with the variables ``env_vars``, and their problems."""
     pairs: list[tuple[Usage, Resolution]] = []
     problems: list[Problem] = []
-    for tool in OTHER_TOOLS:
-        if tool in wanted:
+    for tool in registry.REGISTRY:
+        if tool.resolver is not None and tool.name in wanted:
             found, trouble = _other_tool(host, tool, user, env_vars, targets)
             pairs.extend(found)
             problems.extend(trouble)
@@ -231,66 +224,40 @@ def _user_pairs(
 
 def _other_tool(
     host: Host,
-    tool: str,
+    tool: Tool,
     user: User,
     env_vars: Mapping[str, str],
     targets: Sequence[Environment | None],
 ) -> tuple[list[tuple[Usage, Resolution]], list[Problem]]:
-    """``tool``'s caches for ``user``: their own (no environment) and those of the
-    environments that tool made; only directories that exist."""
+    """``tool``'s caches for ``user``: their own (no environment; only when one of the
+    tool's ``needs_variables`` is set, if it names any) and those of the environments that
+    tool made; only directories that exist."""
     pairs: list[tuple[Usage, Resolution]] = []
     problems: list[Problem] = []
     for env in targets:
-        if env is not None and TOOL_OF_KIND.get(env.kind) != tool:
+        if env is not None and env.kind not in tool.env_kinds:
             continue
-        prefix = root_prefix = project_dir = None
-        if tool == "conda":
-            if env is None:
-                # conda's own installation is only known from the user's variables; the
-                # installations discovery found are resolved through their environments
-                if not any(v in env_vars for v in ("CONDA_EXE", "MAMBA_ROOT_PREFIX")):
-                    continue
-            else:
-                prefix = env.prefix
-                root_prefix = env.prefix.split("/envs/", 1)[0]
-        if tool == "pipenv" and env is not None:
-            project_dir = _pipenv_project(host, env.prefix)
+        # conda's own installation is only known from the user's variables; the
+        # installations discovery found are resolved through their environments
+        needs = tool.needs_variables
+        if env is None and needs and not any(v in env_vars for v in needs):
+            continue
         try:
-            found = resolve_tool(
-                tool,
-                host,
-                user=user,
-                env=env_vars,
-                prefix=prefix,
-                root_prefix=root_prefix,
-                project_dir=project_dir,
-            )
-        except ImportError:
-            return [], []
+            found = resolve_tool(tool.name, host, user=user, env=env_vars, environment=env)
         except (OSError, ValueError) as exc:
-            problems.append(Problem(path=user.home, message=f"{tool}: {exc}"))
+            problems.append(Problem(path=user.home, message=f"{tool.name}: {exc}"))
             continue
         where = env.interpreter if env is not None else user.home
         for res in found:
             for message in res.problems:
-                problems.append(Problem(path=where, message=f"{tool}: {message}"))
+                problems.append(Problem(path=where, message=f"{tool.name}: {message}"))
             if res.error:
-                problems.append(Problem(path=where, message=f"{tool} would fail: {res.error}"))
+                problems.append(Problem(path=where, message=f"{tool.name} would fail: {res.error}"))
             if res.cache_dir is None or not host.is_dir(res.cache_dir):
                 continue
             name = env.interpreter if env is not None else ""
             pairs.append((Usage(user.name, name, res.view), res))
     return pairs, problems
-
-
-def _pipenv_project(host: Host, prefix: str) -> str | None:
-    """The project a pipenv venv belongs to: pipenv writes its path into ``.project``."""
-    try:
-        project = prefix.rstrip("/") + "/.project"  # a path: bytes, not necessarily UTF-8
-        text = host.read_text(project, errors="surrogateescape").strip()
-    except (OSError, ValueError):
-        return None
-    return text if posixpath.isabs(text) else None
 
 
 def group_caches(

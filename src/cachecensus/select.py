@@ -231,7 +231,7 @@ def _purgeable(entry: Entry, kinds: frozenset[Kind] | None = None) -> bool:
         return True  # what an interrupted removal of ours left aside
     try:
         return format_for(entry.tool).purgeable(entry)
-    except (KeyError, ImportError):
+    except KeyError:
         return False
 
 

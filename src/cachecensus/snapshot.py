@@ -64,7 +64,7 @@ def applies(tool: str) -> bool:
     """Whether ``tool``'s cache format may be answered from a snapshot."""
     from cachecensus.caches import format_for
 
-    return bool(getattr(format_for(tool), "SNAPSHOT", False))
+    return format_for(tool).SNAPSHOT
 
 
 #: What wrote a snapshot's blobs: a snapshot written by another layout or version is none

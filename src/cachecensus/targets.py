@@ -117,14 +117,17 @@ _UNSHAPED = (
 def _cache_shaped(host: Host, path: str, tool: str | None) -> bool:
     """``path`` has the top-level layout of ``tool``'s cache (any tool's for None), or is
     empty (a cache before its first download)."""
-    from cachecensus.caches import TOOLS, format_for
+    from cachecensus.caches import format_for
+    from cachecensus.tools import with_own_format
 
     try:
         if not host.listdir(path):
             return True
     except (OSError, ValueError):
         return True  # unreadable inside: the scan says so
-    return any(format_for(t).looks_like(host, path) for t in ([tool] if tool else TOOLS))
+    return any(
+        format_for(t).looks_like(host, path) for t in ([tool] if tool else with_own_format())
+    )
 
 
 def inspect_python(host: Host, python: str) -> Environment:

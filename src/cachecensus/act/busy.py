@@ -40,19 +40,18 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
+from cachecensus import tools as registry
 from cachecensus.host import Host, ProcessInfo
 from cachecensus.models import Resolution, User
 
 log = logging.getLogger(__name__)
 
-#: Installer names (a command's or a script's base name), mapped to the tool resolved.
-_INSTALLER = re.compile(r"pip[0-9.]*|uvx?|poetry|pdm|pipenv|conda|mamba|micromamba")
 #: How long a process's resolved caches are reused (one ``purge`` over many caches).
 MEMO_SECONDS = 10.0
 _MEMO_MAX = 512
-#: The option that names a cache directory outright; those that make a tool use none.
+#: The option that names a cache directory outright (those that make a tool use none are
+#: its ``no_cache_options`` in :mod:`cachecensus.tools`).
 _CACHE_DIR_OPTS = ("--cache-dir",)
-_NO_CACHE_OPTS = {"pip": ("--no-cache-dir",), "uv": ("--no-cache", "-n")}
 
 
 class Installer(NamedTuple):
@@ -78,14 +77,16 @@ class Spec(NamedTuple):
     isolated: bool
 
 
-def _installer(name: str, args: Sequence[str]) -> Installer:
-    if name.startswith("pip") and name != "pipenv":
-        return Installer("pip", "", tuple(args))
-    if name in ("uv", "uvx"):
-        return Installer("uv", "", tuple(args))
-    if name in ("mamba", "micromamba"):
-        return Installer("conda", "mamba", tuple(args))
-    return Installer(name, "conda" if name == "conda" else "", tuple(args))
+def _installer(name: str, args: Sequence[str]) -> Installer | None:
+    """The installer a command called ``name`` is (a registered tool's ``installers``
+    pattern matches it whole), or None."""
+    for tool in registry.REGISTRY:
+        if any(re.fullmatch(pattern, name) for pattern in tool.installers):
+            flavor = ""
+            if tool.name == "conda":  # mamba and micromamba read conda's files their way
+                flavor = "conda" if name == "conda" else "mamba"
+            return Installer(tool.name, flavor, tuple(args))
+    return None
 
 
 def installer_of(proc: ProcessInfo) -> Installer | None:
@@ -94,13 +95,14 @@ def installer_of(proc: ProcessInfo) -> Installer | None:
     ``-m`` one of them (``python -m pip``); None for any other process."""
     cmd = proc.cmdline
     for i, word in enumerate(cmd[:4]):
-        if _INSTALLER.fullmatch(posixpath.basename(word)):
-            return _installer(posixpath.basename(word), cmd[i + 1 :])
+        found = _installer(posixpath.basename(word), cmd[i + 1 :])
+        if found is not None:
+            return found
         if word == "-m" and i + 1 < len(cmd):
-            module = cmd[i + 1].split(".")[0]
-            if _INSTALLER.fullmatch(module):
-                return _installer(module, cmd[i + 2 :])
-    if proc.exe and _INSTALLER.fullmatch(posixpath.basename(proc.exe)):
+            found = _installer(cmd[i + 1].split(".")[0], cmd[i + 2 :])
+            if found is not None:
+                return found
+    if proc.exe:
         return _installer(posixpath.basename(proc.exe), cmd[1:])
     return None
 
@@ -337,7 +339,7 @@ def resolved_caches(host: Host, spec: Spec) -> tuple[tuple[str, str], ...]:
         return held[2]
     try:
         found = _resolve(host, spec)
-    except (OSError, ValueError, ImportError) as exc:
+    except (OSError, ValueError) as exc:
         log.debug("cannot resolve the caches of %s: %s", spec, exc)
         found = ()
     if len(_memo) >= _MEMO_MAX:
@@ -375,7 +377,7 @@ def why_busy(
         where = _absolute(proc, named)
         if where is not None and inside(host, where, target):
             return "its --cache-dir"
-    elif not any(word in _NO_CACHE_OPTS.get(installer.tool, ()) for word in args):
+    elif not any(word in registry.tool(installer.tool).no_cache_options for word in args):
         for path, why in resolved_caches(host, spec_of(host, proc, installer)):
             if inside(host, path, target):
                 return why

@@ -105,7 +105,7 @@ def shape_of(tool: str) -> Callable[[str], str | None]:
     """``tool``'s ``cache_shape`` (see :func:`cache_shape`), looked up once."""
     try:
         shape: Callable[[str], str | None] = format_for(tool).cache_shape
-    except (KeyError, ImportError):
+    except KeyError:
         return lambda rel: None
 
     def role(rel: str) -> str | None:
@@ -481,7 +481,7 @@ def _take_lock(top_fd: int, tool: str, wait_s: float = 5.0) -> int | None:
     or the cache has no lock file yet. Raises BlockingIOError when it stays held."""
     try:
         name = format_for(tool).LOCK
-    except (KeyError, ImportError):
+    except KeyError:
         return None
     if not name or "/" in name:
         return None

@@ -41,7 +41,7 @@ from typing import Any
 from packaging.utils import canonicalize_name
 
 from cachecensus import userfile
-from cachecensus.caches.base import ScannerBase, has_file
+from cachecensus.caches.base import CacheFormat, ScannerBase, has_file
 from cachecensus.host import Host
 from cachecensus.memo import Memo
 from cachecensus.models import CacheScan, Entry, Kind, Problem
@@ -452,3 +452,24 @@ def guard(entries: Sequence[Entry], chosen: Sequence[tuple[Entry, str]]) -> list
 
 
 _LINKABLE = frozenset({Kind.ARCHIVE, Kind.PACKAGE})
+
+
+class CondaFormat(CacheFormat):
+    """conda's cache format: this module's functions, checked against the contract."""
+
+    TOOL = TOOL
+    LOCK = LOCK
+    MARKER = MARKER
+    looks_like = staticmethod(looks_like)
+    scan = staticmethod(scan)
+    cache_shape = staticmethod(cache_shape)
+    purgeable = staticmethod(purgeable)
+    closure = staticmethod(closure)
+    prune = staticmethod(prune)
+    marked = staticmethod(marked)
+    trash_parent = staticmethod(trash_parent)
+    guard = staticmethod(guard)
+
+
+#: The one instance :func:`cachecensus.caches.format_for` returns for conda.
+FORMAT = CondaFormat()

@@ -38,7 +38,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cachecensus.caches.base import ScannerBase, has_dir, has_file
+from cachecensus.caches.base import CacheFormat, ScannerBase, has_dir, has_file
 from cachecensus.caches.pip import _open
 from cachecensus.caches.poetry import split_archive
 from cachecensus.host import Host
@@ -683,3 +683,25 @@ def listed_rows(host: Host, cache_dir: str) -> list[Entry]:
         for row in rows
         if not row.deleted
     ]
+
+
+class PdmFormat(CacheFormat):
+    """pdm's cache format: this module's functions, checked against the contract."""
+
+    TOOL = TOOL
+    LOCK = LOCK
+    MARKER = MARKER
+    looks_like = staticmethod(looks_like)
+    scan = staticmethod(scan)
+    cache_shape = staticmethod(cache_shape)
+    purgeable = staticmethod(purgeable)
+    closure = staticmethod(closure)
+    prune = staticmethod(prune)
+    marked = staticmethod(marked)
+    trash_parent = staticmethod(trash_parent)
+    guard = staticmethod(guard)
+    listed_rows = staticmethod(listed_rows)
+
+
+#: The one instance :func:`cachecensus.caches.format_for` returns for pdm.
+FORMAT = PdmFormat()

@@ -40,7 +40,7 @@ from typing import Any
 import msgpack
 
 from cachecensus import selfrun
-from cachecensus.caches.base import DirStamp, ScannerBase
+from cachecensus.caches.base import CacheFormat, DirStamp, ScannerBase
 from cachecensus.host import Host
 from cachecensus.memo import Memo, Values
 from cachecensus.models import CacheScan, Entry, FileInfo, Kind
@@ -94,17 +94,6 @@ def _wheel_dir_shaped(parts: list[str]) -> bool:
     return len(parts) == 4 and all(
         len(p) == n and _hex(p) for p, n in zip(parts, _WHEEL_DIRS, strict=True)
     )
-
-
-def is_cache_shaped(rel: str) -> bool:
-    """Whether ``rel`` (relative to a pip cache dir) is a path pip itself writes entries at:
-    the only files removal may ever touch."""
-    if http_name(rel) is not None:
-        return True
-    parts = rel.split("/")
-    if parts[0] == "wheels" and len(parts) == 6 and _wheel_dir_shaped(parts[1:5]):
-        return parts[5] == "origin.json" or (parts[5].endswith(".whl") and "-" in parts[5])
-    return False
 
 
 # ---------------------------------------------------------------------- records
@@ -1136,3 +1125,39 @@ def prune(entries: Iterable[Entry]) -> list[tuple[Entry, str]]:
         elif e.kind == Kind.CORRUPT and purgeable(e):
             out.append((e, "corrupt: pip can never use it"))
     return out
+
+
+def artifact_file(entry: Entry) -> FileInfo | None:
+    """The artifact's own file: an ``http-v2`` entry's body (not its record), a built
+    wheel; none for a legacy ``http/`` record (its artifact is inside it)."""
+    if entry.area == "http-v2" and len(entry.files) == 2:
+        return entry.files[1]
+    if entry.area == "wheels" and entry.kind == Kind.BUILT_WHEEL:
+        return entry.files[0]
+    return None
+
+
+def artifact_in_record(entry: Entry) -> bool:
+    """A legacy ``http/`` record holds its body inside it."""
+    return entry.area == "http"
+
+
+class PipFormat(CacheFormat):
+    """pip's cache format: this module's functions, checked against the contract."""
+
+    TOOL = TOOL
+    LOCK = LOCK
+    SNAPSHOT = SNAPSHOT
+    looks_like = staticmethod(looks_like)
+    scan = staticmethod(scan)
+    cache_shape = staticmethod(cache_shape)
+    purgeable = staticmethod(purgeable)
+    closure = staticmethod(closure)
+    prune = staticmethod(prune)
+    artifact_file = staticmethod(artifact_file)
+    artifact_in_record = staticmethod(artifact_in_record)
+    record_sha256 = staticmethod(record_body_sha256)
+
+
+#: The one instance :func:`cachecensus.caches.format_for` returns for pip.
+FORMAT = PipFormat()

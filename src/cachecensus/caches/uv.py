@@ -59,7 +59,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import replace
 
 from cachecensus.caches import uvbuckets
-from cachecensus.caches.base import ScannerBase, has_file
+from cachecensus.caches.base import CacheFormat, ScannerBase, has_file
 from cachecensus.caches.uvbuckets import NEWEST_UV, understood, writers
 from cachecensus.discover.uvbin import UvBinary
 from cachecensus.host import Host
@@ -604,14 +604,6 @@ def _join(*parts: str | None) -> str | None:
     return joined or None
 
 
-_ROLE_ORDER = {"pointer": 0, "record": 1, "wheel": 2, "link": 3, "tmp": 4, "member": 5}
-
-
-def _order(rel: str) -> tuple[int, str]:
-    """Files of an entry: what uv looks up first goes first."""
-    return (_ROLE_ORDER.get(cache_shape(rel) or "", 6), rel)
-
-
 # ---------------------------------------------------------------------- the contract
 
 
@@ -788,3 +780,28 @@ def entry_path(entry: Entry) -> str:
     if entry.files and all(f.path.startswith(own + "/") for f in entry.files):
         return own
     return entry.files[0].path if entry.files else own
+
+
+class UvFormat(CacheFormat):
+    """uv's cache format: this module's functions, checked against the contract."""
+
+    TOOL = TOOL
+    LOCK = LOCK
+    MARKER = MARKER
+    PRUNE_BOUNDED = PRUNE_BOUNDED
+    SCAN_TAKES_INSTALLED = True
+    looks_like = staticmethod(looks_like)
+    scan = staticmethod(scan)
+    cache_shape = staticmethod(cache_shape)
+    purgeable = staticmethod(purgeable)
+    closure = staticmethod(closure)
+    prune = staticmethod(prune)
+    named = staticmethod(named)
+    guard = staticmethod(guard)
+    entry_path = staticmethod(entry_path)
+    marked = staticmethod(marked)
+    trash_parent = staticmethod(trash_parent)
+
+
+#: The one instance :func:`cachecensus.caches.format_for` returns for uv.
+FORMAT = UvFormat()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import time
 from typing import Any
 
 import typer
@@ -72,10 +71,6 @@ def spec_of(spec: str | None, old: str | None) -> Any:
         return parse_spec(spec if spec is not None else old)
     except ValueError as exc:
         fail(str(exc))
-
-
-def _when(seconds: int | None) -> str:
-    return time.strftime("%Y-%m-%d", time.localtime(seconds)) if seconds else "-"
 
 
 def audit_command(
@@ -253,11 +248,11 @@ def list_command(
         for _, result in scanned.caches
         for e in select(result.entries, pattern, spec=spec, kinds=kinds)
     ]
-    for cache, result in scanned.caches:  # pdm keeps its downloads inside one database
-        if cache.tool == "pdm" and result.exists:
-            from cachecensus.caches.pdm import listed_rows
+    from cachecensus.caches import format_for
 
-            rows = listed_rows(scanned.host, cache.path)
+    for cache, result in scanned.caches:  # pdm keeps its downloads inside one database
+        if result.exists:
+            rows = format_for(cache.tool).listed_rows(scanned.host, cache.path)
             entries += select(rows, pattern, spec=spec, kinds=kinds)
     remember_projects(scanned)
     if json_output:
@@ -361,7 +356,7 @@ def info_command(
         all_users=False,
         scan_dirs=[],
         json_output=json_output,
-        tools=[ToolChoice.pip],
+        tools=[ToolChoice("pip")],
         snapshots=not rescan,
     )
     infos = [pip_info(result, pip_version) for _, result in scanned.caches]

@@ -10,6 +10,7 @@ from typing import Any
 
 import typer
 
+from cachecensus import tools as registry
 from cachecensus.cli.common import (
     EXIT_OK,
     EXIT_PARTIAL,
@@ -21,6 +22,9 @@ from cachecensus.cli.common import (
 from cachecensus.cli.scanning import ToolChoice
 from cachecensus.models import SCHEMA, Resolution
 from cachecensus.report import shown
+
+#: The tools resolved per user (every registered one but pip).
+_PER_USER = ", ".join(t.name for t in registry.REGISTRY if t.resolver is not None)
 
 
 class View(str, enum.Enum):
@@ -50,9 +54,9 @@ def dir_command(
         "reads; installs read [install]).",
     ),
     tool: ToolChoice = typer.Option(
-        ToolChoice.pip,
+        ToolChoice("pip"),
         "--tool",
-        help="Whose cache: pip (per environment), or uv, poetry, pdm, pipenv, conda "
+        help=f"Whose cache: pip (per environment), or {_PER_USER} "
         "(per user and working directory, as 'uv cache dir' and the like answer).",
     ),
     root: str | None = RootOption,
@@ -67,7 +71,7 @@ def dir_command(
         users = users_for(host, user, False)
     except TargetError as exc:
         fail(str(exc))
-    if tool != ToolChoice.pip:
+    if registry.tool(tool.value).resolver is not None:  # not pip's (per environment)
         if python is not None or view != View.cache:
             fail("--python and --for are pip's; other tools' caches are per user")
         _other_tool(host, users, tool.value, not user, json_output)

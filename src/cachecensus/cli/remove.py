@@ -283,9 +283,7 @@ def bounded_by_own_prune(
     for cache, result in scanned.caches:
         fmt = format_for(cache.tool)
         allowed[result.cache_dir] = (
-            {e.key for e, _ in fmt.prune(result.entries)}
-            if getattr(fmt, "PRUNE_BOUNDED", False)
-            else None
+            {e.key for e, _ in fmt.prune(result.entries)} if fmt.PRUNE_BOUNDED else None
         )
     return [
         (e, why) for e, why in chosen if (keys := allowed.get(e.cache_dir)) is None or e.key in keys

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from cachecensus import tools as registry
 from cachecensus.cli.common import fail, make_host, not_empty, warn
 from cachecensus.host import Host
 
@@ -42,13 +43,13 @@ AllUsersOption = typer.Option(
 )
 
 
-class ToolChoice(str, Enum):
-    pip = "pip"
-    uv = "uv"
-    poetry = "poetry"
-    pdm = "pdm"
-    pipenv = "pipenv"
-    conda = "conda"
+if TYPE_CHECKING:
+
+    class ToolChoice(str, Enum):
+        """``--tool``'s choices: every tool of the registry, spelled by its name."""
+
+else:
+    ToolChoice = Enum("ToolChoice", [(name, name) for name in registry.names()], type=str)
 
 
 ToolOption = typer.Option(
@@ -157,7 +158,7 @@ def scan_selected(
                     [] if remember and snapshot.applies(cache.tool) else None
                 )
                 stamps: dict[str, Any] = {} if dirs is None else {"dirs": dirs}
-                if cache.tool == "uv":  # which buckets are old: the uvs installed here
+                if fmt.SCAN_TAKES_INSTALLED:  # which buckets are old: the uvs installed here
                     stamps["installed"] = uvs = (
                         uvs if uvs is not None else _installed(host, selection.prefixes)
                     )

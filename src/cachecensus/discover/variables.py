@@ -15,11 +15,13 @@ The invoking user has one view, this process's own environment (what they asked 
 
 from __future__ import annotations
 
+import functools
 import re
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+from cachecensus import tools as registry
 from cachecensus.discover.processes import processes_of
 from cachecensus.host import Host, ProcessInfo
 from cachecensus.models import Decision, Resolution, User
@@ -27,16 +29,27 @@ from cachecensus.models import Decision, Resolution, User
 #: Distinct process environments read per user; the rest are counted in ``omitted``.
 MAX_PROCESS_VIEWS = 16
 
-#: Variables that can move a cache or a config file (or where environments live): the
-#: tools' own prefixes and the XDG base directories; per-shell noise (``PWD``,
-#: ``XDG_SESSION_ID``, ``PYENV_VERSION``, ``CONDA_SHLVL``...) stays out, so it cannot split
-#: one user's shells into many views.
-RELEVANT = re.compile(
-    r"(PIP|UV|POETRY|PDM|PIPENV|PIPX|MAMBA|CONDA)_\w+|CONDARC|MAMBARC|_CONDA_ROOT|_CONDA_EXE"
-    r"|XDG_(CACHE_HOME|CONFIG_HOME|CONFIG_DIRS|DATA_HOME|DATA_DIRS)"
-    r"|HOME|TMPDIR|PYENV_ROOT|WORKON_HOME|ASDF_DATA_DIR",
-    re.ASCII,
+#: Variables that can move a cache or a config file (or where environments live): each
+#: tool's own (its ``variables`` in :mod:`cachecensus.tools`), and these, of no one tool
+#: (the XDG base directories...); per-shell noise (``PWD``, ``XDG_SESSION_ID``,
+#: ``PYENV_VERSION``, ``CONDA_SHLVL``...) stays out, so it cannot split one user's shells
+#: into many views.
+_SHARED = (
+    r"PIPX_\w+|XDG_(CACHE_HOME|CONFIG_HOME|CONFIG_DIRS|DATA_HOME|DATA_DIRS)"
+    r"|HOME|TMPDIR|PYENV_ROOT|WORKON_HOME|ASDF_DATA_DIR"
 )
+
+
+def _relevant_pattern() -> re.Pattern[str]:
+    """Every variable that can move a cache or a config file (see above)."""
+    return _compiled(tuple(p for t in registry.REGISTRY for p in t.variables))
+
+
+@functools.cache
+def _compiled(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join((*patterns, _SHARED)), re.ASCII)
+
+
 _NOISE = frozenset({"CONDA_SHLVL", "CONDA_PROMPT_MODIFIER", "CONDA_DEFAULT_ENV"})
 
 LOGIN = "login"
@@ -64,7 +77,7 @@ def login_variables(user: User) -> dict[str, str]:
 
 
 def relevant(name: str) -> bool:
-    return RELEVANT.fullmatch(name) is not None and name not in _NOISE
+    return _relevant_pattern().fullmatch(name) is not None and name not in _NOISE
 
 
 def _own_home(host: Host, path: str, user: User) -> bool:
