@@ -18,9 +18,9 @@ _cachecensus_options() {  # PATH -> REPLY: its options
         'envs') REPLY='--user --all-users --scan --root --tool --json -h --help' ;;
         'dir') REPLY='--python --user --for --tool --root --json -h --help' ;;
         'audit') REPLY='--cache-dir --python --user --all-users --scan --tool --root --json --toml --stale-days --rescan -h --help' ;;
-        'list') REPLY='--version --kind --cache-dir --python --user --all-users --scan --tool --root --json --rescan -h --help' ;;
+        'list') REPLY='--spec --kind --cache-dir --python --user --all-users --scan --tool --root --json --rescan -h --help' ;;
         'info') REPLY='--python --cache-dir --user --root --json --rescan -h --help' ;;
-        'remove') REPLY='--version --kind --cache-dir --python --user --all-users --scan --tool --root --dry-run -n --yes -y --force --json -h --help' ;;
+        'remove') REPLY='--spec --kind --cache-dir --python --user --all-users --scan --tool --root --dry-run -n --yes -y --force --json -h --help' ;;
         'purge') REPLY='--cache-dir --python --user --all-users --scan --tool --root --dry-run -n --yes -y --force --json -h --help' ;;
         'prune') REPLY='--older-than --max-size --machine-wide --keep-latest --index-pages-older-than --cache-dir --python --user --all-users --scan --tool --root --dry-run -n --yes -y --force --json -h --help' ;;
         'dedupe') REPLY='--link --cache-dir --user --all-users --scan --tool --root --dry-run -n --yes -y --json -h --help' ;;
@@ -52,7 +52,7 @@ _cachecensus_value() {  # PATH OPTION -> REPLY: the option's value kind ('' for 
         'audit|--tool') REPLY='choice:pip uv poetry pdm pipenv conda' ;;
         'audit|--root') REPLY='dir' ;;
         'audit|--stale-days') REPLY='any' ;;
-        'list|--version') REPLY='any' ;;
+        'list|--spec') REPLY='any' ;;
         'list|--kind') REPLY='choice:wheel sdist index-page built-wheel unknown corrupt orphan selfcheck stray archive package metadata environment source control' ;;
         'list|--cache-dir') REPLY='dir' ;;
         'list|--python') REPLY='python' ;;
@@ -64,7 +64,7 @@ _cachecensus_value() {  # PATH OPTION -> REPLY: the option's value kind ('' for 
         'info|--cache-dir') REPLY='dir' ;;
         'info|--user') REPLY='user' ;;
         'info|--root') REPLY='dir' ;;
-        'remove|--version') REPLY='any' ;;
+        'remove|--spec') REPLY='any' ;;
         'remove|--kind') REPLY='choice:wheel sdist index-page built-wheel unknown corrupt orphan selfcheck stray archive package metadata environment source control' ;;
         'remove|--cache-dir') REPLY='dir' ;;
         'remove|--python') REPLY='python' ;;
@@ -137,28 +137,85 @@ _cachecensus_python() {  # -> REPLY: the interpreter of the cachecensus on PATH
     elif [[ ${interp##*/} == python* ]]; then REPLY=$interp; fi
 }
 
+_cachecensus_split() {  # LINE -> words: split at blanks outside quotes (kept as typed)
+    local line=$1 word='' q='' c i
+    REPLY=''
+    for (( i = 0; i < ${#line}; i++ )); do
+        c=${line:i:1}
+        if [[ -n $q ]]; then
+            word+=$c
+            [[ $c == "$q" ]] && q=''
+        elif [[ $c == \\ ]]; then
+            word+=$c${line:i+1:1}; (( i++ )); REPLY=1
+        elif [[ $c == [\'\"] ]]; then
+            q=$c; word+=$c; REPLY=1
+        elif [[ $c == [[:space:]] ]]; then
+            [[ -n $REPLY ]] && words+=("$word")
+            word=''; REPLY=''
+        else
+            word+=$c; REPLY=1
+        fi
+    done
+    [[ -n $REPLY ]] && words+=("$word")
+}
+
+_cachecensus_dequote() {  # WORD -> REPLY: the word as typed, unquoted (best effort)
+    REPLY=$1
+    case $REPLY in
+        \'*) REPLY=${REPLY#\'}; REPLY=${REPLY%\'} ;;
+        \"*) REPLY=${REPLY#\"}; REPLY=${REPLY%\"} ;;
+        *\\*)
+            local out='' i
+            for (( i = 0; i < ${#REPLY}; i++ )); do
+                if [[ ${REPLY:i:1} == \\ ]]; then (( i++ )); fi
+                out+=${REPLY:i:1}
+            done
+            REPLY=$out ;;
+    esac
+}
+
 _cachecensus_dynamic() {  # KIND PREFIX: add the matching dynamic candidates to COMPREPLY
-    local kind=$1 cur=$2 stampkind=$1 fresh='' v REPLY
+    local kind=$1 cur=$2 stampkind=$1 fresh='' v REPLY tab=$'\t'
     [[ $kind == python ]] && stampkind=env
+    _cachecensus_dequote "$cur"
+    cur=$REPLY
     _cachecensus_candidates_file
     local file=$REPLY
     local -a found=()
     if [[ -r $file ]]; then
-        # one awk pass (a shell loop over thousands of lines costs tens of ms)
+        # grep -F finds this prefix's lines (and the kind's stamp): only they reach the
+        # shell, so a TAB costs the same with 40 000 names as with 40
         while IFS= read -r v; do
-            if [[ $v == $'\t'fresh ]]; then fresh=1; else found+=("$v"); fi
-        done < <(awk -F '\t' -v k="$kind" -v sk="$stampkind" -v p="$cur" \
-                     -v now="${EPOCHSECONDS:-}" -v max=43200 '
-            $1 == k && index($2, p) == 1 { print $2 }
-            $1 == "#stamp" && $2 == sk && (now == "" || now - $3 < max) { f = 1 }
-            END { if (f) print "\tfresh" }' "$file" 2>/dev/null)
+            if [[ $v == "#stamp$tab$stampkind$tab"* ]]; then
+                v=${v##*"$tab"}
+                # digits only: the file is data, never arithmetic to evaluate
+                if [[ -n $v && $v != *[!0-9]* ]]; then
+                    if [[ -z ${EPOCHSECONDS:-} ]] || (( EPOCHSECONDS - 10#$v < 43200 )); then
+                        fresh=1
+                    fi
+                fi
+            elif [[ $v == "$kind$tab$cur"* ]]; then
+                found+=("${v#*"$tab"}")
+            fi
+        done < <(LC_ALL=C grep -aF -e "#stamp$tab$stampkind$tab" -e "$kind$tab$cur" \
+                     -- "$file" 2>/dev/null)
     fi
     if [[ -z $fresh ]]; then
         _cachecensus_python
+        # python -m cachecensus._complete, never importing from the working directory
+        local code='import sys; sys.path[:] = [p for p in sys.path if p]'
+        code+='; from cachecensus._complete import main; sys.exit(main())'
         found=()
         while IFS= read -r v; do
             [[ -n $v ]] && found+=("$v")
-        done < <("$REPLY" -m cachecensus._complete "$kind" "$cur" 2>/dev/null)
+        done < <("$REPLY" -c "$code" "$kind" "$cur" 2>/dev/null)
+    fi
+    local IFS=$'\n'
+    if [[ "${found[*]}" == *[!$'\n'A-Za-z0-9._/+@%,:=~-]* ]]; then
+        local i
+        for (( i = 0; i < ${#found[@]}; i++ )); do  # quoted for the command line
+            printf -v 'found[i]' %q "${found[i]}"
+        done
     fi
     COMPREPLY+=("${found[@]}")
 }
@@ -182,8 +239,8 @@ _cachecensus_values() {  # KIND PREFIX: add the candidates for a value of that k
 _cachecensus() {
     local line=${COMP_LINE:0:COMP_POINT} cur REPLY i word cmdpath='' pending='' dd='' npos=0
     local -a words=()
-    read -r -a words <<< "$line"
-    if [[ -z $line || $line == *[[:space:]] ]]; then
+    _cachecensus_split "$line"  # -> words; REPLY: set when the line ends inside a word
+    if [[ -z $REPLY ]]; then
         cur=''
     else
         cur=${words[${#words[@]}-1]}
@@ -226,13 +283,11 @@ _cachecensus() {
         COMPREPLY=("${COMPREPLY[@]/#/$opt}")
     elif [[ -z $dd && $cur == -* ]]; then
         _cachecensus_options "$cmdpath"
-        local IFS=' '
-        COMPREPLY=($(compgen -W "$REPLY" -- "$cur"))
+        _cachecensus_values "choice:$REPLY" "$cur"  # one candidate per word, never one word
     else
         _cachecensus_subcommands "$cmdpath"
         if [[ -n $REPLY && -z $dd ]] && (( npos == 0 )); then
-            local IFS=' '
-            COMPREPLY=($(compgen -W "$REPLY" -- "$cur"))
+            _cachecensus_values "choice:$REPLY" "$cur"
         else
             _cachecensus_arguments "$cmdpath"
             _cachecensus_values "$REPLY" "$cur"

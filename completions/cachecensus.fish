@@ -40,7 +40,7 @@ function __cachecensus_value --argument-names cmdpath option
             echo 'dir'
         case 'audit|--stale-days'
             echo 'any'
-        case 'list|--version'
+        case 'list|--spec'
             echo 'any'
         case 'list|--kind'
             echo 'choice'
@@ -64,7 +64,7 @@ function __cachecensus_value --argument-names cmdpath option
             echo 'user'
         case 'info|--root'
             echo 'dir'
-        case 'remove|--version'
+        case 'remove|--spec'
             echo 'any'
         case 'remove|--kind'
             echo 'choice'
@@ -203,15 +203,18 @@ function __cachecensus_candidates --argument-names kind
         set file $file/cachecensus/completion-candidates.txt
     end
     set -l fresh 0
+    set -l token (commandline -ct)
+    set -l cur (string unescape -- $token 2>/dev/null); or set cur $token
     if test -r $file
-        set -l stamp (string match -r -g "^#stamp\t$stampkind\t(\d+)\$" < $file)
+        # grep -F finds this prefix's lines (and the kind's stamp): only they reach fish,
+        # so a TAB costs the same with 40 000 names as with 40
+        set -l hits (LC_ALL=C command grep -aF -e "#stamp"\t"$stampkind"\t \
+            -e "$kind"\t"$cur" -- $file 2>/dev/null)
+        set -l stamp (string match -r -g "^#stamp\t$stampkind\t(\d+)\$" -- $hits)[1]
         if test -n "$stamp"; and test (math (date +%s) - $stamp) -lt 43200
-            set fresh 1
+            string match -r -g "^$kind\t(.+)\$" -- $hits
+            return
         end
-    end
-    if test $fresh = 1
-        string match -r -g "^$kind\t(.+)\$" < $file
-        return
     end
     set -l py python3
     set -l exe (command -s cachecensus)
@@ -224,7 +227,10 @@ function __cachecensus_candidates --argument-names kind
             set py $parts[1]
         end
     end
-    $py -m cachecensus._complete $kind (commandline -ct) 2>/dev/null
+    # python -m cachecensus._complete, never importing from the working directory
+    set -l code 'import sys; sys.path[:] = [p for p in sys.path if p]'
+    set code "$code; from cachecensus._complete import main; sys.exit(main())"
+    $py -c "$code" $kind "$cur" 2>/dev/null
 end
 
 complete -c cachecensus -f
@@ -237,21 +243,21 @@ complete -c cachecensus -n '__cachecensus_at \'\'' -a 'info' -d 'pip\'s \'cache 
 complete -c cachecensus -n '__cachecensus_at \'\'' -a 'remove' -d 'Remove every cached file of PATTERN: downloads, index pages and built wheels.'
 complete -c cachecensus -n '__cachecensus_at \'\'' -a 'purge' -d 'Remove everything pip would rebuild (http/, http-v2/, wheels/); keep the cache dir,'
 complete -c cachecensus -n '__cachecensus_at \'\'' -a 'prune' -d 'Trim caches by age, size budget (least recently used first) or versions kept;'
-complete -c cachecensus -n '__cachecensus_at \'\'' -a 'dedupe' -d 'The same artifact (same sha256) cached in several caches: report it, or hard-link'
+complete -c cachecensus -n '__cachecensus_at \'\'' -a 'dedupe' -d 'The same artifact (same sha256) stored more than once, in one cache or several:'
 complete -c cachecensus -n '__cachecensus_at \'\'' -a 'install' -d 'Install with pip\'s cache disabled: `PY -m pip install --no-cache-dir PIP_ARGS...`.'
 complete -c cachecensus -n '__cachecensus_at \'\'' -a 'pip' -d 'Run any pip command with its cache disabled (`--no-cache-dir` after the subcommand).'
 complete -c cachecensus -n '__cachecensus_at \'\'' -a 'completion' -d 'Shell completion for bash, zsh and fish (fast: no Python at TAB).'
 complete -c cachecensus -n '__cachecensus_at \'\'' -l 'version' -d 'Show the version and exit.'
 complete -c cachecensus -n '__cachecensus_at \'\'' -s 'h' -l 'help' -d 'Show help and exit.'
-complete -c cachecensus -n '__cachecensus_at \'envs\'' -l 'user' -x -a '(__fish_complete_users)' -d 'Only this user (default: you).'
+complete -c cachecensus -n '__cachecensus_at \'envs\'' -l 'user' -x -a '(__fish_complete_users)' -d 'Only this user (repeatable; default: you).'
 complete -c cachecensus -n '__cachecensus_at \'envs\'' -l 'all-users' -d 'Every user with a real home, root included.'
 complete -c cachecensus -n '__cachecensus_at \'envs\'' -l 'scan' -x -a '(__fish_complete_directories (commandline -ct))' -d 'Also look for venvs (pyvenv.cfg) under DIR (repeatable).'
 complete -c cachecensus -n '__cachecensus_at \'envs\'' -l 'root' -x -a '(__fish_complete_directories (commandline -ct))' -d 'Treat DIR as the machine\'s root (a mounted disk image or container rootfs).'
 complete -c cachecensus -n '__cachecensus_at \'envs\'' -l 'tool' -x -a 'pip uv poetry pdm pipenv conda' -d 'Only caches of these tools (repeatable); with --cache-dir, read DIR as this tool\'s.'
 complete -c cachecensus -n '__cachecensus_at \'envs\'' -l 'json' -d 'Print machine-readable JSON (see README).'
 complete -c cachecensus -n '__cachecensus_at \'envs\'' -s 'h' -l 'help' -d 'Show help and exit.'
-complete -c cachecensus -n '__cachecensus_at \'dir\'' -l 'python' -r -F -a '(__cachecensus_candidates python)' -d 'The environment\'s interpreter (default: the first real python3 on PATH).'
-complete -c cachecensus -n '__cachecensus_at \'dir\'' -l 'user' -x -a '(__fish_complete_users)' -d 'Resolve as NAME would (their variables, uid).'
+complete -c cachecensus -n '__cachecensus_at \'dir\'' -l 'python' -r -F -a '(__cachecensus_candidates python)' -d 'The environment\'s interpreter (default: your python3, a pyenv/asdf shim resolved).'
+complete -c cachecensus -n '__cachecensus_at \'dir\'' -l 'user' -x -a '(__fish_complete_users)' -d 'Resolve as NAME would (their variables, uid); repeatable: one line each.'
 complete -c cachecensus -n '__cachecensus_at \'dir\'' -l 'for' -x -a 'install cache download wheel' -d 'The pip command whose config section applies ([cache] is what \'pip cache dir\' reads; installs read [install]).'
 complete -c cachecensus -n '__cachecensus_at \'dir\'' -l 'tool' -x -a 'pip uv poetry pdm pipenv conda' -d 'Whose cache: pip (per environment), or uv, poetry, pdm, pipenv, conda (per user and working directory, as \'uv cache dir\' and the like answer).'
 complete -c cachecensus -n '__cachecensus_at \'dir\'' -l 'root' -x -a '(__fish_complete_directories (commandline -ct))' -d 'Treat DIR as the machine\'s root (a mounted disk image or container rootfs).'
@@ -259,7 +265,7 @@ complete -c cachecensus -n '__cachecensus_at \'dir\'' -l 'json' -d 'Print machin
 complete -c cachecensus -n '__cachecensus_at \'dir\'' -s 'h' -l 'help' -d 'Show help and exit.'
 complete -c cachecensus -n '__cachecensus_at \'audit\'' -l 'cache-dir' -x -a '(__fish_complete_directories (commandline -ct))' -d 'Only these cache dirs, no discovery (repeatable).'
 complete -c cachecensus -n '__cachecensus_at \'audit\'' -l 'python' -r -F -a '(__cachecensus_candidates python)' -d 'Only the cache of this interpreter\'s environment.'
-complete -c cachecensus -n '__cachecensus_at \'audit\'' -l 'user' -x -a '(__fish_complete_users)' -d 'Caches of this user (root).'
+complete -c cachecensus -n '__cachecensus_at \'audit\'' -l 'user' -x -a '(__fish_complete_users)' -d 'Caches of this user (repeatable; another\'s: root).'
 complete -c cachecensus -n '__cachecensus_at \'audit\'' -l 'all-users' -d 'Caches of every user with a real home, root included.'
 complete -c cachecensus -n '__cachecensus_at \'audit\'' -l 'scan' -x -a '(__fish_complete_directories (commandline -ct))' -d 'Also look for venvs under DIR (repeatable).'
 complete -c cachecensus -n '__cachecensus_at \'audit\'' -l 'tool' -x -a 'pip uv poetry pdm pipenv conda' -d 'Only caches of these tools (repeatable); with --cache-dir, read DIR as this tool\'s.'
@@ -269,11 +275,11 @@ complete -c cachecensus -n '__cachecensus_at \'audit\'' -l 'toml' -d 'Print TOML
 complete -c cachecensus -n '__cachecensus_at \'audit\'' -l 'stale-days' -x -d 'Downloads unused this many days count as stale.'
 complete -c cachecensus -n '__cachecensus_at \'audit\'' -l 'rescan' -d 'Look at every file again, even in a pip cache whose directories are unchanged since the last scan (see README: snapshots).'
 complete -c cachecensus -n '__cachecensus_at \'audit\'' -s 'h' -l 'help' -d 'Show help and exit.'
-complete -c cachecensus -n '__cachecensus_at \'list\'' -l 'version' -x -d 'A PEP 440 specifier, e.g. \'>=1.16,<2\'.'
+complete -c cachecensus -n '__cachecensus_at \'list\'' -l 'spec' -x -d 'Only versions matching this PEP 440 specifier, e.g. \'>=1.16,<2\'.'
 complete -c cachecensus -n '__cachecensus_at \'list\'' -l 'kind' -x -a 'wheel sdist index-page built-wheel unknown corrupt orphan selfcheck stray archive package metadata environment source control' -d 'Only entries of these kinds.'
 complete -c cachecensus -n '__cachecensus_at \'list\'' -l 'cache-dir' -x -a '(__fish_complete_directories (commandline -ct))' -d 'Only these cache dirs, no discovery (repeatable).'
 complete -c cachecensus -n '__cachecensus_at \'list\'' -l 'python' -r -F -a '(__cachecensus_candidates python)' -d 'Only the cache of this interpreter\'s environment.'
-complete -c cachecensus -n '__cachecensus_at \'list\'' -l 'user' -x -a '(__fish_complete_users)' -d 'Caches of this user (root).'
+complete -c cachecensus -n '__cachecensus_at \'list\'' -l 'user' -x -a '(__fish_complete_users)' -d 'Caches of this user (repeatable; another\'s: root).'
 complete -c cachecensus -n '__cachecensus_at \'list\'' -l 'all-users' -d 'Caches of every user with a real home, root included.'
 complete -c cachecensus -n '__cachecensus_at \'list\'' -l 'scan' -x -a '(__fish_complete_directories (commandline -ct))' -d 'Also look for venvs under DIR (repeatable).'
 complete -c cachecensus -n '__cachecensus_at \'list\'' -l 'tool' -x -a 'pip uv poetry pdm pipenv conda' -d 'Only caches of these tools (repeatable); with --cache-dir, read DIR as this tool\'s.'
@@ -284,16 +290,16 @@ complete -c cachecensus -n '__cachecensus_at \'list\'' -s 'h' -l 'help' -d 'Show
 complete -c cachecensus -n '__cachecensus_at \'list\'' -f -a '(__cachecensus_candidates project)'
 complete -c cachecensus -n '__cachecensus_at \'info\'' -l 'python' -r -F -a '(__cachecensus_candidates python)' -d 'Only the cache of this interpreter\'s environment.'
 complete -c cachecensus -n '__cachecensus_at \'info\'' -l 'cache-dir' -x -a '(__fish_complete_directories (commandline -ct))' -d 'Only these cache dirs, no discovery (repeatable).'
-complete -c cachecensus -n '__cachecensus_at \'info\'' -l 'user' -x -a '(__fish_complete_users)' -d 'Caches of this user (root).'
+complete -c cachecensus -n '__cachecensus_at \'info\'' -l 'user' -x -a '(__fish_complete_users)' -d 'Caches of this user (repeatable; another\'s: root).'
 complete -c cachecensus -n '__cachecensus_at \'info\'' -l 'root' -x -a '(__fish_complete_directories (commandline -ct))' -d 'Treat DIR as the machine\'s root (a mounted disk image or container rootfs).'
 complete -c cachecensus -n '__cachecensus_at \'info\'' -l 'json' -d 'Print machine-readable JSON (see README).'
 complete -c cachecensus -n '__cachecensus_at \'info\'' -l 'rescan' -d 'Look at every file again, even in a pip cache whose directories are unchanged since the last scan (see README: snapshots).'
 complete -c cachecensus -n '__cachecensus_at \'info\'' -s 'h' -l 'help' -d 'Show help and exit.'
-complete -c cachecensus -n '__cachecensus_at \'remove\'' -l 'version' -x -d 'A PEP 440 specifier, e.g. \'<2\'.'
+complete -c cachecensus -n '__cachecensus_at \'remove\'' -l 'spec' -x -d 'Only versions matching this PEP 440 specifier, e.g. \'>=1.16,<2\'.'
 complete -c cachecensus -n '__cachecensus_at \'remove\'' -l 'kind' -x -a 'wheel sdist index-page built-wheel unknown corrupt orphan selfcheck stray archive package metadata environment source control' -d 'Only entries of these kinds.'
 complete -c cachecensus -n '__cachecensus_at \'remove\'' -l 'cache-dir' -x -a '(__fish_complete_directories (commandline -ct))' -d 'Only these cache dirs, no discovery (repeatable).'
 complete -c cachecensus -n '__cachecensus_at \'remove\'' -l 'python' -r -F -a '(__cachecensus_candidates python)' -d 'Only the cache of this interpreter\'s environment.'
-complete -c cachecensus -n '__cachecensus_at \'remove\'' -l 'user' -x -a '(__fish_complete_users)' -d 'Caches of this user (root).'
+complete -c cachecensus -n '__cachecensus_at \'remove\'' -l 'user' -x -a '(__fish_complete_users)' -d 'Caches of this user (repeatable; another\'s: root).'
 complete -c cachecensus -n '__cachecensus_at \'remove\'' -l 'all-users' -d 'Caches of every user with a real home, root included.'
 complete -c cachecensus -n '__cachecensus_at \'remove\'' -l 'scan' -x -a '(__fish_complete_directories (commandline -ct))' -d 'Also look for venvs under DIR (repeatable).'
 complete -c cachecensus -n '__cachecensus_at \'remove\'' -l 'tool' -x -a 'pip uv poetry pdm pipenv conda' -d 'Only caches of these tools (repeatable); with --cache-dir, read DIR as this tool\'s.'
@@ -306,7 +312,7 @@ complete -c cachecensus -n '__cachecensus_at \'remove\'' -s 'h' -l 'help' -d 'Sh
 complete -c cachecensus -n '__cachecensus_at \'remove\'' -f -a '(__cachecensus_candidates project)'
 complete -c cachecensus -n '__cachecensus_at \'purge\'' -l 'cache-dir' -x -a '(__fish_complete_directories (commandline -ct))' -d 'Only these cache dirs, no discovery (repeatable).'
 complete -c cachecensus -n '__cachecensus_at \'purge\'' -l 'python' -r -F -a '(__cachecensus_candidates python)' -d 'Only the cache of this interpreter\'s environment.'
-complete -c cachecensus -n '__cachecensus_at \'purge\'' -l 'user' -x -a '(__fish_complete_users)' -d 'Caches of this user (root).'
+complete -c cachecensus -n '__cachecensus_at \'purge\'' -l 'user' -x -a '(__fish_complete_users)' -d 'Caches of this user (repeatable; another\'s: root).'
 complete -c cachecensus -n '__cachecensus_at \'purge\'' -l 'all-users' -d 'Caches of every user with a real home, root included.'
 complete -c cachecensus -n '__cachecensus_at \'purge\'' -l 'scan' -x -a '(__fish_complete_directories (commandline -ct))' -d 'Also look for venvs under DIR (repeatable).'
 complete -c cachecensus -n '__cachecensus_at \'purge\'' -l 'tool' -x -a 'pip uv poetry pdm pipenv conda' -d 'Only caches of these tools (repeatable); with --cache-dir, read DIR as this tool\'s.'
@@ -316,14 +322,14 @@ complete -c cachecensus -n '__cachecensus_at \'purge\'' -l 'yes' -s 'y' -d 'Do n
 complete -c cachecensus -n '__cachecensus_at \'purge\'' -l 'force' -d 'Even when a running installer uses the cache or holds its lock.'
 complete -c cachecensus -n '__cachecensus_at \'purge\'' -l 'json' -d 'Print machine-readable JSON (see README).'
 complete -c cachecensus -n '__cachecensus_at \'purge\'' -s 'h' -l 'help' -d 'Show help and exit.'
-complete -c cachecensus -n '__cachecensus_at \'prune\'' -l 'older-than' -x -d 'Entries unused for AGE (30d, 12h, 2w).'
-complete -c cachecensus -n '__cachecensus_at \'prune\'' -l 'max-size' -x -d 'Drop least recently used entries until each cache (or all, with --machine-wide) fits SIZE.'
+complete -c cachecensus -n '__cachecensus_at \'prune\'' -l 'older-than' -x -d 'Entries unused for AGE: a number and a unit, s, m (minutes), h, d or w (30d, 12h, 2w).'
+complete -c cachecensus -n '__cachecensus_at \'prune\'' -l 'max-size' -x -d 'Drop least recently used entries until each cache (or all, with --machine-wide) fits SIZE (500M, 5G: M is megabytes, any case).'
 complete -c cachecensus -n '__cachecensus_at \'prune\'' -l 'machine-wide' -d '--max-size is one budget for all caches.'
 complete -c cachecensus -n '__cachecensus_at \'prune\'' -l 'keep-latest' -x -d 'Keep the N newest versions of each project.'
-complete -c cachecensus -n '__cachecensus_at \'prune\'' -l 'index-pages-older-than' -x -d 'Index pages fetched before AGE.'
+complete -c cachecensus -n '__cachecensus_at \'prune\'' -l 'index-pages-older-than' -x -d 'Index pages fetched longer than AGE ago (as --older-than: 7d, 90m).'
 complete -c cachecensus -n '__cachecensus_at \'prune\'' -l 'cache-dir' -x -a '(__fish_complete_directories (commandline -ct))' -d 'Only these cache dirs, no discovery (repeatable).'
 complete -c cachecensus -n '__cachecensus_at \'prune\'' -l 'python' -r -F -a '(__cachecensus_candidates python)' -d 'Only the cache of this interpreter\'s environment.'
-complete -c cachecensus -n '__cachecensus_at \'prune\'' -l 'user' -x -a '(__fish_complete_users)' -d 'Caches of this user (root).'
+complete -c cachecensus -n '__cachecensus_at \'prune\'' -l 'user' -x -a '(__fish_complete_users)' -d 'Caches of this user (repeatable; another\'s: root).'
 complete -c cachecensus -n '__cachecensus_at \'prune\'' -l 'all-users' -d 'Caches of every user with a real home, root included.'
 complete -c cachecensus -n '__cachecensus_at \'prune\'' -l 'scan' -x -a '(__fish_complete_directories (commandline -ct))' -d 'Also look for venvs under DIR (repeatable).'
 complete -c cachecensus -n '__cachecensus_at \'prune\'' -l 'tool' -x -a 'pip uv poetry pdm pipenv conda' -d 'Only caches of these tools (repeatable); with --cache-dir, read DIR as this tool\'s.'
@@ -335,7 +341,7 @@ complete -c cachecensus -n '__cachecensus_at \'prune\'' -l 'json' -d 'Print mach
 complete -c cachecensus -n '__cachecensus_at \'prune\'' -s 'h' -l 'help' -d 'Show help and exit.'
 complete -c cachecensus -n '__cachecensus_at \'dedupe\'' -l 'link' -d 'Replace copies with hard links (same owner and filesystem only).'
 complete -c cachecensus -n '__cachecensus_at \'dedupe\'' -l 'cache-dir' -x -a '(__fish_complete_directories (commandline -ct))' -d 'Only these cache dirs, no discovery (repeatable).'
-complete -c cachecensus -n '__cachecensus_at \'dedupe\'' -l 'user' -x -a '(__fish_complete_users)' -d 'Caches of this user (root).'
+complete -c cachecensus -n '__cachecensus_at \'dedupe\'' -l 'user' -x -a '(__fish_complete_users)' -d 'Caches of this user (repeatable; another\'s: root).'
 complete -c cachecensus -n '__cachecensus_at \'dedupe\'' -l 'all-users' -d 'Caches of every user with a real home, root included.'
 complete -c cachecensus -n '__cachecensus_at \'dedupe\'' -l 'scan' -x -a '(__fish_complete_directories (commandline -ct))' -d 'Also look for venvs under DIR (repeatable).'
 complete -c cachecensus -n '__cachecensus_at \'dedupe\'' -l 'tool' -x -a 'pip uv poetry pdm pipenv conda' -d 'Only caches of these tools (repeatable); with --cache-dir, read DIR as this tool\'s.'
@@ -344,16 +350,16 @@ complete -c cachecensus -n '__cachecensus_at \'dedupe\'' -l 'dry-run' -s 'n' -d 
 complete -c cachecensus -n '__cachecensus_at \'dedupe\'' -l 'yes' -s 'y' -d 'Do not ask (needed without a terminal).'
 complete -c cachecensus -n '__cachecensus_at \'dedupe\'' -l 'json' -d 'Print machine-readable JSON (see README).'
 complete -c cachecensus -n '__cachecensus_at \'dedupe\'' -s 'h' -l 'help' -d 'Show help and exit.'
-complete -c cachecensus -n '__cachecensus_at \'install\'' -l 'python' -r -F -a '(__cachecensus_candidates python)' -d 'The interpreter whose pip runs (a path or a name on PATH). Default: the first python3 on PATH that is a real interpreter (shims are skipped).'
-complete -c cachecensus -n '__cachecensus_at \'install\'' -l 'env' -x -a '(__cachecensus_candidates env)' -d 'A discovered environment (its name, prefix or interpreter; see `cachecensus envs`).'
+complete -c cachecensus -n '__cachecensus_at \'install\'' -l 'python' -r -F -a '(__cachecensus_candidates python)' -d 'The interpreter whose pip runs (a path or a name on PATH). Default: your python3 (a pyenv/asdf shim resolved to the version it would run).'
+complete -c cachecensus -n '__cachecensus_at \'install\'' -l 'env' -x -a '(__cachecensus_candidates env)' -d 'An environment: a discovered one\'s name (see `cachecensus envs`), or any environment prefix or interpreter path.'
 complete -c cachecensus -n '__cachecensus_at \'install\'' -l 'refresh' -d 'First remove the named requirements from this environment\'s caches (the plan of `remove`, confirmed).'
 complete -c cachecensus -n '__cachecensus_at \'install\'' -l 'yes' -s 'y' -d 'With --refresh: do not ask.'
 complete -c cachecensus -n '__cachecensus_at \'install\'' -l 'use-uv' -d 'Run `uv pip ... --no-cache --python PY` instead (for environments without pip).'
 complete -c cachecensus -n '__cachecensus_at \'install\'' -l 'json' -d 'Print machine-readable JSON (see README).'
 complete -c cachecensus -n '__cachecensus_at \'install\'' -s 'h' -l 'help' -d 'Show help and exit.'
 complete -c cachecensus -n '__cachecensus_at \'install\'' -f -a '(__cachecensus_candidates project)'
-complete -c cachecensus -n '__cachecensus_at \'pip\'' -l 'python' -r -F -a '(__cachecensus_candidates python)' -d 'The interpreter whose pip runs (a path or a name on PATH). Default: the first python3 on PATH that is a real interpreter (shims are skipped).'
-complete -c cachecensus -n '__cachecensus_at \'pip\'' -l 'env' -x -a '(__cachecensus_candidates env)' -d 'A discovered environment (its name, prefix or interpreter; see `cachecensus envs`).'
+complete -c cachecensus -n '__cachecensus_at \'pip\'' -l 'python' -r -F -a '(__cachecensus_candidates python)' -d 'The interpreter whose pip runs (a path or a name on PATH). Default: your python3 (a pyenv/asdf shim resolved to the version it would run).'
+complete -c cachecensus -n '__cachecensus_at \'pip\'' -l 'env' -x -a '(__cachecensus_candidates env)' -d 'An environment: a discovered one\'s name (see `cachecensus envs`), or any environment prefix or interpreter path.'
 complete -c cachecensus -n '__cachecensus_at \'pip\'' -l 'use-uv' -d 'Run `uv pip ... --no-cache --python PY` instead (for environments without pip).'
 complete -c cachecensus -n '__cachecensus_at \'pip\'' -l 'json' -d 'Print machine-readable JSON (see README).'
 complete -c cachecensus -n '__cachecensus_at \'pip\'' -s 'h' -l 'help' -d 'Show help and exit.'

@@ -13,8 +13,10 @@ import socket
 import subprocess
 import sys
 import tarfile
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -40,7 +42,23 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 settings.register_profile("long", settings.get_profile("ci"), max_examples=300, derandomize=False)
-settings.load_profile(os.environ.get("CACHECENSUS_HYPOTHESIS_PROFILE", "ci"))
+# loaded only by the hostile tier (tests/hostile/conftest.py), so other property tests
+# keep their own settings
+
+
+#: Everything a test runs (in process or as a child) records completion candidates in this
+#: throwaway file, never in the invoking user's own (``envs``/``audit``/``list``/``remove``
+#: all rewrite it).  Tests that mean a candidates file name their own.
+COMPLETION_FILE_ENV = "CACHECENSUS_COMPLETION_FILE"
+SESSION_COMPLETION_FILE = os.path.join(
+    tempfile.mkdtemp(prefix="cachecensus-test-completion-"), "completion-candidates.txt"
+)
+os.environ[COMPLETION_FILE_ENV] = SESSION_COMPLETION_FILE
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(os.path.dirname(SESSION_COMPLETION_FILE), ignore_errors=True)
+
 
 #: pip versions the differential tests run against: the newest and the last with ``http/``.
 PIP_NEW = "26.3"
@@ -66,39 +84,47 @@ def _clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "XDG_"))}
 
 
+def build_pip_venv(version: str) -> Path:
+    """A venv (kept across runs under WORK) with exactly ``pip==VERSION``; its python."""
+    home = WORK / f"venv-pip-{version}"
+    python = home / "bin" / "python"
+    marker = home / ".ready"
+    if not marker.exists():
+        shutil.rmtree(home, ignore_errors=True)
+        home.parent.mkdir(parents=True, exist_ok=True)
+        base = getattr(sys, "_base_executable", sys.executable)
+        subprocess.run([base, "-m", "venv", str(home)], check=True)
+        subprocess.run(
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--no-cache-dir",
+                "--disable-pip-version-check",
+                f"pip=={version}",
+            ],
+            check=True,
+            env=_clean_env(),
+        )
+        marker.write_text(version)
+    return python
+
+
 @pytest.fixture(scope="session")
 def pip_venv() -> Callable[[str], Path]:
     """Factory: a venv (kept across runs) with exactly ``pip==VERSION``; returns its python."""
-    made: dict[str, Path] = {}
+    return build_pip_venv
 
-    def make(version: str) -> Path:
-        if version in made:
-            return made[version]
-        home = WORK / f"venv-pip-{version}"
-        python = home / "bin" / "python"
-        marker = home / ".ready"
-        if not marker.exists():
-            shutil.rmtree(home, ignore_errors=True)
-            home.parent.mkdir(parents=True, exist_ok=True)
-            base = getattr(sys, "_base_executable", sys.executable)
-            subprocess.run([base, "-m", "venv", str(home)], check=True)
-            subprocess.run(
-                [
-                    str(python),
-                    "-m",
-                    "pip",
-                    "install",
-                    "--quiet",
-                    "--no-cache-dir",
-                    "--disable-pip-version-check",
-                    f"pip=={version}",
-                ],
-                check=True,
-                env=_clean_env(),
-            )
-            marker.write_text(version)
-        made[version] = python
-        return python
+
+@pytest.fixture(scope="session")
+def pip_venvs() -> Callable[[Sequence[str]], dict[str, Path]]:
+    """Factory: ``pip_venv`` for many versions, the missing ones built two at a time."""
+
+    def make(versions: Sequence[str]) -> dict[str, Path]:
+        with ThreadPoolExecutor(2) as pool:
+            return dict(zip(versions, pool.map(build_pip_venv, versions), strict=True))
 
     return make
 

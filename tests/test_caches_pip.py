@@ -10,6 +10,7 @@ import subprocess
 import sys
 import zipfile
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import msgpack
@@ -244,6 +245,28 @@ def test_corrupt_and_orphaned_entries_never_crash(tmp_path: Path) -> None:
     assert ("7", Kind.UNKNOWN) in kinds
     assert ("n", Kind.STRAY) in kinds
     assert result.files == 11
+
+
+def test_an_entry_we_cannot_read_is_unknown_never_corrupt(tmp_path: Path) -> None:
+    """``prune`` takes corrupt entries (pip can never use them). A record root cannot open
+    (EACCES on a root-squashed NFS home, a file gone mid-scan, EIO) is not shown corrupt:
+    pip, as its owner, may read it well. Only what was read and is broken is corrupt."""
+    cache = tmp_path / "cache"
+    wheel = io.BytesIO()
+    with zipfile.ZipFile(wheel, "w") as zf:
+        zf.writestr("x-1.0.dist-info/METADATA", "Name: x\nVersion: 1.0\n")
+    record_path = put(cache, "http-v2", h(1), record())
+    body = put(cache, "http-v2", h(1) + ".body", wheel.getvalue()[:40])  # truncated
+    gone = str(tmp_path / "gone")
+    for job in (("http-v2", gone, gone + ".body", 10), ("http-v2", str(record_path), gone, 10)):
+        found = pipmod.identify_entry(job)
+        assert found["kind"] == Kind.UNKNOWN.value, found
+        assert str(found["detail"]).startswith("unreadable ")
+    broken = pipmod.identify_entry(("http-v2", str(record_path), str(body), 40))
+    assert broken["kind"] == Kind.CORRUPT.value
+    (entry,) = scan(HOST, str(cache)).entries
+    assert pipmod.prune([entry]) == [(entry, "corrupt: pip can never use it")]
+    assert pipmod.prune([replace(entry, kind=Kind.UNKNOWN)]) == []
 
 
 def test_zip_bomb_and_huge_names_are_capped() -> None:

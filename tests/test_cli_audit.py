@@ -141,9 +141,11 @@ def test_bad_input_is_one_line(args: list[str]) -> None:
     assert "Traceback" not in proc.stderr and proc.stderr.strip()
 
 
-def test_absent_cache_dir_is_listed_not_an_error(tmp_path: Path) -> None:
-    doc = json.loads(run("audit", "--json", "--cache-dir", str(tmp_path / "none")).stdout)
-    assert doc["caches"][0]["exists"] is False and doc["caches"][0]["files"] == 0
+def test_absent_cache_dir_is_a_usage_error(tmp_path: Path) -> None:
+    """A directory named on the command line that is not there is a typo, not an empty
+    cache (tests/test_cli_cache_dirs.py has the rest)."""
+    proc = run("audit", "--json", "--cache-dir", str(tmp_path / "none"))
+    assert proc.returncode == 2 and proc.stdout == ""
 
 
 def test_list_refreshes_completion_candidates(real_caches: Path, tmp_path: Path) -> None:

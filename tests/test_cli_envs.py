@@ -29,7 +29,8 @@ def test_json_on_a_foreign_root(tmp_path: Path) -> None:
     )
     assert proc.returncode in (0, 1), proc.stderr
     doc = json.loads(proc.stdout)
-    assert set(doc) == {"schema", "users", "environments", "caches", "resolutions", "problems"}
+    keys = {"schema", "users", "environments", "caches", "resolutions", "problems", "notes"}
+    assert set(doc) == keys
     assert doc["schema"] == 1
     assert [u["name"] for u in doc["users"]] == ["root", "alice", "bob"]
     assert set(doc["users"][1]) == {"name", "uid", "gid", "home", "shell"}
@@ -47,7 +48,7 @@ def test_json_on_a_foreign_root(tmp_path: Path) -> None:
     for cache in doc["caches"]:
         assert {"tool", "path", "exists", "owner", "used_by"} <= set(cache)
         assert cache["tool"] in ("pip", "poetry") and cache["used_by"]
-        assert {"user", "environment", "view"} == set(cache["used_by"][0])
+        assert {"user", "environment", "view", "origin"} == set(cache["used_by"][0])
     # alice's poetry venv lives in poetry's cache dir, so that cache exists and is hers
     poetry = caches["/home/alice/.cache/pypoetry"]
     assert poetry["tool"] == "poetry" and {u["user"] for u in poetry["used_by"]} == {"alice"}
@@ -100,7 +101,8 @@ def test_bad_root_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_live_run_finds_this_venv_and_feeds_completion(tmp_path: Path) -> None:
-    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "xdg-cache")}
+    env = {k: v for k, v in os.environ.items() if k != "CACHECENSUS_COMPLETION_FILE"}
+    env["XDG_CACHE_HOME"] = str(tmp_path / "xdg-cache")  # the default path, under tmp
     proc = subprocess.run([CACHECENSUS, "envs", "--json"], capture_output=True, text=True, env=env)
     assert proc.returncode in (0, 1), proc.stderr
     doc = json.loads(proc.stdout)

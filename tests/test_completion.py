@@ -79,7 +79,7 @@ def test_unwritable_candidates_file_is_not_an_error(tmp_path: Path) -> None:
     ],
 )
 def test_default_path_is_platformdirs_user_cache_dir(env: dict[str, str], tmp_path: Path) -> None:
-    full = {k: v for k, v in os.environ.items() if k != "XDG_CACHE_HOME"}
+    full = {k: v for k, v in os.environ.items() if k not in ("XDG_CACHE_HOME", complete.FILE_ENV)}
     full.update(env, HOME=str(tmp_path))
     code = "import platformdirs; print(platformdirs.user_cache_dir('cachecensus'))"
     out = subprocess.run([sys.executable, "-c", code], env=full, capture_output=True, text=True)
@@ -254,6 +254,7 @@ def test_install_defaults_to_login_shell_and_leaves_foreign_files(tmp_path: Path
 
 def test_system_install_into_a_root(tmp_path: Path) -> None:
     root = tmp_path / "image"
+    root.mkdir()
     for shell, rel in (
         ("bash", "usr/share/bash-completion/completions/cachecensus"),
         ("zsh", "usr/local/share/zsh/site-functions/_cachecensus"),
@@ -266,3 +267,18 @@ def test_system_install_into_a_root(tmp_path: Path) -> None:
         assert not (root / rel).exists()
     no_system = _cc("completion", "install", "--root", str(root), home=tmp_path)
     assert no_system.returncode == 2
+
+
+@pytest.mark.parametrize("command", ["install", "uninstall"])
+def test_a_mistyped_root_is_a_usage_error_and_creates_nothing(command: str, tmp_path: Path) -> None:
+    """`completion install --system --root <typo>` made the whole tree under the typo."""
+    from typer.testing import CliRunner
+
+    from cachecensus.cli.app import app
+
+    typo = tmp_path / "mnt" / "imgae"
+    args = ["completion", command, "--shell", "bash", "--system", "--root", str(typo)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    assert result.stderr == f"cachecensus: error: --root {typo}: not a directory\n"
+    assert not (tmp_path / "mnt").exists()

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from cachecensus.act.delete import cache_shape, execute, users_of_cache
+from cachecensus.act.delete import cache_shape, execute
 from cachecensus.caches.pip import scan
-from cachecensus.host import Host, ProcessInfo
+from cachecensus.host import Host
 from cachecensus.models import Entry, FileInfo, Kind
 from cachecensus.select import by_pattern, make_plan, purge, select
 from conftest import PIP_NEW, REPO
@@ -605,54 +605,6 @@ def test_remove_six_from_three_real_caches_through_the_library(real_caches: Path
         assert not [e for e in scan(HOST, str(real_caches / n)).entries if e.project == "six"]
         assert all(before[n][rel] == digest for rel, digest in after.items())
         assert len(after) < len(before[n])
-
-
-class BusyHost(Host):
-    """This machine, with the processes a test says."""
-
-    def __init__(self, procs: list[ProcessInfo], files: dict[int, tuple[str, ...]]) -> None:
-        super().__init__(root="/")
-        self.procs = procs
-        self.files = files
-
-    def processes(self) -> list[ProcessInfo]:
-        return self.procs
-
-    def open_files(self, pid: int) -> tuple[str, ...]:
-        return self.files.get(pid, ())
-
-
-def proc(pid: int, *cmdline: str, env: dict[str, str] | None = None) -> ProcessInfo:
-    return ProcessInfo(
-        pid=pid,
-        uid=1000,
-        name=os.path.basename(cmdline[0]),
-        exe=None,
-        cwd=None,
-        cmdline=cmdline,
-        environ=env,
-        create_time=0.0,
-    )
-
-
-def test_busy_cache_detection() -> None:
-    c = "/home/u/.cache/pip"
-    host = BusyHost(
-        [
-            proc(101, "/usr/bin/python3", "-m", "pip", "install", "--cache-dir", c, "x"),
-            proc(102, "/venv/bin/pip", "download", f"--cache-dir={c}/", "x"),
-            proc(103, "uv", "pip", "install", "x", env={"UV_CACHE_DIR": c}),
-            proc(104, "/venv/bin/pip3", "install", "x"),
-            proc(105, "bash", env={"PIP_CACHE_DIR": c}),  # a shell exporting it: not a pip
-            proc(106, "pip", "download", "--cache-dir", c + "2"),  # another dir
-            proc(107, "vim", f"{c}/notes"),  # not an installer
-        ],
-        {104: (f"{c}/http-v2/a/b/c/d/e/abc.body",)},
-    )
-    busy = users_of_cache(host, c)
-    assert [b.split()[0] for b in busy] == ["101", "102", "103", "104"]
-    assert busy[2].endswith("(UV_CACHE_DIR)") and busy[3].endswith("(its open files)")
-    assert users_of_cache(host, "/elsewhere") == []
 
 
 @pytest.mark.parametrize("as_owner", [False, True])

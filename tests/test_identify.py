@@ -6,6 +6,7 @@ import gzip
 import io
 import json
 import os
+import random
 import tarfile
 import zipfile
 import zlib
@@ -141,7 +142,10 @@ def test_truncated_and_garbage_archives() -> None:
     good = _wheel(b"Name: x\nVersion: 1.0\n")
     truncated = identify_bytes(good[: len(good) // 2])
     assert truncated.kind == Kind.CORRUPT and "zip" in (truncated.detail or "")
-    sdist = _targz([("x-1.0/setup.py", os.urandom(200_000)), ("x-1.0/PKG-INFO", b"Name: x\n")])
+    # fixed bytes: a cut gzip's last four are arbitrary, and 1 in 512 read as a whole
+    # stream's length (then the cut sdist is named by its top directory, unread)
+    setup = random.Random(13).randbytes(200_000)
+    sdist = _targz([("x-1.0/setup.py", setup), ("x-1.0/PKG-INFO", b"Name: x\n")])
     cut = identify_bytes(sdist[: len(sdist) // 2])
     assert (cut.kind, cut.project, cut.version) == (Kind.CORRUPT, "x", "1.0")
     assert "truncated" in (cut.detail or "")
@@ -149,18 +153,24 @@ def test_truncated_and_garbage_archives() -> None:
     assert identify_bytes(b"PK\x03\x04" + os.urandom(300)).kind == Kind.CORRUPT
 
 
-def test_sdist_metadata_wins_over_the_directory_name() -> None:
-    sdist = _targz(
-        [
-            (
-                "Weird_Name-2.0/PKG-INFO",
-                b"Metadata-Version: 2.1\nName: Real.Name\nVersion: 02.0\n\nlong description \xff\n",
-            )
-        ]
-    )
+def test_an_sdist_is_named_by_its_top_directory_and_by_pkg_info_when_that_is_no_pair() -> None:
+    """``NAME-VERSION/`` from the first header names the sdist (PKG-INFO unread: hatchling
+    and flit write it last); PKG-INFO wins when the directory is not one name and one
+    version, and whenever it is verified."""
+    pkg_info = b"Metadata-Version: 2.1\nName: Real.Name\nVersion: 02.0\n\nlong description \xff\n"
+    sdist = _targz([("Weird_Name-2.0/PKG-INFO", pkg_info)])
     found = identify_bytes(sdist)
-    assert (found.kind, found.project, found.version) == (Kind.SDIST, "real-name", "2.0")
+    assert (found.kind, found.project, found.version) == (Kind.SDIST, "weird-name", "2.0")
     assert found.filename == "Weird_Name-2.0.tar.gz"
+    verified = identify_bytes(sdist, verify=True)
+    assert (verified.kind, verified.project, verified.version) == (Kind.SDIST, "real-name", "2.0")
+    assert verified.filename == "Weird_Name-2.0.tar.gz"
+    legacy = identify_bytes(_targz([("Weird-Name-2.0/PKG-INFO", pkg_info)]))
+    assert (legacy.project, legacy.version, legacy.filename) == (
+        "real-name",
+        "2.0",
+        "Weird-Name-2.0.tar.gz",
+    )
     no_pkg_info = _targz([("Other.Pkg-3.1rc1/setup.py", b"")])
     found = identify_bytes(no_pkg_info)
     assert (found.kind, found.project, found.version) == (Kind.SDIST, "other-pkg", "3.1rc1")
@@ -219,7 +229,9 @@ def test_non_utf8_metadata() -> None:
     found = identify_bytes(_wheel(b"Name: \xff\xfe\nVersion: 1\n"))
     assert found.kind == Kind.CORRUPT and "utf-8" in (found.detail or "").lower()
     sdist = _targz([("x-1.0/PKG-INFO", b"Name: \xff\n")])
-    found = identify_bytes(sdist)  # PKG-INFO unreadable, the directory still names it
+    found = identify_bytes(sdist)  # named by its directory, PKG-INFO unread
+    assert (found.kind, found.project, found.version) == (Kind.SDIST, "x", "1.0")
+    found = identify_bytes(sdist, verify=True)  # PKG-INFO unreadable, the directory names it
     assert (found.kind, found.project, found.version) == (Kind.CORRUPT, "x", "1.0")
     no_name = identify_bytes(_wheel(b"Version: 1.0\n"))
     assert no_name.kind == Kind.CORRUPT and "Name" in (no_name.detail or "")
@@ -228,7 +240,7 @@ def test_non_utf8_metadata() -> None:
 def test_wheel_filename_from_tags_and_build() -> None:
     tags = b"Wheel-Version: 1.0\nBuild: 7\nTag: cp311-cp311-manylinux_2_17_x86_64\n"
     tags += b"Tag: cp311-cp311-manylinux2014_x86_64\n"
-    found = identify_bytes(_wheel(b"Name: My.Pkg\nVersion: 1.0.0\n", tags))
+    found = identify_bytes(_wheel(b"Name: My.Pkg\nVersion: 1.0.0\n", tags, "my_pkg-1.0.0"))
     assert (
         found.filename
         == "my_pkg-1.0.0-7-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"

@@ -337,6 +337,33 @@ def test_refresh_removes_stale_entries_first_then_installs_uncached(
     assert {e["project"] for e in json.loads(scanned.stdout)["entries"]} == {"idna"}
 
 
+def test_refresh_of_one_version_keeps_the_other_cached_versions(
+    venv_with_pip: Path, pip_env: dict[str, str], loopback_index: str, tmp_path: Path
+) -> None:
+    """``install --refresh attrs==23.2.0`` once deleted the cached attrs 23.1.0 too. The
+    requirement's specifier says what goes: six 1.17.0 (and six's index pages), never the
+    cached six 1.16.0."""
+    cache = tmp_path / "pip-cache"
+    for version in ("1.16.0", "1.17.0"):
+        subprocess.run(
+            [str(venv_with_pip), "-m", "pip", "download", "--no-deps", "-d",
+             str(tmp_path / "dl"), f"six=={version}", *_index(loopback_index)],
+            env=pip_env, check=True, capture_output=True,
+        )  # fmt: skip
+    result = _cc(
+        "install", "--refresh", "--yes", "--python", str(venv_with_pip), "--", "six==1.17.0",
+        *_index(loopback_index), env=pip_env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert _six_version(venv_with_pip) == "1.17.0"
+    listed = subprocess.run(
+        [str(CACHECENSUS), "list", "six", "--json", "--cache-dir", str(cache)],
+        env=pip_env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    left = {(e["kind"], e["version"]) for e in json.loads(listed.stdout)["entries"]}
+    assert left == {("wheel", "1.16.0")}
+
+
 def test_requirement_names_from_arguments_and_files(tmp_path: Path) -> None:
     from cachecensus.act.install import requirement_names
 
@@ -355,3 +382,5 @@ def test_requirement_names_from_arguments_and_files(tmp_path: Path) -> None:
         ]
     )
     assert got == ["requests", "zope-interface", "django", "six"]
+    wanted = act.requirements(["attrs==23.2.0", "-r", str(reqs), "six>=1.16"])
+    assert [str(r) for r in wanted] == ["attrs==23.2.0", "six>=1.16", "Django>=4", "six"]

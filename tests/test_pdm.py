@@ -161,7 +161,7 @@ def test_cache_dir_matches_real_pdm(scenario: Scenario, pdm_bin: Path, tmp_path:
     # the last line: the global project's first use also prints "Changes are written..."
     lines = proc.stdout.strip().splitlines()
     expected = expand(lines[-1] if lines else "", env, cwd)  # "": Path("") is the cwd
-    got = resolve_pdm(HOST, user=USER, env=env, project_dir=cwd)
+    got = resolve_pdm(HOST, user=USER, env=env, project_dir=cwd, version=PDM)
     assert got.error is None, got.error
     assert got.cache_dir == expected, got.decided_by
     assert sum(d.effective for d in got.decided_by) == 1
@@ -179,7 +179,7 @@ def test_legacy_pdm_toml_with_cache_dir_is_pdms_error(pdm_bin: Path, tmp_path: P
         [str(pdm_bin), "config", "cache_dir"], env=env, cwd=cwd, capture_output=True, text=True
     )
     assert proc.returncode != 0 and "not allowed to set in project config" in proc.stderr
-    got = resolve_pdm(HOST, user=USER, env=env, project_dir=cwd)
+    got = resolve_pdm(HOST, user=USER, env=env, project_dir=cwd, version=PDM)
     assert got.cache_dir is None and got.error and "not allowed" in got.error
 
 

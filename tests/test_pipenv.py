@@ -109,7 +109,7 @@ def test_parse_dotenv() -> None:
     text = "A=1 # c\nB='${A} raw'\nC=\"${A}x${NOPE:-d}\"\nnot a line\nexport D = 4\n"
     assert parse_dotenv(text, {}) == [
         ("A", "1", 1),
-        ("B", "${A} raw", 2),
+        ("B", "1 raw", 2),  # pipenv's python-dotenv expands inside single quotes too
         ("C", "1xd", 3),
         ("D", "4", 5),
     ]
@@ -181,7 +181,9 @@ def test_real_pipenv_caches_where_resolved(
     home, proj = _run_pipenv(tmp_path, loopback_index, extra)
     host = Host.local()
     user = User("me", os.geteuid(), os.getegid(), str(home), "/bin/sh")
-    res = resolve_pipenv(host, user=user, env={"HOME": str(home), **extra}, project_dir=str(proj))
+    res = resolve_pipenv(
+        host, user=user, env={"HOME": str(home), **extra}, project_dir=str(proj), version=PIPENV
+    )
     expected = str(tmp_path / "pc") if setting != "default" else str(home / ".cache" / "pipenv")
     assert res.cache_dir == os.path.realpath(expected)
     scan = pipfmt.scan(host, res.cache_dir)

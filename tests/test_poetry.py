@@ -151,7 +151,7 @@ def test_cache_dir_matches_real_poetry(
     )
     assert proc.returncode == 0, proc.stderr
     expected = expand(proc.stdout.strip(), env, cwd)
-    got = resolve_poetry(HOST, user=USER, env=env, project_dir=cwd)
+    got = resolve_poetry(HOST, user=USER, env=env, project_dir=cwd, version=POETRY)
     assert got.error is None, got.error
     assert got.cache_dir == expected, got.decided_by
     assert sum(d.effective for d in got.decided_by) == 1
@@ -219,8 +219,10 @@ def test_cache_view_matches_poetry_cache_list(poetry_bin: Path, tmp_path: Path) 
     )
     listed = proc.stdout.split()
     env = clean_env(home)
-    view = resolve_poetry(HOST, user=USER, env=env, project_dir=str(proj), view="cache")
-    default = resolve_poetry(HOST, user=USER, env=env, project_dir=str(proj))
+    view = resolve_poetry(
+        HOST, user=USER, env=env, project_dir=str(proj), view="cache", version=POETRY
+    )
+    default = resolve_poetry(HOST, user=USER, env=env, project_dir=str(proj), version=POETRY)
     assert view.cache_dir is not None and default.cache_dir is not None
     assert listed == os.listdir(Path(view.cache_dir) / "cache/repositories") == ["global-repo"]
     assert default.cache_dir == str(tmp_path / "local")

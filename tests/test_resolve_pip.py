@@ -15,8 +15,10 @@ import pytest
 from cachecensus.host import Host
 from cachecensus.models import User
 from cachecensus.resolve.pip import resolve_pip
+from cachecensus.resolve.pipversions import Merge, XdgDirs, XdgHome, rules, vendored
 
 NEW, OLD = "26.3", "23.2.1"
+VERSIONS = ("20.3.4", "23.2.1", "25.3", "26.2.1", "26.3")  # one of each kind of XDG rules
 ME = os.getuid() or 1000  # alice; never root, so the ownership rules for users apply
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="chown needs root (CI runs as root)")
 
@@ -141,12 +143,14 @@ def test_pip_config_file(m: Machine) -> None:
     assert res.cache_dir == "/v"
 
 
-def test_file_loaded_twice_keeps_first_position_since_pip_23_3(m: Machine) -> None:
+def test_file_loaded_twice_keeps_first_position_since_pip_25_2(m: Machine) -> None:
     m.write("/etc/xdg/pip/pip.conf", "[global]\ncache-dir = /g\n")
     m.write("/venv/pip.conf", "[global]\ncache-dir = /s\n")
     env = {"HOME": "/home/alice", "PIP_CONFIG_FILE": "/etc/xdg/pip/pip.conf"}
     assert m.resolve(env).cache_dir == "/s"
-    assert m.resolve(env, pip_version=OLD).cache_dir == "/g"
+    assert m.resolve(env, pip_version="25.2").cache_dir == "/s"
+    for version in (OLD, "23.3.2", "24.0", "25.0.1"):  # still the later slot
+        assert m.resolve(env, pip_version=version).cache_dir == "/g", version
 
 
 def test_duplicate_spellings_in_one_section(m: Machine) -> None:
@@ -327,3 +331,111 @@ def test_resolution_reads_only_through_the_host(m: Machine) -> None:
 def test_unknown_view_is_refused(m: Machine) -> None:
     with pytest.raises(ValueError):
         m.resolve(view="freeze")
+
+
+# ------------------------------------------------------------------- version-keyed rules
+
+
+def test_the_rules_follow_the_vendored_platformdirs_not_the_pip_major() -> None:
+    """pip 26.0.1 vendors platformdirs 4.5.1 (XDG values verbatim), 26.2.1 4.10.0
+    (stripped), 26.3 4.12.4 (absolute only); a pip whose vendor.txt names another
+    platformdirs follows that one."""
+    assert rules("26.0.1").xdg_home is XdgHome.NONBLANK
+    assert rules("26.2.1").xdg_home is XdgHome.STRIPPED
+    assert rules("26.3").xdg_home is XdgHome.ABSOLUTE and rules("26.3").empty_home_is_unset
+    assert not rules("26.2.1").empty_home_is_unset
+    assert rules("26.3", "platformdirs 4.5.1").xdg_home is XdgHome.NONBLANK
+    assert rules("23.2.1", "platformdirs 4.12.4").xdg_home is XdgHome.ABSOLUTE
+    assert rules("20.3.4").xdg_home is XdgHome.SET and rules("20.3.4").dirs == "appdirs 1.4.4"
+    assert rules("24.0").xdg_dirs is XdgDirs.EXPANDED  # platformdirs 3.8.1 expands ~
+    assert rules("24.2").xdg_dirs is XdgDirs.VERBATIM  # 4.2.2 no longer does
+    assert vendored("24.1.2") == "platformdirs 4.2.1" and vendored("19.3.1") == "appdirs 1.4.4"
+    assert vendored(None) == vendored("99") == "platformdirs 4.12.4"
+
+
+def test_merging_and_the_cache_command_by_pip_version() -> None:
+    assert [rules(v).merge for v in ("20.3.4", "25.0.1", "25.2", "25.3", "26.0.1", None)] == [
+        Merge.FLAT,
+        Merge.FLAT,
+        Merge.EVERY,
+        Merge.EVERY,
+        Merge.LAST,
+        Merge.LAST,
+    ]
+    assert not rules("19.3.1").cache_command and rules("20.1").cache_command
+    assert rules("23.3.2").env_file_first and not rules("24.0").env_file_first
+    assert not rules("26.2.1").normalizing_parser and rules("26.3").normalizing_parser
+
+
+def test_pip_19_has_no_cache_command_but_installs_with_a_cache(m: Machine) -> None:
+    res = m.resolve(view="cache", pip_version="19.3.1")
+    assert res.error is not None and "no 'cache' command" in res.error
+    res = m.resolve(view="install", pip_version="19.3.1")
+    assert res.error is None and res.cache_dir == "/home/alice/.cache/pip"
+    assert res.tool_version == "19.3.1"
+
+
+def test_empty_or_blank_xdg_values_are_used_by_pip_20(m: Machine) -> None:
+    """appdirs (pip < 21.3) uses any set XDG_CACHE_HOME, even empty: ``./pip``."""
+    for value, where in (("", "/work/pip"), ("  ", "/work/  /pip")):
+        env = {"HOME": "/home/alice", "XDG_CACHE_HOME": value}
+        assert m.resolve(env, cwd="/work", pip_version="20.3.4").cache_dir == where
+        assert m.resolve(env, cwd="/work").cache_dir == "/home/alice/.cache/pip"
+
+
+def test_xdg_config_dirs_with_no_usable_entry(m: Machine) -> None:
+    """``XDG_CONFIG_DIRS=":"``: appdirs and platformdirs 4.6 ... 4.11.7 leave one entry
+    ``""`` (the working dir's ``pip.conf``), platformdirs < 4.6 reads ``./pip/pip.conf``
+    twice, 4.11.8 and later fall back to ``/etc/xdg``."""
+    m.write("/work/pip.conf", "[global]\ncache-dir = /cwd\n")
+    m.write("/work/pip/pip.conf", "[global]\ncache-dir = /rel\n")
+    m.write("/etc/xdg/pip/pip.conf", "[global]\ncache-dir = /etc-xdg\n")
+    env = {"HOME": "/home/alice", "XDG_CONFIG_DIRS": ":"}
+    found = {v: m.resolve(env, cwd="/work", pip_version=v).cache_dir for v in VERSIONS}
+    assert found == {
+        "20.3.4": "/cwd",
+        "23.2.1": "/rel",
+        "25.3": "/rel",
+        "26.2.1": "/cwd",
+        "26.3": "/etc-xdg",
+    }
+
+
+def test_tilde_and_padded_xdg_config_dirs_entries(m: Machine) -> None:
+    m.write("/g/pip/pip.conf", "[global]\ncache-dir = /from-g\n")
+    m.write("/home/alice/gx/pip/pip.conf", "[global]\ncache-dir = /expanded\n")
+    m.write("/work/~/gx/pip/pip.conf", "[global]\ncache-dir = /literal\n")
+    env = {"HOME": "/home/alice", "XDG_CONFIG_DIRS": "/g:~/gx"}
+    found = {v: m.resolve(env, cwd="/work", pip_version=v).cache_dir for v in VERSIONS}
+    assert found == {
+        "20.3.4": "/expanded",
+        "23.2.1": "/expanded",  # platformdirs < 4.2 expands ~
+        "25.3": "/literal",
+        "26.2.1": "/literal",
+        "26.3": "/from-g",  # not absolute: dropped
+    }
+    m.write("/work/ /h/pip/pip.conf", "[global]\ncache-dir = /padded\n")
+    m.write("/h/pip/pip.conf", "[global]\ncache-dir = /stripped\n")
+    env = {"HOME": "/home/alice", "XDG_CONFIG_DIRS": "/g: /h"}
+    assert m.resolve(env, cwd="/work", pip_version="26.2.1").cache_dir == "/padded"
+    assert m.resolve(env, cwd="/work").cache_dir == "/stripped"
+
+
+def test_an_empty_home(m: Machine) -> None:
+    """``HOME=""``: ``os.path.expanduser`` gives ``/.cache``; platformdirs 4.12 takes the
+    passwd home."""
+    env = {"HOME": ""}
+    assert m.resolve(env, pip_version="26.2.1").cache_dir == "/.cache/pip"
+    assert m.resolve(env).cache_dir == "/home/alice/.cache/pip"
+
+
+def test_an_empty_later_value_erases_except_in_pip_25_2_and_25_3(m: Machine) -> None:
+    m.write("/home/alice/.config/pip/pip.conf", "[global]\ncache-dir = /u\nno-cache-dir = x\n")
+    m.write("/venv/pip.conf", "[global]\ncache-dir =\nno-cache-dir =\n")
+    for version in (*VERSIONS, "25.2"):
+        res = m.resolve(pip_version=version)
+        if version in ("25.2", "25.3"):  # every non-empty value is still seen
+            assert res.cache_dir == "/u" and res.error is not None, version
+            assert "invalid truth value 'x'" in res.error
+        else:
+            assert res.cache_dir == "/home/alice/.cache/pip" and res.error is None, version

@@ -1,6 +1,6 @@
 """Selection and plan accounting: pip's pattern semantics (proven against real pip), version
-specs, kinds, age, size budget, keep-latest, index pages, purge, duplicates, and bytes freed
-counted per inode."""
+specs, kinds, age, size budget, keep-latest, index pages, purge, --refresh requirements, and
+bytes freed counted per inode."""
 
 from __future__ import annotations
 
@@ -15,13 +15,11 @@ from cachecensus.caches.pip import PURGEABLE, scan
 from cachecensus.host import Host
 from cachecensus.models import Entry, FileInfo, Kind
 from cachecensus.select import (
-    age_basis,
-    atime_is_meaningful,
     by_pattern,
+    by_requirement,
     clock_from_mount_options,
     clocks_for,
-    duplicate_copies,
-    duplicates,
+    entry_order,
     index_pages_older_than,
     keep_latest,
     last_used_ns,
@@ -31,8 +29,10 @@ from cachecensus.select import (
     over_budget,
     parse_spec,
     pattern_matches,
+    pattern_refusal,
     purge,
     select,
+    version_key,
 )
 from conftest import PIP_NEW
 
@@ -216,6 +216,54 @@ def test_version_specs() -> None:
             parse_spec(bad)
 
 
+@pytest.mark.parametrize("pattern", ["", " ", "\t", "*", "**", "*-*", "*-", "-", "*.*", "?*", "* "])
+def test_an_empty_or_wildcard_only_pattern_names_no_project(pattern: str) -> None:
+    """``remove "$PKG"`` with PKG unset (or ``"$PKG*"``, ``"*-$VER"``) must never match
+    every entry: pip's own ``cache remove ""`` removes nothing."""
+    refusal = pattern_refusal(pattern)
+    assert refusal is not None and refusal.startswith("PATTERN")
+
+
+@pytest.mark.parametrize("pattern", ["six", "s*", "six-1.16", "*six*", "charset-normalizer"])
+def test_a_pattern_naming_a_project_is_accepted(pattern: str) -> None:
+    assert pattern_refusal(pattern) is None
+
+
+def test_refresh_takes_what_the_specifier_allows_and_the_index_pages() -> None:
+    """``install --refresh attrs==23.2.0`` once deleted the cached attrs 23.1.0 too."""
+    from packaging.requirements import Requirement
+
+    old, new = ent("attrs", "23.1.0"), ent("attrs", "23.2.0")
+    built = ent("attrs", "23.2.0", Kind.BUILT_WHEEL, area="wheels")
+    page = ent("attrs", kind=Kind.INDEX_PAGE)
+    other = ent("attrs-strict", "23.2.0")  # another project, whose name starts alike
+    dashed = ent("foo", "2.0")  # "foo-2" is a project name, never foo at version 2*
+    every = [old, new, built, page, other, dashed]
+
+    def taken(text: str) -> list[Entry]:
+        return [e for e, _ in by_requirement(every, Requirement(text))]
+
+    assert taken("attrs==23.2.0") == [new, built, page]
+    assert taken("Attrs[tests] == 23.2.0 ; python_version >= '3'") == [new, built, page]
+    assert taken("attrs") == [old, new, built, page]  # no specifier: every version
+    assert taken("attrs>=23") == [old, new, built, page]
+    assert taken("attrs<23.2") == [old, page]
+    assert taken("foo-2") == []
+    assert by_requirement(every, Requirement("attrs==23.2.0"))[0][1] == ("--refresh attrs==23.2.0")
+
+
+def test_refresh_of_one_version_keeps_the_other_in_a_real_cache(real_caches: Path) -> None:
+    from packaging.requirements import Requirement
+
+    result = scan(HOST, str(real_caches / "pip-26.3"))
+    chosen = by_requirement(result.entries, Requirement("six==1.17.0"))
+    assert {(e.kind, e.version) for e, _ in chosen} == {
+        (Kind.WHEEL, "1.17.0"),
+        (Kind.INDEX_PAGE, None),
+    }
+    assert {e.version for e in select(result.entries, "six")} == {"1.16.0", "1.17.0", None}
+
+
 def test_strays_and_selfcheck_are_never_planned() -> None:
     stray = ent(None, kind=Kind.STRAY, area="")
     selfcheck = ent(None, kind=Kind.SELFCHECK, area="selfcheck")
@@ -288,14 +336,51 @@ def test_older_than_and_index_pages() -> None:
 def test_keep_latest_orders_by_pep440_per_project_and_cache() -> None:
     versions = ("1.9", "1.10", "1.10rc1", "2.0.dev1")
     wheels = [ent("pkg", v) for v in versions]
-    built = [ent("pkg", "1.2", Kind.BUILT_WHEEL, area="wheels")]
     other = [ent("Pkg", "0.1", cache="/c2")]
     page = ent("pkg", kind=Kind.INDEX_PAGE)
-    chosen = keep_latest([*wheels, *built, *other, page], 2)
-    # per project, across kinds: the built wheel 1.2 is not among pkg's 2 newest versions
-    assert sorted(e.version or "" for e, _ in chosen) == ["1.10rc1", "1.2", "1.9"]
+    chosen = keep_latest([*wheels, *other, page], 2)
+    assert sorted(e.version or "" for e, _ in chosen) == ["1.10rc1", "1.9"]
     assert all(r == "older than the 2 newest" for _, r in chosen)
     assert keep_latest(wheels, 10) == []
+
+
+def test_keep_latest_never_takes_the_only_download_for_a_newer_built_wheel() -> None:
+    """Per project *and kind*: a built wheel of a build dependency (setuptools 99, built
+    from its sdist) never makes the only downloaded setuptools wheel "old"."""
+    downloaded = ent("setuptools", "69.0.0")
+    sdist = ent("setuptools", "99.0", Kind.SDIST)
+    built = ent("setuptools", "99.0", Kind.BUILT_WHEEL, area="wheels")
+    older_built = ent("setuptools", "98.0", Kind.BUILT_WHEEL, area="wheels")
+    chosen = keep_latest([downloaded, sdist, built, older_built], 1)
+    assert [e for e, _ in chosen] == [older_built]
+
+
+def test_keep_latest_compares_versions_not_spellings_and_leaves_unparsable_ones() -> None:
+    """``1.0`` and ``1.0.0`` are one version; a version PEP 440 cannot parse cannot be said
+    to be older than any, so it is never taken."""
+    same = [ent("pkg", "1.0"), ent("pkg", "1.0.0")]
+    newer = ent("pkg", "0.9")
+    odd = ent("pkg", "not.a.version")
+    chosen = keep_latest([*same, newer, odd], 1)
+    assert [e for e, _ in chosen] == [newer]
+
+
+def test_versions_are_shown_in_pep440_order_not_as_text() -> None:
+    """3.9.0 before 3.12.0 (text order puts 3.12.0 first); versions PEP 440 cannot parse
+    after every valid one; entries without a version (index pages) last; deterministic."""
+    texts = ["3.12.0", "3.9.0", "3.10.0rc1", "banana", "apple", "3.10.0"]
+    assert sorted(texts, key=version_key) == [
+        "3.9.0",
+        "3.10.0rc1",
+        "3.10.0",
+        "3.12.0",
+        "apple",
+        "banana",
+    ]
+    entries = [ent("py", v) for v in texts] + [ent("py", kind=Kind.INDEX_PAGE)]
+    shown = [e.version for e in sorted(reversed(entries), key=entry_order)]
+    assert shown == [*sorted(texts, key=version_key), None]
+    assert sorted(entries, key=entry_order) == sorted(reversed(entries), key=entry_order)
 
 
 def test_size_budget_goes_least_recently_used_first_per_cache_or_machine_wide() -> None:
@@ -325,31 +410,6 @@ def test_size_budget_counts_a_hard_linked_file_once() -> None:
     # below it, removing one link frees nothing, so both links must go
     chosen = [e for e, _ in over_budget([one, two, small], 1000)]
     assert len(chosen) == 2 and small not in chosen
-
-
-# ---------------------------------------------------------------------- duplicates
-
-
-def test_duplicates_across_caches_counted_once_per_inode() -> None:
-    same = "ab" * 32
-    first = ent("six", "1.16.0", cache="/home/a/.cache/pip", sha256=same, size=1010)
-    copy = ent("six", "1.16.0", cache="/home/b/.cache/pip", sha256=same, size=1010)
-    body = first.files[-1]
-    linked = ent(
-        "six",
-        "1.16.0",
-        cache="/srv/cache",
-        sha256=same,
-        files=(fi("/srv/cache/r", 10), fi("/srv/cache/r.body", body.size, inode=body.inode)),
-    )
-    alone = ent("idna", "3.7", cache="/home/a/.cache/pip", sha256="cd" * 32)
-    twice_in_one = ent("idna", "3.7", cache="/home/a/.cache/pip", sha256="cd" * 32)
-    (dup,) = duplicates([first, copy, linked, alone, twice_in_one])
-    assert dup.sha256 == same and dup.caches == (first.cache_dir, copy.cache_dir, "/srv/cache")
-    assert dup.artifact_size == 1000 and dup.wasted == 1000  # 3 copies, 2 inodes
-    chosen = duplicate_copies([first, copy, linked])
-    assert [e for e, _ in chosen] == [copy]  # the hard link to the keeper is no copy
-    assert chosen[0][1] == f"same sha256 as {first.cache_dir}/{first.key}"
 
 
 # ---------------------------------------------------------------------- accounting
@@ -430,7 +490,7 @@ class MountsHost(Host):
         return self.mounts[path]
 
 
-def test_atime_is_meaningful_unless_noatime() -> None:
+def test_each_cache_gets_the_clock_its_mount_keeps() -> None:
     host = MountsHost(
         {
             "/home/u/.cache/pip": frozenset({"rw", "relatime"}),
@@ -439,15 +499,15 @@ def test_atime_is_meaningful_unless_noatime() -> None:
             "/image": None,
         }
     )
-    assert atime_is_meaningful(host, "/home/u/.cache/pip")
-    assert age_basis(host, "/home/u/.cache/pip").why == "atime (the filesystem is mounted relatime)"
-    assert not atime_is_meaningful(host, "/data/cache")
-    basis = age_basis(host, "/data/cache")
-    assert basis.clock == "mtime" and not basis.use_atime and "noatime" in basis.why
-    assert atime_is_meaningful(host, "/strict")
-    assert age_basis(host, "/image").why == "atime (mount options unknown)"
-    real = age_basis(HOST, "/")
-    assert real.why.startswith(real.clock)
+    assert clocks_for(host, host.mounts) == {
+        "/home/u/.cache/pip": "atime",
+        "/data/cache": "mtime",
+        "/strict": "atime",
+        "/image": "atime",  # unknown: atime, which can only make an entry look newer
+    }
+    old = ent("a", "1", cache="/data/cache", atime=NOW, mtime=NOW - 99 * DAY, size=500)
+    (chosen,) = over_budget([old], 100, clocks=clocks_for(host, ["/data/cache"]))
+    assert chosen[1] == "least recently used (mtime), over the size budget"
 
 
 def _respelled(entry: Entry, old: str, new: str) -> Entry:

@@ -10,6 +10,7 @@ proven on those option shapes whichever commands have landed.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -144,14 +145,29 @@ class Session:
             time.sleep(0.3)
         return self.wait_for(*expect) if expect else self.screen()
 
+    def cycle(self, line: str, tabs: int) -> list[str]:
+        """Type ``line``, then press TAB ``tabs`` times: the prompt line after each press."""
+        self.complete(line, tabs=0)
+        lines = []
+        for _ in range(tabs):
+            before = _last_prompt_line(self.screen())
+            self._tmux("send-keys", "-t", "t", "Tab")
+            end = time.monotonic() + 5
+            while _last_prompt_line(self.screen()) == before and time.monotonic() < end:
+                time.sleep(0.05)
+            time.sleep(0.1)
+            lines.append(_last_prompt_line(self.screen()))
+        return lines
+
     def close(self) -> None:
         self._tmux("kill-server")
 
 
-def _start(shell: str, tmp: Path, scripts: dict[str, str] | None) -> Session:
+def _start(shell: str, tmp: Path, scripts: dict[str, str] | None, rc: str = "") -> Session:
     """A shell whose completion for cachecensus is installed where that shell looks.
 
-    ``scripts`` None: the real CLI's, put there by `cachecensus completion install`."""
+    ``scripts`` None: the real CLI's, put there by `cachecensus completion install`; ``rc``:
+    more lines for the shell's start-up file (key bindings)."""
     home = tmp / "home"
     shim_dir = tmp / "shim"
     for d in (home, shim_dir):
@@ -181,19 +197,19 @@ def _start(shell: str, tmp: Path, scripts: dict[str, str] | None) -> Session:
         target.mkdir(parents=True, exist_ok=True)
         (target / FILE_NAMES[shell]).write_text(scripts[shell])
     if shell == "bash":
-        rc = tmp / "bashrc"
-        rc.write_text(f"source {BASH_COMPLETION}\nPS1='$ '\n")
-        argv = ["bash", "--noprofile", "--rcfile", str(rc), "-i"]
+        rcfile = tmp / "bashrc"
+        rcfile.write_text(f"source {BASH_COMPLETION}\nPS1='$ '\n{rc}\n")
+        argv = ["bash", "--noprofile", "--rcfile", str(rcfile), "-i"]
     elif shell == "zsh":
         (home / ".zshrc").write_text(
-            "fpath=(~/.zfunc $fpath)\nautoload -Uz compinit && compinit -u\nPS1='$ '\n"
+            "fpath=(~/.zfunc $fpath)\nautoload -Uz compinit && compinit -u\nPS1='$ '\n" + rc
         )
         argv = ["zsh", "-i"]
     else:
         config = home / ".config" / "fish"
         config.mkdir(parents=True, exist_ok=True)
         (config / "config.fish").write_text(
-            "set -g fish_greeting ''\nfunction fish_prompt; echo -n '$ '; end\n"
+            "set -g fish_greeting ''\nfunction fish_prompt; echo -n '$ '; end\n" + rc
         )
         argv = ["fish", "-i"]
     return Session(shell, home, env, argv)
@@ -321,3 +337,83 @@ def test_real_remove_list_dir_audit(real_session: Session) -> None:
     assert "cachecensus audit --user root" in screen, screen  # from the passwd database
     screen = s.complete("cachecensus pru", "cachecensus prune")
     assert "cachecensus prune" in _last_prompt_line(screen), screen
+
+
+# ------------------------------------------------------------------ several candidates at once
+
+#: What TAB offers after each line on the real CLI: subcommands, then long options.
+SEVERAL = (
+    ("cachecensus ", ()),
+    ("cachecensus completion ", ("completion",)),
+    ("cachecensus audit --", ("audit",)),
+)
+#: Bindings that make TAB insert one candidate at a time (fish's second TAB already does).
+MENU_COMPLETE = {
+    "bash": "bind '\"\\t\": menu-complete'",
+    "zsh": "bindkey '^I' menu-complete",
+    "fish": "",
+}
+
+
+def _expected(path: tuple[str, ...], line: str) -> list[str]:
+    """The candidates the completion tables hold for ``line``, sorted as the shells list them."""
+    (spec,) = [s for s in describe() if s.path == path]
+    if line.endswith("--"):
+        return sorted(n for o in spec.options for n in o.names if n.startswith("--"))
+    return sorted(name for name, _ in spec.subcommands)
+
+
+def _listed(shell: str, screen: str) -> list[str]:
+    """The candidates a shell lists after an ambiguous TAB, read off the screen: bash lists
+    them between two prompts, zsh and fish below the line (fish with a description each)."""
+    lines = screen.rstrip().splitlines()
+    prompts = [i for i, line in enumerate(lines) if line.startswith("$ ")]
+    if shell == "bash":
+        listing = lines[prompts[-2] + 1 : prompts[-1]] if len(prompts) >= 2 else []
+        return sorted(w for line in listing for w in line.split())
+    listing = lines[prompts[-1] + 1 :] if prompts else []
+    if shell == "zsh":
+        return sorted(w for line in listing for w in line.split())
+    pattern = re.compile(r"(?:^|\)\s+)([-\w]+)\s+\(")  # fish: 'word  (description)'
+    return sorted(m for line in listing for m in pattern.findall(line))
+
+
+@pytest.fixture(params=SHELLS)
+def menu_session(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Session]:
+    reason = _missing(request.param)
+    if reason:
+        pytest.skip(reason)
+    _write_candidates(tmp_path / "candidates.txt")
+    session = _start(request.param, tmp_path, None, MENU_COMPLETE[request.param])
+    yield session
+    session.close()
+
+
+def test_a_tab_with_several_candidates_lists_each_one_never_one_multiline_word(
+    real_session: Session,
+) -> None:
+    """Bash once offered `show\\ninstall\\nuninstall` as one word (split on spaces only):
+    TAB put all three on the line and Enter ran coreutils' install. Each shell must list
+    exactly the candidates, and leave the line as typed (zsh and fish: the first one)."""
+    s = real_session
+    for line, path in SEVERAL:
+        expected = _expected(path, line)
+        screen = s.complete(line, *expected, tabs=2)
+        assert _listed(s.shell, screen) == expected, screen
+        stem = line.split()[:-1] if line.endswith("--") else line.split()
+        typed = _last_prompt_line(screen)[2:].split()
+        assert typed in (line.split(), [*stem, expected[0]]), screen
+
+
+def test_menu_complete_steps_through_each_candidate_one_word_at_a_time(
+    menu_session: Session,
+) -> None:
+    """TAB bound to menu-complete (fish: its second TAB) inserts the candidates one by one,
+    in order, each a single word on a single line."""
+    s = menu_session
+    for line, path in SEVERAL:
+        expected = _expected(path, line)
+        first = 1 if s.shell == "fish" else 0  # fish's first TAB opens the pager
+        shown = s.cycle(line, first + len(expected))[first:]
+        stem = line.split()[:-1] if line.endswith("--") else line.split()
+        assert shown == [f"$ {' '.join([*stem, word])}" for word in expected], (line, shown)

@@ -15,6 +15,7 @@ import pytest
 
 from cachecensus.caches import detect
 from cachecensus.caches import uv as uvfmt
+from cachecensus.discover.uvbin import UvBinary, read_uv
 from cachecensus.host import Host
 from cachecensus.models import CacheScan, Entry, Kind, User
 from cachecensus.resolve.uv import absolute, key_lines, resolve_uv
@@ -23,6 +24,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))
 from uv_scenarios import SCENARIOS, Scenario
 
 UV = Path(sys.executable).parent / "uv"
+
+
+def _the_uv() -> UvBinary:
+    """The test extra's uv, read from its binary (its version and buckets)."""
+    found = read_uv(Host.local(), str(UV))
+    assert found is not None and found.version
+    return found
 
 
 def _uv_env(extra: dict[str, str], home: Path, tmp: Path) -> dict[str, str]:
@@ -57,7 +65,7 @@ def test_resolver_matches_real_uv(scenario: Scenario, tmp_path: Path) -> None:
     account = host.user_by_uid(os.geteuid())
     assert account is not None
     user = account if scenario.passwd_home else User("u", 0, 0, str(root / "home"), "")
-    got = resolve_uv(host, user=user, env=env, project_dir=str(cwd))
+    got = resolve_uv(host, user=user, env=env, project_dir=str(cwd), version=_the_uv().version)
     assert got.tool == "uv"
     if real.returncode != 0:
         assert got.error is not None, real.stderr
@@ -65,12 +73,13 @@ def test_resolver_matches_real_uv(scenario: Scenario, tmp_path: Path) -> None:
         return
     printed = real.stdout.strip()
     assert got.error is None, got.error
-    if printed.startswith(str(root / "tmp") + "/.tmp"):
+    if os.path.basename(printed).startswith(".tmp"):
         assert got.disabled and got.cache_dir is None, got
-        assert "temporary directory" in got.reason
+        assert f"temporary directory under {os.path.dirname(printed)} " in got.reason
         return
     assert not got.disabled
-    base = absolute(extra.get("UV_WORKING_DIRECTORY", str(cwd)), str(cwd))
+    work = extra.get("UV_WORKING_DIR") or extra.get("UV_WORKING_DIRECTORY") or str(cwd)
+    base = absolute(work, str(cwd))
     assert got.cache_dir == absolute(printed, base), (printed, got)
     assert sum(d.effective for d in got.decided_by) == 1
 
@@ -114,7 +123,9 @@ def test_provenance_names_every_layer_with_file_and_line(tmp_path: Path) -> None
 
 
 def test_provenance_env_and_disabled(tmp_path: Path) -> None:
-    host = _fake(tmp_path, {"/home/alice/.config/uv/uv.toml": "no-cache = true\n"})
+    host = _fake(
+        tmp_path, {"/home/alice/.config/uv/uv.toml": "no-cache = true\n", "/var/tmp/.keep": ""}
+    )
     env = {"HOME": "/home/alice", "UV_CACHE_DIR": "/c", "TMPDIR": "/var/tmp"}
     got = resolve_uv(host, user=ALICE, env=env)
     assert got.disabled and got.cache_dir is None
@@ -176,7 +187,8 @@ def _rels(cache: Path, entries: list[Entry]) -> set[str]:
 
 
 def _scan(cache: Path) -> CacheScan:
-    return uvfmt.scan(Host.local(), str(cache))
+    """The cache as seen on a machine whose one uv is the test extra's."""
+    return uvfmt.scan(Host.local(), str(cache), installed=[_the_uv()])
 
 
 def _run_uv(*args: str, cwd: Path, home: Path) -> subprocess.CompletedProcess[str]:
@@ -277,7 +289,16 @@ def test_fixture_prune_matches_real_uv(real_caches: Path, tmp_path: Path) -> Non
 def test_cache_shape_roles() -> None:
     shape = uvfmt.cache_shape
     assert shape(".lock") is None and shape("CACHEDIR.TAG") is None
-    assert shape("sdists-v11/.git") is None and shape("sdists-v11/.gitignore") is None
+    # a bucket's own bookkeeping: a control entry while a uv uses the bucket (never planned),
+    # removable with the bucket once none does
+    assert shape("sdists-v11/.git") == "tmp" and shape("sdists-v11/.gitignore") == "tmp"
+    assert shape("sdists-v11/other") is None and shape("wheels-v8/x") is None
+    # uv 0.4 unpacked an sdist into <revision>/<filename>/, extensionless files and all
+    rev = "sdists-v5/index/5abb261fefa03203/docopt/0.6.2/lBqOspZajGH_VwCMJT003"
+    for name in ("LICENSE-MIT", "PKG-INFO", "docopt.egg-info/PKG-INFO", "setup.py"):
+        assert shape(f"{rev}/docopt-0.6.2.tar.gz/{name}") == "member", name
+    assert shape(f"{rev}/docopt-0.6.2-py2.py3-none-any") == "link"
+    assert shape(f"{rev}/metadata.msgpack") == "record"
     assert shape("archive-v0/R6KQz86mbwt2Tgku/six.py") == "member"
     assert shape("archive-v0/R6KQz86mbwt2Tgku") is None
     w = "wheels-v8/index/e2d87b9a957f792a/six/1.16.0-py2.py3-none-any"
@@ -403,13 +424,12 @@ def test_grown_cache_prune_matches_real_uv(grown_cache: Path, tmp_path: Path) ->
     _add_old_bucket(grown_cache)
     result = _scan(grown_cache)
     olds = [e for e in result.entries if e.area == "wheels-v7"]
-    assert olds and all("old bucket" in (e.detail or "") for e in olds)
+    assert olds and all((e.detail or "").startswith("unused bucket") for e in olds)
     removed = _uv_prune(grown_cache, tmp_path)
     pruned = uvfmt.prune(result.entries)
     reasons = {r for _, r in pruned}
-    assert {"old bucket wheels-v7", "cached environment", "archive no pointer references"} <= (
-        reasons
-    )
+    old = "old bucket wheels-v7: no uv on this machine uses it"
+    assert {old, "cached environment", "archive no pointer references"} <= reasons
     assert _rels(grown_cache, [e for e, _ in pruned]) == removed
 
 
@@ -443,7 +463,7 @@ def test_remove_through_the_delete_engine_leaves_what_uv_leaves(
 
     expected = _uv_clean(grown_cache, "six", tmp_path)
     host = Host.local()
-    result = uvfmt.scan(host, str(grown_cache))
+    result = uvfmt.scan(host, str(grown_cache), installed=[_the_uv()])
     chosen = [(e, "matches six") for e in _clean_selection(result, "six")]
     plan = make_plan(chosen, host=host)
     done = execute(host, plan, force=True)
@@ -464,7 +484,8 @@ def test_prune_through_the_delete_engine_leaves_what_uv_leaves(
     expected = _uv_prune(grown_cache, tmp_path)
     assert any(Path(grown_cache, p).is_symlink() and "/bin/" in p for p in expected)
     host = Host.local()
-    plan = make_plan(uvfmt.prune(uvfmt.scan(host, str(grown_cache)).entries), host=host)
+    scanned = uvfmt.scan(host, str(grown_cache), installed=[_the_uv()])
+    plan = make_plan(uvfmt.prune(scanned.entries), host=host)
     done = execute(host, plan, force=True)
     prefix = str(grown_cache) + "/"
     assert {p[len(prefix) :] for p in done.removed} == expected, done.skipped[:5]

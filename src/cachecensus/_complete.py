@@ -27,7 +27,7 @@ import subprocess
 import sys
 import time
 
-from cachecensus import complete
+from cachecensus import complete, selfrun
 
 #: How long a TAB with nothing to answer waits for the first refresh (seconds).
 FOREGROUND_TIMEOUT = 10.0
@@ -41,7 +41,7 @@ USAGE = "usage: python -m cachecensus._complete project|env|python [PREFIX]"
 
 def refresh_argv(kind: str) -> list[str]:
     """The command that refreshes ``kind`` (run with the interpreter running us)."""
-    return [sys.executable, "-m", "cachecensus", REFRESH_COMMAND[kind], "--json"]
+    return selfrun.module_argv("cachecensus", REFRESH_COMMAND[kind], "--json")
 
 
 def _marker(path: str, kind: str) -> str:
@@ -64,6 +64,10 @@ def run_refresh(kind: str, timeout: float | None = None) -> int | None:
         return None
 
 
+#: The detached refreshes this process started (their Popen objects are never waited for).
+_DETACHED: list[subprocess.Popen[bytes]] = []
+
+
 def start_background_refresh(kind: str, path: str) -> bool:
     """Start a detached refresh of ``kind`` unless one is already running; True if started."""
     marker = _marker(path, kind)
@@ -75,15 +79,20 @@ def start_background_refresh(kind: str, path: str) -> bool:
         return False
     try:
         os.makedirs(os.path.dirname(marker) or ".", exist_ok=True)
-        with open(marker, "w", encoding="utf-8") as fh:
+        # never through a symlink, never blocking on a FIFO planted there
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_NONBLOCK
+        fd = os.open(marker, flags | os.O_CLOEXEC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(f"{os.getpid()}\n")
-        subprocess.Popen(
-            [sys.executable, "-m", "cachecensus._complete", "--refresh", kind, path],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-            env={**os.environ, complete.FILE_ENV: path},
+        _DETACHED.append(  # kept: it outlives this process by design, never waited for
+            subprocess.Popen(
+                selfrun.module_argv("cachecensus._complete", "--refresh", kind, path),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+                env={**os.environ, complete.FILE_ENV: path},
+            )
         )
     except OSError:
         return False
@@ -123,8 +132,20 @@ def main(argv: list[str] | None = None) -> int:
     if kind not in complete.KINDS:
         print(USAGE, file=sys.stderr)
         return 2
-    for name in candidates(kind, args[1] if len(args) > 1 else ""):
-        print(name)
+    return emit(candidates(kind, args[1] if len(args) > 1 else ""))
+
+
+def emit(names: list[str]) -> int:
+    """Print ``names`` one a line; a reader that stops early (``| head``) is no error."""
+    try:
+        sys.stdout.write("".join(name + "\n" for name in names))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # nothing more to say to a closed pipe, and nothing for the interpreter to flush
+        # (and complain about) at exit either
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
     return 0
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 
+from cachecensus.caches import format_for
 from cachecensus.host import Host
 from cachecensus.memo import Memo
 from cachecensus.models import Entry, FileInfo, Kind
@@ -24,15 +25,7 @@ def artifact_file(entry: Entry) -> FileInfo | None:
     """The file that *is* the artifact, when there is one (not inside a record)."""
     if entry.kind not in ARTIFACT_KINDS or not entry.files:
         return None
-    if entry.tool in ("pip", "pipenv"):
-        if entry.area == "http-v2" and len(entry.files) == 2:
-            return entry.files[1]
-        if entry.area == "wheels" and entry.kind == Kind.BUILT_WHEEL:
-            return entry.files[0]
-        return None
-    if len(entry.files) == 1:
-        return entry.files[0]
-    return None
+    return format_for(entry.tool).artifact_file(entry)
 
 
 def artifact_size(entry: Entry) -> int | None:
@@ -43,7 +36,7 @@ def artifact_size(entry: Entry) -> int | None:
     found = artifact_file(entry)
     if found is not None:
         return found.size
-    if entry.tool in ("pip", "pipenv") and entry.area == "http":
+    if format_for(entry.tool).artifact_in_record(entry):
         return -entry.files[0].size  # never equal to a real file's size: compared among records
     return None
 
@@ -56,7 +49,8 @@ def sha256_of(host: Host, entry: Entry, memo: Memo | None = None) -> str | None:
     if entry.kind not in ARTIFACT_KINDS or not entry.files:
         return None
     target = artifact_file(entry)
-    inside = target is None and entry.tool in ("pip", "pipenv") and entry.area == "http"
+    fmt = format_for(entry.tool)
+    inside = target is None and fmt.artifact_in_record(entry)
     if inside:
         target = entry.files[0]
     if target is None:
@@ -67,7 +61,7 @@ def sha256_of(host: Host, entry: Entry, memo: Memo | None = None) -> str | None:
         cached = memo.get_sha256(real, key)
         if cached:
             return cached
-    from cachecensus.caches.pip import _open, record_body_sha256
+    from cachecensus.caches.pip import _open
 
     try:
         fd = _open(real)
@@ -77,7 +71,7 @@ def sha256_of(host: Host, entry: Entry, memo: Memo | None = None) -> str | None:
         st = os.fstat(fd)
         if (st.st_size, st.st_mtime_ns, st.st_ino) != key:
             return None  # changed since the scan: not the artifact the scan saw
-        digest = record_body_sha256(fd, st.st_size) if inside else file_sha256(fd)
+        digest = fmt.record_sha256(fd, st.st_size) if inside else file_sha256(fd)
     except OSError:
         return None
     finally:

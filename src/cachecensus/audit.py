@@ -2,8 +2,13 @@
 
 Pure over scan results: given the :class:`~cachecensus.models.CacheScan` of each distinct
 cache (and who uses it), work out per cache and machine-wide totals, stale and orphaned
-entries, bytes duplicated across caches (same sha256) and bytes hard-linked elsewhere
-(present in the cache but not reclaimable by deleting it).
+entries, duplicated bytes (:mod:`cachecensus.duplicates`, the definition ``dedupe`` uses)
+and bytes hard-linked elsewhere (present in the cache but not reclaimable by deleting it).
+
+``files``/``size``/``physical`` have one definition for a row and the totals: the regular
+files under the cache dir (never a symlink), each inode once, as ``du -sb`` counts them; the
+totals are the same over every audited cache together, so they are the rows' sums less the
+files hard-linked into more than one of the audited caches.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from cachecensus.artifacts import artifact_size
+from cachecensus import duplicates
 from cachecensus.links import LinkedEnv
 from cachecensus.models import CacheScan, Entry, FileInfo, Kind, Problem, ScanSummary, Usage
 
@@ -54,9 +59,9 @@ class CacheAudit:
     path: str
     exists: bool
     owner: str | None
-    size: int  # apparent bytes of every regular file (du -sb minus directories)
+    size: int  # apparent bytes of the regular files, each inode once (du -sb minus directories)
     physical: int  # allocated bytes
-    files: int
+    files: int  # regular files, each inode once
     entries: int  # cache entries proper (no strays, no selfcheck)
     by_kind: dict[str, Bucket]
     projects: int
@@ -65,7 +70,7 @@ class CacheAudit:
     used_by: tuple[Usage, ...]
     stale: Bucket
     orphaned: Bucket
-    duplicated: Bucket  # artifacts whose content also lives in another cache
+    duplicated: Bucket  # copies beyond the first of an artifact stored twice (its bytes each)
     linked_elsewhere: int  # bytes whose inode has links outside this cache
     reclaimable: int  # bytes really freed by removing every entry (per inode)
     filesystem: dict[str, float] | None = None
@@ -76,7 +81,7 @@ class CacheAudit:
 @dataclass(frozen=True)
 class Totals:
     caches: int
-    size: int  # once per inode across all caches
+    size: int  # the rows' definition over all caches together: once per inode
     physical: int
     files: int
     entries: int
@@ -110,13 +115,14 @@ def audit(
 
     Per-cache numbers come from each scan's :class:`~cachecensus.models.ScanSummary`
     (:func:`summarize`d here when the scan has none). ``sha256_of`` gives an artifact's
-    content hash (memoised by the caller); it is only asked for artifacts whose size matches
-    an artifact in *another* cache, so a machine with one cache hashes nothing.
+    content hash (memoised by the caller); it is only asked for artifacts of a size another
+    stored file has (:func:`cachecensus.duplicates.find`); without it nothing is duplicated.
     ``linked_into``: per cache dir, the environments holding links to its files
     (:func:`cachecensus.links.environments_linking`).
     """
     now = time.time() if now is None else now
-    items = list(scans)
+    # each scan summarised once (duplicates, rows and totals all read its summary)
+    items = [(replace(s, summary=summary_of(s)), used, owner) for s, used, owner in scans]
     duplicated = _duplicates([s for s, _, _ in items], sha256_of)
     links = linked_into or {}
     caches = [
@@ -124,19 +130,16 @@ def audit(
         for scan, used_by, owner in items
     ]
     caches = [replace(c, linked_into=links[c.path]) if c.path in links else c for c in caches]
-    if len(items) == 1:
-        size, physical, files, reclaimable = summary_of(items[0][0]).alone
-    else:
-        size, physical, files, reclaimable = _inode_totals([s for s, _, _ in items])
+    files, size, physical, reclaimable = _shared([s for s, _, _ in items])
     return AuditReport(
         caches=tuple(caches),
         totals=Totals(
             caches=len(caches),
-            size=size,
-            physical=physical,
-            files=files,
+            size=sum(c.size for c in caches) - size,
+            physical=sum(c.physical for c in caches) - physical,
+            files=sum(c.files for c in caches) - files,
             entries=sum(c.entries for c in caches),
-            reclaimable=reclaimable,
+            reclaimable=sum(c.reclaimable for c in caches) + reclaimable,
             duplicated=_sum(c.duplicated for c in caches),
             stale=_sum(c.stale for c in caches),
             orphaned=_sum(c.orphaned for c in caches),
@@ -157,9 +160,12 @@ def summary_of(scan: CacheScan) -> ScanSummary:
     return scan.summary if scan.summary is not None else summarize(scan)
 
 
-def summarize(scan: CacheScan) -> ScanSummary:
+def summarize(
+    scan: CacheScan, sha256_of: Callable[[Entry], str | None] | None = None
+) -> ScanSummary:
     """The audit's numbers for one scan that depend on nothing else (one pass over its
-    entries): what a snapshot stores so a warm audit never reads the entries."""
+    entries): what a snapshot stores so a warm audit never reads the entries. With
+    ``sha256_of``, also the copies duplicated inside the cache (:func:`own_duplicates`)."""
     by_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     projects: set[str] = set()
     orphaned = [0, 0]
@@ -171,17 +177,16 @@ def summarize(scan: CacheScan) -> ScanSummary:
     newest: int | None = None
     # with no file linked twice, every file is its own inode: no per-inode bookkeeping
     linked_files = any(f.nlink > 1 for e in scan.entries for f in e.files)
-    links_here: Counter[tuple[int, int]] = Counter(
-        _inode(f)
-        for e in (scan.entries if linked_files else ())
-        for f in {x.path: x for x in e.files}.values()
-    )
-    all_size = all_physical = all_files = 0
+    links_here: Counter[tuple[int, int]] = Counter()
+    extra_links = [0, 0, 0]  # second and later names of one file: du counts it once
+    for f in {f.path: f for e in (scan.entries if linked_files else ()) for f in e.files}.values():
+        links_here[_inode(f)] += 1
+        if links_here[_inode(f)] > 1:
+            extra_links[0] += 1
+            extra_links[1] += f.size
+            extra_links[2] += f.physical
     for entry in scan.entries:
         size = entry.size
-        all_size += size
-        all_physical += entry.physical
-        all_files += len(entry.files)
         bucket = by_kind[entry.kind.value]
         bucket[0] += 1
         bucket[1] += size
@@ -224,11 +229,8 @@ def summarize(scan: CacheScan) -> ScanSummary:
         orphaned=(orphaned[0], orphaned[1]),
         linked_elsewhere=linked_elsewhere,
         reclaimable=reclaimable,
-        alone=(
-            _inode_totals([scan])
-            if linked_files
-            else (all_size, all_physical, all_files, reclaimable)
-        ),
+        extra_links=(extra_links[0], extra_links[1], extra_links[2]),
+        own_duplicates=None if sha256_of is None else own_duplicates(scan, sha256_of),
         linked_files=linked_files,
     )
 
@@ -239,34 +241,29 @@ def _stale(entries: Sequence[tuple[int, int]], now: float, after_s: float) -> tu
     return count, sum(size for _, size in entries[:count])
 
 
+def own_duplicates(
+    scan: CacheScan, sha256_of: Callable[[Entry], str | None]
+) -> tuple[tuple[str, int], ...]:
+    """(key, artifact bytes) of each copy duplicated inside ``scan``'s cache alone."""
+    found = duplicates.find(scan.entries, sha256_of)
+    return tuple((copy.key, dup.size) for dup in found for copy in dup.extra)
+
+
 def _duplicates(
     scans: list[CacheScan], sha256_of: Callable[[Entry], str | None] | None
-) -> dict[str, set[str]]:
-    """Per cache dir, the keys of artifacts whose content also lives in another cache."""
-    out: dict[str, set[str]] = defaultdict(set)
-    if sha256_of is None or len(scans) < 2:
+) -> dict[str, list[tuple[str, int]]]:
+    """Per cache dir, (key, artifact bytes) of its duplicated copies (the one definition of
+    :mod:`cachecensus.duplicates`, the same as ``dedupe``'s). One cache whose summary knows
+    its own duplicates (a snapshot's) reads no entry."""
+    out: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    if sha256_of is None:
         return out
-    by_size: dict[int, list[Entry]] = defaultdict(list)
-    for scan in scans:
-        for entry in scan.entries:
-            size = artifact_size(entry)
-            if size is not None:
-                by_size[size].append(entry)
-    for group in by_size.values():
-        if len({e.cache_dir for e in group}) < 2:
-            continue
-        by_hash: dict[str, list[Entry]] = defaultdict(list)
-        for entry in group:
-            digest = entry.sha256 or sha256_of(entry)
-            if digest:
-                by_hash[digest].append(entry)
-        for same in by_hash.values():
-            if len({e.cache_dir for e in same}) > 1:
-                # the first cache keeps the "original"; every other copy is a duplicate
-                first = min(e.cache_dir for e in same)
-                for e in same:
-                    if e.cache_dir != first:
-                        out[e.cache_dir].add(e.key)
+    if len(scans) == 1 and (known := summary_of(scans[0]).own_duplicates) is not None:
+        out[scans[0].cache_dir].extend(known)
+        return out
+    for dup in duplicates.find((e for scan in scans for e in scan.entries), sha256_of):
+        for copy in dup.extra:
+            out[copy.cache_dir].append((copy.key, dup.size))
     return out
 
 
@@ -274,7 +271,7 @@ def _audit_one(
     scan: CacheScan,
     used_by: tuple[Usage, ...],
     owner: str | None,
-    duplicated: Mapping[str, set[str]],
+    duplicated: Mapping[str, list[tuple[str, int]]],
     now: float,
     stale_days: float,
     disk_usage: Callable[[str], tuple[int, int, int] | None] | None,
@@ -282,13 +279,8 @@ def _audit_one(
     summary = summary_of(scan)
     stale_pages = _stale(summary.index_pages, now, INDEX_PAGE_MAX_AGE_S)
     stale_rest = _stale(summary.staleable, now, stale_days * 86400)
-    dup = [0, 0]
-    dup_keys = duplicated.get(scan.cache_dir)
-    if dup_keys:
-        for entry in scan.entries:
-            if entry.key in dup_keys and entry.kind not in (Kind.STRAY, Kind.SELFCHECK):
-                dup[0] += 1
-                dup[1] += entry.size
+    copies = duplicated.get(scan.cache_dir, ())
+    dup = (len(copies), sum(size for _, size in copies))
     fs = disk_usage(scan.cache_dir) if disk_usage and scan.exists else None
     filesystem = (
         {"total": fs[0], "used": fs[1], "free": fs[2], "share": scan.physical / fs[0]}
@@ -300,9 +292,9 @@ def _audit_one(
         path=scan.cache_dir,
         exists=scan.exists,
         owner=owner,
-        size=scan.size,
-        physical=scan.physical,
-        files=scan.files,
+        size=scan.size - summary.extra_links[1],
+        physical=scan.physical - summary.extra_links[2],
+        files=scan.files - summary.extra_links[0],
         entries=summary.entries,
         by_kind={k: Bucket(n, size) for k, n, size in summary.by_kind},
         projects=len(summary.projects),
@@ -319,32 +311,35 @@ def _audit_one(
     )
 
 
-def _inode_totals(scans: Sequence[CacheScan]) -> tuple[int, int, int, int]:
-    """(size, physical, files, reclaimable) of ``scans`` together, each inode counted once
-    however many caches hold it; reclaimable = what removing every entry frees (no link left
-    outside these caches)."""
-    links_inside: Counter[tuple[int, int]] = Counter()
-    for scan in scans:
-        seen_here: set[tuple[str, tuple[int, int]]] = set()
+def _shared(scans: Sequence[CacheScan]) -> tuple[int, int, int, int]:
+    """(files, size, physical, reclaimable) of the files hard-linked into more than one of
+    ``scans``: the first three are what the rows count more than once (each such cache's row
+    counts the file), the last what removing every entry of all of them frees for those files
+    (no cache alone frees them: each row counts them as linked elsewhere). Only caches with a
+    file linked twice are read (:attr:`ScanSummary.linked_files`)."""
+    linked = [s for s in scans if summary_of(s).linked_files]
+    if len(linked) < 2:
+        return 0, 0, 0, 0
+    names: dict[tuple[int, int], dict[int, set[str]]] = {}
+    held: dict[tuple[int, int], FileInfo] = {}
+    removable: set[tuple[int, int]] = set()
+    for index, scan in enumerate(linked):
         for entry in scan.entries:
             for f in entry.files:
-                if (f.path, _inode(f)) not in seen_here:
-                    seen_here.add((f.path, _inode(f)))
-                    links_inside[_inode(f)] += 1
-    seen: set[tuple[int, int]] = set()
-    size = physical = files = reclaimable = 0
-    for scan in scans:
-        for entry in scan.entries:
-            for f in entry.files:
-                if _inode(f) in seen:
+                if f.nlink < 2:
                     continue
-                seen.add(_inode(f))
-                size += f.size
-                physical += f.physical
-                files += 1
-                if (
-                    entry.kind not in (Kind.STRAY, Kind.SELFCHECK)
-                    and f.nlink <= links_inside[_inode(f)]
-                ):
-                    reclaimable += f.size
-    return size, physical, files, reclaimable
+                names.setdefault(_inode(f), {}).setdefault(index, set()).add(f.path)
+                held[_inode(f)] = f
+                if entry.kind not in (Kind.STRAY, Kind.SELFCHECK):
+                    removable.add(_inode(f))
+    files = size = physical = reclaimable = 0
+    for inode, where in names.items():
+        if len(where) < 2:
+            continue
+        f, extra = held[inode], len(where) - 1
+        files += extra
+        size += extra * f.size
+        physical += extra * f.physical
+        if inode in removable and f.nlink <= sum(len(paths) for paths in where.values()):
+            reclaimable += f.size
+    return files, size, physical, reclaimable

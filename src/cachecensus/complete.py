@@ -30,6 +30,8 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Protocol
 
+from cachecensus import statedir, userfile
+
 #: Environment variable naming the candidates file (tests, unusual setups).
 FILE_ENV = "CACHECENSUS_COMPLETION_FILE"
 FILE_NAME = "completion-candidates.txt"
@@ -91,11 +93,11 @@ def read_candidates(path: str | None = None) -> tuple[dict[str, list[str]], dict
     """(names by kind, stamp by kind) of the candidates file; empty when missing/unreadable."""
     names: dict[str, list[str]] = {kind: [] for kind in KINDS}
     stamps: dict[str, int] = {}
-    try:
-        with open(path or candidates_path(), encoding="utf-8", errors="replace") as fh:
-            lines = fh.read().splitlines()
+    try:  # never through a symlink, never blocking on a FIFO, never more than a few MiB
+        text = userfile.read_text(path or candidates_path(), follow=False, errors="surrogateescape")
     except OSError:
         return names, stamps
+    lines = text.split("\n")
     if not lines or not lines[0].startswith(HEADER + "\t"):
         return names, stamps
     for line in lines[1:]:
@@ -140,7 +142,9 @@ def write_candidates(
     projects; ``list`` of one cache should not forget environments).  Project names are
     written as given (callers pass PEP 503-normalised names), sorted; environments give
     their ``name`` and ``interpreter``.  Written atomically (a reader never sees half a
-    file).  Returns the path written, or None when it could not be written: completion is a
+    file), and only into a directory nobody but the invoking user (or root) controls
+    (:mod:`cachecensus.statedir`: root with a user's ``HOME`` writes nothing there).
+    Returns the path written, or None when it could not be written: completion is a
     convenience and never fails the command that feeds it.
     """
     target = path or candidates_path()
@@ -168,10 +172,11 @@ def write_candidates(
     import tempfile  # only writers pay for it
 
     try:
-        os.makedirs(directory, exist_ok=True)
+        directory = statedir.trusted_dir(directory)
         fd, tmp = tempfile.mkstemp(prefix=".candidates-", dir=directory)
+        target = os.path.join(directory, os.path.basename(target))
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as fh:
                 fh.write("\n".join(lines) + "\n")
             os.replace(tmp, target)
         except BaseException:

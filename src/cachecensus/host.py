@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TypeVar
 
+from cachecensus import userfile
 from cachecensus.models import User
 
 T = TypeVar("T")
@@ -174,6 +175,17 @@ class Host:
         except (OSError, ValueError):
             return False
 
+    def dir_presence(self, path: str) -> bool | None:
+        """True for a directory, False for nothing there (or not a directory), None when
+        this user may not look: a directory on the way denies it (EACCES), so what is there
+        is unknown, which is not the same as absent."""
+        try:
+            return stat.S_ISDIR(self.stat(path).st_mode)
+        except PermissionError:
+            return None
+        except (OSError, ValueError):
+            return False
+
     def is_file(self, path: str) -> bool:
         try:
             return stat.S_ISREG(self.stat(path).st_mode)
@@ -198,13 +210,43 @@ class Host:
         with os.scandir(self.real(self.realpath(path))) as it:
             yield from it
 
-    def read_bytes(self, path: str, limit: int | None = None) -> bytes:
-        with open(self.real(self.realpath(path)), "rb") as fh:
-            return fh.read() if limit is None else fh.read(limit)
+    def read_bytes(
+        self, path: str, limit: int | None = None, *, cap: int = userfile.MAX_CONFIG_BYTES
+    ) -> bytes:
+        """The bytes of the regular file at the system path ``path`` (symlinks resolved
+        inside the root; the resolved name is opened ``O_NOFOLLOW``, ``O_NONBLOCK``): all
+        of it, refused when larger than ``cap``, or with ``limit`` its first ``limit``
+        bytes. A FIFO, device, directory or socket is refused unopened. Raises OSError
+        (:class:`~cachecensus.userfile.Refused` for a refusal)."""
+        try:
+            real = self.real(self.realpath(path))
+        except ValueError:  # a NUL in the name
+            raise userfile.Refused(path, "a NUL byte in the file name") from None
+        return userfile.read_bytes(real, cap=cap, head=limit, follow=False)
 
-    def read_text(self, path: str, limit: int | None = None) -> str:
-        """Read a text file as UTF-8 (undecodable bytes replaced); raises OSError."""
-        return self.read_bytes(path, limit).decode("utf-8", errors="replace")
+    def read_chunks(self, path: str, *, limit: int, chunk: int = 1 << 20) -> Iterator[bytes]:
+        """The first ``limit`` bytes of the regular file at the system path ``path``, in
+        chunks (:func:`cachecensus.userfile.read_chunks`; symlinks resolved inside the
+        root, the resolved name opened ``O_NOFOLLOW``). Raises OSError."""
+        try:
+            real = self.real(self.realpath(path))
+        except ValueError:  # a NUL in the name
+            raise userfile.Refused(path, "a NUL byte in the file name") from None
+        return userfile.read_chunks(real, limit=limit, chunk=chunk, follow=False)
+
+    def read_text(
+        self, path: str, *, cap: int = userfile.MAX_CONFIG_BYTES, errors: str = "strict"
+    ) -> str:
+        """A text file as UTF-8 (:meth:`read_bytes`'s rules). ``strict``: a NUL or an
+        undecodable byte raises :class:`~cachecensus.userfile.Refused` (an OSError) naming
+        the file and line; ``surrogateescape`` keeps such bytes (system databases)."""
+        return userfile.decode(self.read_bytes(path, cap=cap), path, errors)
+
+    def read_database(self, path: str) -> str:
+        """A system database (``/etc/passwd``, ``/etc/group``) of the audited system: up to
+        :data:`~cachecensus.userfile.MAX_DATABASE_BYTES`, bytes that are not UTF-8 kept as
+        surrogates (a home is a path, and paths are bytes); raises OSError."""
+        return self.read_text(path, cap=userfile.MAX_DATABASE_BYTES, errors="surrogateescape")
 
     def access_writable(self, path: str) -> bool:
         """``os.access(path, W_OK)`` for the invoking user (only meaningful on a live host)."""
@@ -229,13 +271,13 @@ class Host:
     @cached_property
     def _passwd(self) -> tuple[User, ...]:
         try:
-            text = self.read_text("/etc/passwd")
+            text = self.read_database("/etc/passwd")
         except OSError:
             return ()
         users: list[User] = []
-        for line in text.splitlines():
+        for line in text.split("\n"):
             fields = line.split(":")
-            if len(fields) < 7 or line.startswith(("#", "+", "-")):
+            if len(fields) < 7 or line.startswith(("#", "+", "-")) or "\0" in line:
                 continue
             try:
                 uid, gid = int(fields[2]), int(fields[3])
@@ -329,7 +371,7 @@ class Host:
         """Mount options (``noatime``, ``relatime``...) of the filesystem holding the system
         path ``path``, from this machine's ``/proc/self/mounts``; None where unknown."""
         try:
-            with open("/proc/self/mounts", encoding="utf-8", errors="replace") as fh:
+            with open("/proc/self/mounts", encoding="utf-8", errors="surrogateescape") as fh:
                 lines = fh.read().splitlines()
             real = os.path.realpath(self.real(self.realpath(path)))
         except (OSError, ValueError):
@@ -344,24 +386,6 @@ class Host:
             if inside and len(point) >= best:  # the last of equal mounts is the visible one
                 best, options = len(point), frozenset(fields[3].split(","))
         return options
-
-    def user_env(self, user: User) -> Mapping[str, str] | None:
-        """The environment variables ``user`` really runs with.
-
-        For the invoking user: this process's own environment.  For another user on a live
-        host: the environment of their longest-running process that has ``HOME`` set (a login
-        shell or session leader, typically).  None when none can be read; callers then apply
-        the defaults.
-        """
-        if self.live and user.uid == self.euid:
-            return self.env
-        best: ProcessInfo | None = None
-        for proc in self.processes():
-            if proc.uid != user.uid or not proc.environ or "HOME" not in proc.environ:
-                continue
-            if best is None or proc.create_time < best.create_time:
-                best = proc
-        return best.environ if best is not None else None
 
 
 def _maybe(call: Callable[[], T]) -> T | None:

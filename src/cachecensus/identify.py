@@ -2,8 +2,10 @@
 
 Pure over file objects and bytes; every read is bounded and nothing is trusted:
 
-- a wheel is opened through its zip central directory (:mod:`zipfile`) and only
-  ``*.dist-info/METADATA`` and ``WHEEL`` are inflated, each capped;
+- a wheel is read through its end record and central directory
+  (:mod:`cachecensus.zipreader`, zipfile's checks without its cost): every header walked,
+  ``WHEEL`` inflated, ``METADATA`` only when the ``.dist-info`` directory does not name the
+  wheel (or to verify), each capped;
 - an sdist's tar stream is inflated through a capped reader and walked for at most
   :data:`MAX_TAR_MEMBERS` members / :data:`MAX_TAR_BYTES` bytes; a zip sdist is read like a
   wheel (central directory, ``PKG-INFO``);
@@ -25,7 +27,6 @@ import lzma
 import os
 import re
 import tarfile
-import zipfile
 import zlib
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol, cast
@@ -39,6 +40,7 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
+from cachecensus import zipreader as zr
 from cachecensus.models import Kind
 
 #: Bytes of ``METADATA``/``PKG-INFO``/``WHEEL`` inflated (the headers we need come first).
@@ -47,8 +49,7 @@ METADATA_READ = 256 << 10
 #: :data:`MAX_RATIO` times its compressed size past 1 MiB, is a bomb.
 MAX_METADATA_CLAIM = 16 << 20
 MAX_RATIO = 200
-MAX_MEMBER_NAME = 4096
-MAX_ZIP_MEMBERS = 200_000
+MAX_MEMBER_NAME = zr.MAX_NAME
 MAX_TAR_MEMBERS = 400
 MAX_TAR_BYTES = 16 << 20  # inflated bytes an sdist's tar stream may yield
 MAX_INDEX_PAGE = 64 << 20  # inflated bytes of an index page
@@ -57,8 +58,12 @@ SNIFF = 512
 _TITLE = re.compile(rb"<title>\s*Links for ([^<]{1,300}?)\s*</title>", re.I)
 _H1 = re.compile(rb"<h1>\s*Links for ([^<]{1,300}?)\s*</h1>", re.I)
 _ANCHOR = re.compile(rb"<a\s[^>]*>\s*([^<]{1,400}?)\s*</a>", re.I)
+_JSON_NAME_FIRST = re.compile(
+    rb'\{\s*"meta"\s*:\s*\{[^{}]*\}\s*,\s*"name"\s*:\s*"([^"\\]{1,300})"\s*[,}]'
+)
+#: A PEP 691 page's keys that say what it is (with the value when it is a plain string).
+_JSON_KEYS = re.compile(rb'"(name|meta|files|projects)"\s*:\s*(?:"([^"\\]{1,300})")?')
 _CORRUPT_ERRORS = (
-    zipfile.BadZipFile,
     tarfile.TarError,
     zlib.error,
     lzma.LZMAError,
@@ -209,47 +214,86 @@ def _inflate(fh: Source, encoding: str, cap: int) -> bytes:
 
 # ---------------------------------------------------------------------- zip: wheels
 
-
-def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
-    if info.file_size > MAX_METADATA_CLAIM:
-        raise TooBig(f"{info.filename[:100]} claims {info.file_size} bytes")
-    if info.file_size > 1 << 20 and info.file_size > MAX_RATIO * max(1, info.compress_size):
-        raise TooBig(f"{info.filename[:100]} inflates {info.file_size} bytes (zip bomb)")
-    with zf.open(info) as member:
-        return member.read(limit)
+#: A wheel's escaped project name (PEP 427: no ``-``), as its ``.dist-info`` directory spells it.
+_WHEEL_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._]*[A-Za-z0-9])?", re.ASCII)
+_ZIP_HEADS = (b"PK\x03\x04", b"PK\x05\x06")
 
 
-def _zip_infos(zf: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
-    infos = zf.infolist()
-    if len(infos) > MAX_ZIP_MEMBERS:
-        raise TooBig(f"{len(infos)} zip members")
-    if any(len(i.filename) > MAX_MEMBER_NAME for i in infos):
-        raise TooBig("zip member name too long")
-    return infos
+def _claims(member: zr.Member) -> None:
+    """A metadata member that claims too much is a bomb (raises :class:`TooBig`)."""
+    if member.file_size > MAX_METADATA_CLAIM:
+        raise TooBig(f"{member.filename[:100]} claims {member.file_size} bytes")
+    if member.file_size > 1 << 20 and member.file_size > MAX_RATIO * max(1, member.compress_size):
+        raise TooBig(f"{member.filename[:100]} inflates {member.file_size} bytes (zip bomb)")
 
 
-def identify_zip(fh: Source) -> Identity:
-    """A wheel (``*.dist-info/METADATA``) or a zip sdist (``TOP/PKG-INFO``), from the central
-    directory and that one member only."""
+def _read_member(body: zr.Body, cd: zr.Directory, member: zr.Member, limit: int) -> bytes:
+    _claims(member)
+    return zr.read_member(body, cd, member, limit)
+
+
+def name_version_pair(directory: str) -> tuple[str, str] | None:
+    """(project, version) a ``NAME-VERSION`` directory names (a wheel's ``.dist-info``, an
+    sdist's top), normalised, when it is one escaped name (no ``-``) and one valid PEP 440
+    version; None otherwise."""
+    name, sep, version = directory.removesuffix(".dist-info").partition("-")
+    if not sep or "-" in version or not _WHEEL_NAME.fullmatch(name):
+        return None
     try:
-        with zipfile.ZipFile(cast(BinaryIO, fh)) as zf:
-            infos = _zip_infos(zf)
-            meta = [
-                i
-                for i in infos
-                if i.filename.endswith(".dist-info/METADATA") and i.filename.count("/") == 1
-            ]
-            if not meta:
-                return _zip_sdist(zf, infos)
-            distinfo = meta[0].filename.split("/")[0]
-            headers = metadata_headers(_read_member(zf, meta[0], METADATA_READ), _NAME_VERSION)
-            project = _name(_first(headers, "name"))
-            version = _version(_first(headers, "version"))
-            tags = _wheel_tags(zf, infos, distinfo)
-    except TooBig as exc:
-        return Identity(Kind.CORRUPT, detail=_reason("zip bomb or hostile zip", exc))
+        return canonicalize_name(name), str(Version(version))
+    except InvalidVersion:
+        return None
+
+
+def _sound(body: zr.Body, cd: zr.Directory, member: zr.Member) -> bool:
+    try:
+        _claims(member)
+    except TooBig:
+        return False
+    return zr.plainly_stored(body, cd, member)
+
+
+def _zip(body: zr.Body, verify: bool) -> tuple[Identity, bool]:
+    """(what the zip ``body`` is, whether the archive starts the body)."""
+    try:
+        cd = zr.Directory(body)
+        found = _zip_directory(body, cd, verify)
+    except (TooBig, zr.ZipBomb) as exc:
+        return Identity(Kind.CORRUPT, detail=_reason("zip bomb or hostile zip", exc)), False
     except _CORRUPT_ERRORS as exc:
-        return Identity(Kind.CORRUPT, detail=_reason("bad zip", exc))
+        return Identity(Kind.CORRUPT, detail=_reason("bad zip", exc)), False
+    return found, cd.concat == 0
+
+
+def _zip_directory(body: zr.Body, cd: zr.Directory, verify: bool) -> Identity:
+    found = cd.members_with()
+    meta = next(
+        (
+            m
+            for m in found
+            if m.filename.endswith(".dist-info/METADATA") and m.filename.count("/") == 1
+        ),
+        None,
+    )
+    if meta is None:
+        return _zip_sdist(body, cd)
+    distinfo = meta.filename.split("/")[0]
+    wheel = next((m for m in found if m.filename == f"{distinfo}/WHEEL"), None)
+    pair = name_version_pair(distinfo)
+    project: str | None
+    version: str | None
+    if pair is not None and wheel is not None and not verify and _sound(body, cd, meta):
+        project, version = pair  # named by its central directory; METADATA not inflated
+    else:
+        headers = metadata_headers(_read_member(body, cd, meta, METADATA_READ), _NAME_VERSION)
+        project = _name(_first(headers, "name"))
+        version = _version(_first(headers, "version"))
+        if verify and pair is not None and (project, version) != pair:
+            return Identity(
+                Kind.CORRUPT,
+                detail=f"METADATA names {project} {version}, its directory {distinfo}"[:300],
+            )
+    tags = _wheel_tags(body, cd, wheel) if wheel is not None else None
     if not project:
         return Identity(Kind.CORRUPT, detail="wheel METADATA has no Name")
     filename = None
@@ -258,22 +302,41 @@ def identify_zip(fh: Source) -> Identity:
     return Identity(Kind.WHEEL, project, version, filename)
 
 
+def identify_zip(fh: Source, *, verify: bool = False) -> Identity:
+    """A wheel (``*.dist-info/METADATA``) or a zip sdist (``TOP/PKG-INFO``), read through
+    :mod:`cachecensus.zipreader`: the end record and central directory, every header of it
+    walked and checked as :mod:`zipfile` checks it, then ``WHEEL`` (its tags).
+
+    The project and version are the ``NAME-VERSION.dist-info`` directory's when it is a
+    valid pair and ``METADATA``'s entry is sound (local header, sizes, CRC and extent agree
+    with the central directory); otherwise ``METADATA`` is inflated and read. ``verify``:
+    ``METADATA`` is always inflated (CRC-checked) and must agree with the directory name.
+    Damage inside a member's data is not looked for without ``verify``: that is what a body
+    hash is for."""
+    size = fh.seek(0, 2)
+    try:
+        body = zr.Body(fh, size)
+    except _CORRUPT_ERRORS as exc:
+        return Identity(Kind.CORRUPT, detail=_reason("bad zip", exc))
+    return _zip(body, verify)[0]
+
+
 #: Kept for callers that name the format they expect.
 identify_wheel = identify_zip
 
 _TAG_BUILD = frozenset({"tag", "build"})
 
 
-def _wheel_tags(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], distinfo: str) -> str | None:
+def _wheel_tags(body: zr.Body, cd: zr.Directory, wheel: zr.Member) -> str | None:
     """``[BUILD-]PY-ABI-PLAT`` of the wheel's filename, from ``WHEEL``'s Tag lines."""
-    wheel = next((i for i in infos if i.filename == f"{distinfo}/WHEEL"), None)
-    if wheel is None:
-        return None
-    headers = metadata_headers(_read_member(zf, wheel, 64 << 10), _TAG_BUILD)
+    headers = metadata_headers(_read_member(body, cd, wheel, 64 << 10), _TAG_BUILD)
     parts = [t.split("-") for t in headers.get("tag", []) if t.count("-") == 2]
     if not parts or any(not all(p) for p in parts):
         return None
-    tags = "-".join(".".join(dict.fromkeys(p[i] for p in parts)) for i in range(3))
+    if len(parts) == 1:
+        tags = "-".join(parts[0])
+    else:
+        tags = "-".join(".".join(dict.fromkeys(p[i] for p in parts)) for i in range(3))
     build = (headers.get("build") or [""])[0]
     if build and build[0].isdigit() and "-" not in build:
         return f"{build}-{tags}"
@@ -292,7 +355,8 @@ def _split_top(top: str, suffix: str) -> tuple[str | None, str | None]:
         return _name(name_part), _version(version_part)
 
 
-def _zip_sdist(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> Identity:
+def _zip_sdist(body: zr.Body, cd: zr.Directory) -> Identity:
+    infos = cd.all_members()
     tops = {i.filename.split("/")[0] for i in infos}
     if len(tops) != 1 or not any("/" in i.filename for i in infos):
         return Identity(Kind.UNKNOWN, detail="zip archive that is neither wheel nor sdist")
@@ -300,7 +364,7 @@ def _zip_sdist(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> Identity:
     pkg = next((i for i in infos if i.filename == f"{top}/PKG-INFO"), None)
     project = version = None
     if pkg is not None:
-        project, version = parse_metadata(_read_member(zf, pkg, METADATA_READ))
+        project, version = parse_metadata(_read_member(body, cd, pkg, METADATA_READ))
     if not project:
         project, version = _split_top(top, ".zip")
     return Identity(Kind.SDIST, project, version, f"{top}.zip")
@@ -319,12 +383,66 @@ def _decompressor(fh: Source, head: bytes) -> Source:
     return fh
 
 
-def identify_tar(fh: Source) -> Identity:
-    """A tar sdist (gzip, bzip2, xz or plain): ``TOP/PKG-INFO`` if met within the caps,
-    else the ``name-version`` top directory.  At most :data:`MAX_TAR_BYTES` are inflated."""
-    head = fh.read(6)
+#: Bytes of an sdist's head read, and at most inflated, for its first member's header.
+TAR_HEAD = 16 << 10
+TAR_HEAD_INFLATED = 8 << 10
+
+
+def _first_member(fh: Source, head: bytes) -> str | None:
+    """The first member's name of a tar stream, from at most :data:`TAR_HEAD` bytes of its
+    head inflated to at most :data:`TAR_HEAD_INFLATED`; None if it is not plainly there."""
+    fh.seek(0)
+    prefix = fh.read(TAR_HEAD)
+    fh.seek(0)
+    try:
+        if head[:2] == b"\x1f\x8b":
+            data = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(prefix, TAR_HEAD_INFLATED)
+        elif head[:6] == b"\xfd7zXZ\x00":
+            data = lzma.LZMADecompressor().decompress(prefix, TAR_HEAD_INFLATED)
+        else:
+            data = prefix
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tar:
+            member = tar.next()
+    except _CORRUPT_ERRORS:
+        return None
+    if member is None or len(member.name) > MAX_MEMBER_NAME:
+        return None
+    name = member.name.removeprefix("./")
+    if "/" not in name.rstrip("/") and not member.isdir():
+        return None
+    return name.split("/")[0] or None
+
+
+def _whole_stream(head: bytes, tail: bytes, size: int) -> bool:
+    """Whether the body's end looks like the end of its stream: gzip's trailer giving a
+    whole number of tar blocks, xz's footer, a plain tar's two zero blocks. (A cut body
+    passes by chance at most 1 in 512; bzip2 has no such mark, so it never passes.)"""
+    if len(tail) != min(size, zr.TAIL) or size < 32:
+        return False
+    if head[:2] == b"\x1f\x8b":
+        inflated = int.from_bytes(tail[-4:], "little")  # modulo 4 GiB, a multiple of 512
+        return inflated % 512 == 0 and inflated >= 1024
+    if head[:6] == b"\xfd7zXZ\x00":
+        return tail[-2:] == b"YZ"
+    return head[257:262] == b"ustar" and size % 512 == 0 and not tail[-1024:].strip(b"\0")
+
+
+def identify_tar(fh: Source, tail: bytes = b"", size: int = 0, *, verify: bool = False) -> Identity:
+    """A tar sdist (gzip, bzip2, xz or plain).
+
+    With ``tail`` (the body's last :data:`~cachecensus.zipreader.TAIL` of ``size`` bytes)
+    and without ``verify``: named by its ``NAME-VERSION`` top directory, read from the first
+    member's header, when that is a valid pair and the stream ends whole. Otherwise (and
+    with ``verify``) walked: ``TOP/PKG-INFO`` if met within the caps, else the top
+    directory. At most :data:`MAX_TAR_BYTES` are inflated."""
+    head = fh.read(SNIFF)
     fh.seek(0)
     suffix = {b"\x1f\x8b": ".tar.gz", b"BZ": ".tar.bz2", b"\xfd7": ".tar.xz"}.get(head[:2], ".tar")
+    if not verify and _whole_stream(head, tail, size):
+        first = _first_member(fh, head)
+        pair = name_version_pair(first) if first else None
+        if pair is not None:
+            return Identity(Kind.SDIST, pair[0], pair[1], f"{first}{suffix}")
     top: str | None = None
     walked = 0
     try:
@@ -396,9 +514,50 @@ def _project_from_links(data: bytes) -> str | None:
     return names.pop() if names else None
 
 
+def _json_page_name(data: bytes) -> str | None:
+    """The project a PEP 691 page names, without parsing it: an object (``{`` … ``}``) that
+    starts ``{"meta": {…}, "name": "…"``, or whose keys, found in one pass, include
+    ``"meta"``, ``"files"`` and exactly one ``"name"`` (a plain string, one level deep by
+    the brackets around it), and no ``"projects"``. None when it is not plainly so (then it
+    is parsed)."""
+    text = data.strip()
+    if text[:1] != b"{" or text[-1:] != b"}":
+        return None
+    match = _JSON_NAME_FIRST.match(text, 0, 4096)
+    raw = match.group(1) if match is not None else None
+    if match is None:
+        found: dict[bytes, list[re.Match[bytes]]] = {}
+        for key in _JSON_KEYS.finditer(text):
+            found.setdefault(key.group(1), []).append(key)
+        names = found.get(b"name", [])
+        if len(names) != 1 or b"meta" not in found or b"files" not in found:
+            return None
+        match = names[0]
+        # one level deep: counted over the shorter side (with PyPI's sorted keys, the end)
+        if match.start() < len(text) // 2:
+            side, sign = text[: match.start()], 1
+        else:
+            side, sign = text[match.start() :], -1
+        opened = side.count(b"{") - side.count(b"}") + side.count(b"[") - side.count(b"]")
+        depth = sign * opened
+        raw = match.group(2)
+        if b"projects" in found or depth != 1:
+            return None
+    if raw is None:
+        return None
+    try:
+        return _name(raw.decode("utf-8"))
+    except UnicodeError:
+        return None
+
+
 def identify_index_page(data: bytes, content_type: str | None = None) -> Identity:
-    """A PEP 691 JSON or PEP 503 HTML project page: the project it lists."""
+    """A PEP 691 JSON or PEP 503 HTML project page: the project it lists (a JSON page whose
+    name is plainly there is not parsed: json.loads of a 3 MB page takes ~17 ms)."""
     if data.lstrip()[:1] == b"{":
+        name = _json_page_name(data)
+        if name:
+            return Identity(Kind.INDEX_PAGE, name)
         try:
             doc = json.loads(data)
         except (ValueError, UnicodeError, RecursionError) as exc:
@@ -442,19 +601,23 @@ def identify_body(
     size: int,
     content_type: str | None = None,
     content_encoding: str | None = None,
+    *,
+    verify: bool = False,
 ) -> Identity:
     """Identify a cached HTTP body: ``fh`` is seekable, positioned at 0, ``size`` bytes.
 
     ``content_type``/``content_encoding`` are the record's headers (pip stores the body as
-    it came off the wire, so a ``gzip`` encoding is undone here, capped)."""
+    it came off the wire, so a ``gzip`` encoding is undone here, capped). The first read is
+    the body's last :data:`~cachecensus.zipreader.TAIL` bytes (a wheel's end record); the
+    head is read only when the tail names no zip. ``verify``: see :func:`identify_zip`."""
     try:
-        return _identify_body(fh, size, content_type, content_encoding)
+        return _identify_body(fh, size, content_type, content_encoding, verify)
     except _CORRUPT_ERRORS as exc:  # a last line: the format helpers catch their own
         return Identity(Kind.CORRUPT, detail=_reason("unreadable body", exc))
 
 
 def _identify_body(
-    fh: Source, size: int, content_type: str | None, content_encoding: str | None
+    fh: Source, size: int, content_type: str | None, content_encoding: str | None, verify: bool
 ) -> Identity:
     ct = _media(content_type)
     encoding = (content_encoding or "").strip().lower()
@@ -469,11 +632,21 @@ def _identify_body(
             return Identity(Kind.CORRUPT, detail=_reason(f"{encoding} body", exc))
         except _CORRUPT_ERRORS as exc:
             return Identity(Kind.CORRUPT, detail=_reason(f"bad {encoding} body", exc))
-        return identify_bytes(data, content_type)
-    head = fh.read(SNIFF)
+        return identify_bytes(data, content_type, verify=verify)
+    body = zr.Body(fh, size)  # the first read: the tail, where a zip's end record is
+    seen: Identity | None = None
+    if body.tail[-22:-18] == b"PK\x05\x06" or b"PK\x05\x06" in body.tail:
+        seen, at_start = _zip(body, verify)
+        if at_start and seen.kind is not Kind.CORRUPT:
+            return seen
+    if body.tail_start == 0:
+        head = body.tail[:SNIFF]
+    else:
+        fh.seek(0)
+        head = fh.read(SNIFF)
     fh.seek(0)
-    if head[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
-        return identify_zip(fh)
+    if head[:4] in _ZIP_HEADS:
+        return seen if seen is not None else _zip(body, verify)[0]
     if head[:2] == b"\x1f\x8b" and ("json" in ct or "html" in ct):
         # a compressed page saved without its Content-Encoding header
         try:
@@ -487,20 +660,25 @@ def _identify_body(
         or head[:6] == b"\xfd7zXZ\x00"
         or head[257:262] == b"ustar"
     ):
-        return identify_tar(fh)
+        return identify_tar(fh, body.tail, size, verify=verify)
     stripped = head.lstrip()
     if stripped[:1] in (b"{", b"<") or "json" in ct or "html" in ct:
         if size > MAX_INDEX_PAGE:
             return Identity(Kind.UNKNOWN, detail=f"{ct or 'page'} of {size} bytes, not parsed")
-        return identify_index_page(fh.read(MAX_INDEX_PAGE), ct)
+        whole = body.tail if body.tail_start == 0 else fh.read(MAX_INDEX_PAGE)
+        return identify_index_page(whole, ct)
     return Identity(Kind.UNKNOWN, detail=f"content type {ct or 'unknown'}")
 
 
 def identify_bytes(
-    data: bytes, content_type: str | None = None, content_encoding: str | None = None
+    data: bytes,
+    content_type: str | None = None,
+    content_encoding: str | None = None,
+    *,
+    verify: bool = False,
 ) -> Identity:
     """:func:`identify_body` over bytes in memory."""
-    return identify_body(io.BytesIO(data), len(data), content_type, content_encoding)
+    return identify_body(io.BytesIO(data), len(data), content_type, content_encoding, verify=verify)
 
 
 def sha256_of(fh: Source) -> str:
@@ -514,11 +692,12 @@ def sha256_of(fh: Source) -> str:
 class Region(io.RawIOBase):
     """A read-only, seekable view of ``length`` bytes at ``offset`` of file descriptor
     ``fd``, read with ``pread``; the last ``tail`` bytes are fetched in one read when first
-    touched (a zip's central directory and its ``dist-info`` members live there).
+    touched (identification reads them first: a zip's end record, and for most wheels its
+    central directory and ``dist-info`` members, live there).
 
     The descriptor stays the caller's; closing the region does not close it."""
 
-    def __init__(self, fd: int, offset: int, length: int, tail: int = 64 << 10) -> None:
+    def __init__(self, fd: int, offset: int, length: int, tail: int = zr.TAIL) -> None:
         self.fd = fd
         self.offset = offset
         self.length = length

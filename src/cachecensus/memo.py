@@ -16,16 +16,28 @@ image's files never meet the host's).
   (the memo is an optimisation, never a reason to fail).
 - A corrupt or foreign file is moved aside (``memo.sqlite.corrupt-<time>``) and rebuilt;
   the warning is returned in :attr:`Memo.warning` for the caller to report.
+- Its directory must be the invoking user's (or root's) and writable by nobody else, and
+  the database is never a symlink nor created through one (:mod:`cachecensus.statedir`):
+  root run with a user's environment (``sudo -E``) keeps its memo under root's own home
+  (from the password database) instead, or, when ``CACHECENSUS_MEMO`` names such a place,
+  works without one (with a warning).
+- Paths are bytes on POSIX: a path that is not UTF-8 (surrogateescape) is stored as a BLOB
+  of its bytes (a TEXT row and a BLOB row never share a key: a path is one or the other),
+  read back losslessly; a row whose other values are not UTF-8 is not memoised (that
+  file is identified again next time).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import posixpath
 import sqlite3
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+
+from cachecensus import statedir
 
 SCHEMA_VERSION = 5
 Key = tuple[int, int, int]  # (size, mtime_ns, inode)
@@ -43,6 +55,28 @@ COLUMNS = (
     "sha256",
 )
 _BUSY_MS = 10_000
+#: The database's file name in its directory.
+FILE_NAME = "memo.sqlite"
+
+
+def _odd(text: str) -> bool:
+    """Whether ``text`` holds bytes that are not UTF-8 (lone surrogates)."""
+    if text.isascii():
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _sql(text: str) -> str | bytes:
+    """What a path (or key) is stored as: itself, or its bytes when it is not UTF-8."""
+    return text.encode("utf-8", "surrogateescape") if _odd(text) else text
+
+
+def _py(stored: str | bytes) -> str:
+    return stored.decode("utf-8", "surrogateescape") if isinstance(stored, bytes) else stored
 
 
 @dataclass(frozen=True)
@@ -60,19 +94,30 @@ class Memo:
         if self.conn is None:
             return {}
         base = prefix.rstrip("/") + "/"
-        # a range on the primary key ('/' + 1 == '0'): an index scan, no LIKE escaping
+        # a range on the primary key ('/' + 1 == '0'): an index scan, no LIKE escaping;
+        # the paths that are not UTF-8 are BLOBs (sorted after all TEXT): a second range
+        raw = base.encode("utf-8", "surrogateescape")
+        bounds: list[tuple[str | bytes, str | bytes]] = [(raw, raw[:-1] + b"0")]
+        if not _odd(base):
+            bounds.insert(0, (base, base[:-1] + "0"))
+        sql = (
+            f"SELECT path, size, mtime_ns, inode, {', '.join(COLUMNS)} FROM ident "
+            "WHERE path >= ? AND path < ?"
+        )
+        found: dict[str, tuple[Key, Values]] = {}
         try:
-            rows = self.conn.execute(
-                f"SELECT path, size, mtime_ns, inode, {', '.join(COLUMNS)} FROM ident "
-                "WHERE path >= ? AND path < ?",
-                (base, base[:-1] + "0"),
-            ).fetchall()
+            for low, high in bounds:
+                rows = self.conn.execute(sql, (low, high)).fetchall()
+                found.update(
+                    (
+                        _py(row[0]),
+                        ((row[1], row[2], row[3]), dict(zip(COLUMNS, row[4:], strict=True))),
+                    )
+                    for row in rows
+                )
         except sqlite3.Error:
             return {}
-        return {
-            row[0]: ((row[1], row[2], row[3]), dict(zip(COLUMNS, row[4:], strict=True)))
-            for row in rows
-        }
+        return found
 
     def get(self, path: str, key: Key) -> Values | None:
         """The values memoised for ``path`` if its (size, mtime_ns, inode) is still ``key``."""
@@ -82,7 +127,7 @@ class Memo:
             row = self.conn.execute(
                 f"SELECT {', '.join(COLUMNS)} FROM ident "
                 "WHERE path = ? AND size = ? AND mtime_ns = ? AND inode = ?",
-                (path, *key),
+                (_sql(path), *key),
             ).fetchone()
         except sqlite3.Error:
             return None
@@ -93,7 +138,11 @@ class Memo:
         A sha256 already memoised for the same file version is kept."""
         if self.conn is None:
             return
-        data = [(path, *key, *(values.get(c) for c in COLUMNS)) for path, key, values in rows]
+        data = []
+        for path, key, values in rows:
+            row = [values.get(c) for c in COLUMNS]
+            if not any(isinstance(v, str) and _odd(v) for v in row):
+                data.append((_sql(path), *key, *row))
         if not data:
             return
         names = ", ".join(("path", "size", "mtime_ns", "inode", *COLUMNS))
@@ -122,7 +171,7 @@ class Memo:
             "kind = CASE WHEN ident.size = excluded.size AND ident.mtime_ns = excluded.mtime_ns"
             " AND ident.inode = excluded.inode THEN ident.kind ELSE NULL END, "
             "size = excluded.size, mtime_ns = excluded.mtime_ns, inode = excluded.inode",
-            [(path, *key, digest)],
+            [(_sql(path), *key, digest)],
         )
 
     def get_snapshot(self, key: str, writer: str) -> tuple[int, bytes, bytes, bytes | None] | None:
@@ -134,7 +183,7 @@ class Memo:
         try:
             row = self.conn.execute(
                 "SELECT taken_ns, dirs, head, summary FROM snapshot WHERE key = ? AND writer = ?",
-                (key, writer),
+                (_sql(key), writer),
             ).fetchone()
         except sqlite3.Error:
             return None
@@ -146,7 +195,8 @@ class Memo:
             return None
         try:
             row = self.conn.execute(
-                "SELECT entries FROM snapshot WHERE key = ? AND taken_ns = ?", (key, taken_ns)
+                "SELECT entries FROM snapshot WHERE key = ? AND taken_ns = ?",
+                (_sql(key), taken_ns),
             ).fetchone()
         except sqlite3.Error:
             return None
@@ -160,7 +210,7 @@ class Memo:
         if self.conn is not None:
             self._write(
                 "INSERT OR REPLACE INTO snapshot VALUES (?, ?, ?, ?, ?, ?, NULL)",
-                [(key, writer, taken_ns, dirs, head, entries)],
+                [(_sql(key), writer, taken_ns, dirs, head, entries)],
             )
 
     def put_snapshot_summary(self, key: str, taken_ns: int, summary: bytes) -> None:
@@ -168,13 +218,13 @@ class Memo:
         if self.conn is not None:
             self._write(
                 "UPDATE snapshot SET summary = ? WHERE key = ? AND taken_ns = ?",
-                [(summary, key, taken_ns)],
+                [(summary, _sql(key), taken_ns)],
             )
 
     def forget_snapshots(self, keys: Sequence[str]) -> None:
         """Drop the snapshots under ``keys`` (a command changed those caches)."""
         if self.conn is not None and keys:
-            self._write("DELETE FROM snapshot WHERE key = ?", [(k,) for k in keys])
+            self._write("DELETE FROM snapshot WHERE key = ?", [(_sql(k),) for k in keys])
 
     def _write(self, sql: str, data: Sequence[tuple[object, ...]]) -> None:
         assert self.conn is not None
@@ -204,7 +254,31 @@ def default_path(env: Mapping[str, str] | None = None) -> str | None:
         return None if override.strip().lower() in ("off", "0", "no", "false", "") else override
     import platformdirs
 
-    return os.path.join(platformdirs.user_cache_dir("cachecensus"), "memo.sqlite")
+    return os.path.join(platformdirs.user_cache_dir("cachecensus"), FILE_NAME)
+
+
+def _place(path: str) -> str:
+    """``path`` made safe to open (see the module's rules): its directory resolved and
+    checked, the database file created when missing; raises OSError."""
+    directory = statedir.trusted_dir(posixpath.dirname(posixpath.abspath(path)))
+    return statedir.own_file(directory, posixpath.basename(path))
+
+
+def _placed(path: str, explicit: bool) -> tuple[str | None, str | None]:
+    """(where the memo may live, None) or (None, why it lives nowhere). The default place
+    refused (root with a user's ``HOME``/``XDG_CACHE_HOME``) falls back to the invoking
+    account's own home from the password database."""
+    try:
+        return _place(path), None
+    except OSError as exc:
+        why = f"memo {path} not used ({exc.strerror or exc}); working without it"
+    fallback = None if explicit else statedir.home_cache_dir()
+    if fallback is None or posixpath.join(fallback, FILE_NAME) == path:
+        return None, why
+    try:
+        return _place(posixpath.join(fallback, FILE_NAME)), None
+    except OSError:
+        return None, why
 
 
 def _schema_ok(conn: sqlite3.Connection) -> bool:
@@ -259,11 +333,15 @@ def _connect(path: str) -> tuple[sqlite3.Connection, bool]:
 def open_memo(path: str | None = None, *, env: Mapping[str, str] | None = None) -> Memo:
     """Open (creating, migrating or rebuilding) the memo at ``path`` (default:
     :func:`default_path`); never raises. Close it with :meth:`Memo.close`."""
+    explicit = path is not None or "CACHECENSUS_MEMO" in (os.environ if env is None else env)
     path = path if path is not None else default_path(env)
     if path is None:
         return Memo(None, None)
+    placed, why = _placed(path, explicit)
+    if placed is None:
+        return Memo(None, None, why)
+    path = placed
     try:
-        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
         conn, rebuilt = _connect(path)
     except sqlite3.OperationalError as exc:
         if "locked" in str(exc) or "busy" in str(exc):

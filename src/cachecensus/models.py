@@ -102,6 +102,11 @@ class Resolution:
     decided_by: tuple[Decision, ...] = ()
     problems: tuple[str, ...] = ()  # e.g. "/etc/pip.conf:3: ..." — reported, not fatal
     error: str | None = None  # what pip itself would fail with (e.g. invalid boolean)
+    #: the directory as the deciding layer named it, made absolute, symlinks not resolved
+    #: (pip resolves them into ``cache_dir``); None when that is ``cache_dir`` itself
+    named: str | None = None
+    # the tool version whose rules decided (pip: the one ``python -m pip`` imports)
+    tool_version: str | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,9 @@ class Usage:
     user: str
     environment: str  # interpreter path, or "" for the user's default (no environment)
     view: str = "install"
+    # whose variables: "login", "own environment", "PIP_CACHE_DIR of PID 12215 (bash)";
+    # an annotation: one user's use of one cache by one environment is one Usage
+    origin: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)
@@ -118,11 +126,17 @@ class CacheDir:
     """One distinct physical cache directory and everyone that uses it."""
 
     tool: str
-    path: str  # symlinks resolved: two names for one directory are one cache
+    path: str  # trusted symlinks resolved (see cachecensus.claims): one cache, two names
     exists: bool
     owner: str | None
     used_by: tuple[Usage, ...] = ()
     names: tuple[str, ...] = ()  # the spellings under which users reach it
+    #: why no command removes anything here (a user named a directory that is not theirs,
+    #: or a path through someone else's symlink); None when it is a removal target
+    refused: str | None = None
+    #: its owner's uid when it was accepted: removal checks the directory it opens is
+    #: still owned by it
+    uid: int | None = None
 
 
 class Kind(str, Enum):
@@ -218,6 +232,11 @@ class Problem:
     message: str
 
 
+#: The problem of a cache dir this user may not look into: it is not absent (``exists``
+#: stays true), only unknown to us.
+UNREADABLE = "unreadable (permission denied)"
+
+
 @dataclass(frozen=True)
 class Census:
     """What discovery and resolution found on the machine."""
@@ -227,6 +246,9 @@ class Census:
     caches: tuple[CacheDir, ...]
     resolutions: tuple[tuple[Usage, Resolution], ...] = ()
     problems: tuple[Problem, ...] = field(default_factory=tuple)
+    #: Advice about a setup that works (``pip cache`` would clean another dir than installs
+    #: use): said, but not a failure.
+    notes: tuple[Problem, ...] = field(default_factory=tuple)
 
 
 @dataclass(frozen=True)
@@ -270,7 +292,11 @@ class ScanSummary:
     orphaned: tuple[int, int]  # entries, bytes
     linked_elsewhere: int
     reclaimable: int
-    #: (size, physical, files, reclaimable) counted once per inode: the totals when this is
-    #: the only cache audited
-    alone: tuple[int, int, int, int]
+    #: (files, size, physical) of the second and later names of a file inside the cache: the
+    #: walk counts every name, ``du`` (and the audit's rows) each inode once
+    extra_links: tuple[int, int, int]
+    #: (key, artifact bytes) of the duplicated copies inside the cache alone
+    #: (cachecensus.duplicates); None when not worked out (no hashing was possible). Its
+    #: files never change while its snapshot holds: a warm audit of it reads no entry
+    own_duplicates: tuple[tuple[str, int], ...] | None
     linked_files: bool  # some file has a link count above one

@@ -21,8 +21,11 @@ reached under ten names (ten environments sharing it) is one cache, its entries 
 counted once (:meth:`Plan.per_cache`).
 
 Last use is the later of atime and mtime where the filesystem records atime, else mtime
-(``noatime`` mounts); :func:`clock_from_mount_options` says which, and
-:func:`age_basis` / :func:`atime_is_meaningful` read the mount options through the host.
+(``noatime`` mounts): :func:`clocks_for` asks the host's mount options which, per cache, and
+the age and size rules and the plan name the clock they used.
+
+Versions are ordered by PEP 440 (:func:`version_key`), a version PEP 440 cannot parse after
+every valid one; ``--keep-latest`` never takes an entry whose version it cannot order.
 """
 
 from __future__ import annotations
@@ -38,11 +41,12 @@ from typing import TYPE_CHECKING, Literal
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from cachecensus.artifacts import ARTIFACT_KINDS
 from cachecensus.host import Host
 from cachecensus.models import Entry, Kind
 
 if TYPE_CHECKING:
+    from packaging.requirements import Requirement
+
     from cachecensus.host import Host
 
 #: Which file time says when an entry was last used.
@@ -76,37 +80,6 @@ def last_used_ns(entry: Entry, clock: Clock = "atime") -> int:
     if clock == "mtime":
         return max((f.mtime_ns for f in entry.files), default=0)
     return entry.last_used_ns
-
-
-@dataclass(frozen=True)
-class AgeBasis:
-    """Which file time says when entries under a path were last used, and why."""
-
-    clock: Clock
-    why: str
-
-    @property
-    def use_atime(self) -> bool:
-        return self.clock == "atime"
-
-
-def age_basis(host: Host, path: str) -> AgeBasis:
-    """Whether the filesystem holding ``path`` keeps access times (``noatime``: it does
-    not, mtime is used; ``relatime``, Linux's default, moves atime at least daily), with a
-    one-line reason to show. The mount options come from :meth:`Host.mount_options`."""
-    options = host.mount_options(path)
-    if options is None:
-        return AgeBasis("atime", "atime (mount options unknown)")
-    clock = clock_from_mount_options(options)
-    if clock == "mtime":
-        return AgeBasis(clock, "mtime (the filesystem is mounted noatime)")
-    flag = next((o for o in sorted(options) if o in ("relatime", "strictatime", "lazytime")), "")
-    return AgeBasis(clock, f"atime (the filesystem is mounted {flag or 'with atime'})")
-
-
-def atime_is_meaningful(host: Host, path: str) -> bool:
-    """True unless the filesystem holding ``path`` is mounted ``noatime``."""
-    return age_basis(host, path).use_atime
 
 
 def _clock(entry: Entry, clocks: Mapping[str, Clock] | None) -> Clock:
@@ -143,6 +116,17 @@ def pattern_matches(project: str, version: str | None, pattern: str | None) -> b
         if fnmatch.fnmatchcase(project, name_glob) and fnmatch.fnmatchcase(version, version_glob):
             return True
     return False
+
+
+def pattern_refusal(pattern: str) -> str | None:
+    """Why ``remove PATTERN`` must refuse ``pattern``, or None: an empty or blank pattern (an
+    unset shell variable: ``remove "$PKG"``) and one of wildcards and separators only
+    (``*``, ``*-*``, ``"$PKG*"``) name no project, yet would match every entry."""
+    if not pattern.strip():
+        return "PATTERN is empty (an unset variable?): it names no project"
+    if not pattern.strip("*?-_. \t\n"):
+        return f"PATTERN {pattern!r} is only wildcards: it names no project"
+    return None
 
 
 def parse_spec(spec: str | None) -> SpecifierSet | None:
@@ -215,6 +199,24 @@ def by_pattern(
     return [(e, why) for e in select(entries, pattern, spec=spec, kinds=kinds)]
 
 
+def by_requirement(entries: Iterable[Entry], requirement: Requirement) -> list[Chosen]:
+    """``install --refresh REQ``: the entries of the requirement's project (its exact name,
+    PEP 503-normalised: no glob) whose version its specifier allows (pre-releases included;
+    no specifier: every version), and the project's index pages (pip asks for them again).
+    ``attrs==23.2.0`` takes attrs 23.2.0, never a cached attrs 23.1.0."""
+    name = normalise(requirement.name)
+    spec = requirement.specifier
+    why = f"--refresh {requirement}"
+    return [
+        (e, why)
+        for e in entries
+        if e.kind in SELECTABLE
+        and e.project is not None
+        and normalise(e.project) == name
+        and (e.kind == Kind.INDEX_PAGE or not spec or version_in(e.version, spec))
+    ]
+
+
 # ---------------------------------------------------------------------- rules
 
 
@@ -229,7 +231,7 @@ def _purgeable(entry: Entry, kinds: frozenset[Kind] | None = None) -> bool:
         return True  # what an interrupted removal of ours left aside
     try:
         return format_for(entry.tool).purgeable(entry)
-    except (KeyError, ImportError):
+    except KeyError:
         return False
 
 
@@ -286,17 +288,22 @@ def index_pages_older_than(entries: Iterable[Entry], seconds: float, now: float)
 
 
 def keep_latest(entries: Iterable[Entry], n: int) -> list[Chosen]:
-    """All but the ``n`` newest versions (PEP 440 order) of each project, per cache; every
-    entry of a kept version stays (its downloaded wheel, sdist and built wheel alike)."""
-    groups: dict[tuple[str, str], list[Entry]] = {}
+    """All but the ``n`` newest versions (PEP 440 order) of each project, per kind and per
+    cache: downloaded wheels are compared with downloaded wheels, built wheels with built
+    wheels (a newer wheel pip built never makes the only downloaded one "old"). An entry whose
+    version PEP 440 cannot parse is never taken (it cannot be said to be older)."""
+    groups: dict[tuple[str, Kind, str], list[tuple[Version, Entry]]] = {}
     for e in entries:
         if e.kind in VERSIONED and e.project and e.version and _purgeable(e):
-            groups.setdefault((e.cache_dir, normalise(e.project)), []).append(e)
+            try:
+                version = Version(e.version)
+            except InvalidVersion:
+                continue
+            groups.setdefault((e.cache_dir, e.kind, normalise(e.project)), []).append((version, e))
     out: list[Chosen] = []
     for group in groups.values():
-        versions = sorted({e.version for e in group if e.version}, key=_version_key, reverse=True)
-        keep = set(versions[: max(n, 0)])
-        out.extend((e, f"older than the {n} newest") for e in group if e.version not in keep)
+        keep = set(sorted({v for v, _ in group}, reverse=True)[: max(n, 0)])
+        out.extend((e, f"older than the {n} newest") for v, e in group if v not in keep)
     return out
 
 
@@ -332,7 +339,8 @@ def over_budget(
         for e in pool:
             if total <= budget:
                 break
-            out.append((e, "least recently used, over the size budget"))
+            why = f"least recently used ({_clock(e, clocks)}), over the size budget"
+            out.append((e, why))
             for f in e.files:
                 ino = (f.dev, f.inode)
                 links[ino] -= 1
@@ -350,70 +358,6 @@ def max_size(
 ) -> list[Chosen]:
     """The LRU size budget per cache, or one budget for all with ``machine_wide``."""
     return over_budget(entries, budget, per_cache=not machine_wide, clocks=clocks)
-
-
-# ---------------------------------------------------------------------- duplicates
-
-
-def artifact_inode(entry: Entry) -> tuple[int, int] | None:
-    """(dev, inode) of the file holding the artifact: the ``.body`` of an ``http-v2`` entry,
-    the record of a legacy ``http/`` one, the ``.whl`` of a built wheel, the file of a
-    poetry/pdm/conda artifact."""
-    from cachecensus.artifacts import artifact_file
-
-    if not entry.files:
-        return None
-    f = artifact_file(entry) or entry.files[0]
-    return (f.dev, f.inode)
-
-
-@dataclass(frozen=True)
-class DuplicateSet:
-    """One artifact (one sha256) cached more than once."""
-
-    sha256: str
-    copies: tuple[Entry, ...]  # first the keeper
-
-    @property
-    def caches(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(e.cache_dir for e in self.copies))
-
-    @property
-    def artifact_size(self) -> int:
-        """The artifact's bytes, once (machine-wide totals count it once)."""
-        return max((e.files[-1].size for e in self.copies if e.files), default=0)
-
-    @property
-    def wasted(self) -> int:
-        """Bytes beyond the first copy, per inode (copies already hard-linked are free)."""
-        inodes = {artifact_inode(e) for e in self.copies} - {None}
-        return self.artifact_size * max(0, len(inodes) - 1)
-
-
-def duplicates(entries: Iterable[Entry]) -> tuple[DuplicateSet, ...]:
-    """Artifacts whose sha256 (when the scan computed it) appears in more than one cache.
-    Copies inside one cache are not duplicates (pip keys them by URL: both are live)."""
-    groups: dict[str, list[Entry]] = {}
-    for e in entries:
-        if e.sha256 and e.kind in ARTIFACT_KINDS and _purgeable(e):
-            groups.setdefault(e.sha256, []).append(e)
-    return tuple(
-        DuplicateSet(sha, tuple(copies))
-        for sha, copies in groups.items()
-        if len({e.cache_dir for e in copies}) > 1
-    )
-
-
-def duplicate_copies(entries: Iterable[Entry]) -> list[Chosen]:
-    """Every copy of a duplicated artifact but the first (in ``entries`` order), except copies
-    that already are hard links to it (removing those frees nothing)."""
-    out: list[Chosen] = []
-    for dup in duplicates(entries):
-        keeper = dup.copies[0]
-        for e in dup.copies[1:]:
-            if e.cache_dir != keeper.cache_dir and artifact_inode(e) != artifact_inode(keeper):
-                out.append((e, f"same sha256 as {keeper.cache_dir}/{keeper.key}"))
-    return out
 
 
 # ---------------------------------------------------------------------- plans
@@ -573,11 +517,28 @@ def make_plan(
     )
 
 
-def _version_key(text: str) -> tuple[int, Version | str]:
+def version_key(version: str | None) -> tuple[int, Version | str]:
+    """Sort key of a version: PEP 440 order, then versions PEP 440 cannot parse (by text),
+    then none (an index page)."""
+    if version is None:
+        return (2, "")
     try:
-        return (1, Version(text))
+        return (0, Version(version))
     except InvalidVersion:
-        return (0, text)
+        return (1, version)
+
+
+def entry_order(entry: Entry) -> tuple[object, ...]:
+    """The order entries are shown in: by project (normalised; none last), PEP 440 version
+    (:func:`version_key`), kind, cache, key."""
+    return (
+        entry.project is None,
+        normalise(entry.project or ""),
+        version_key(entry.version),
+        entry.kind.value,
+        entry.cache_dir,
+        entry.key,
+    )
 
 
 def _day(ns: int) -> str:

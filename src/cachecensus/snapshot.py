@@ -45,7 +45,7 @@ from cachecensus.memo import Memo
 from cachecensus.models import CacheScan, Entry, FileInfo, Kind, ScanSummary
 
 #: Layout of the stored blobs (with the package version: :data:`WRITER`).
-FORMAT = 1
+FORMAT = 2
 #: A snapshot older than this is walked again (bounds what it cannot see).
 MAX_AGE_S = 3600
 #: A directory changed this close to the walk's start makes the walk's result racy.
@@ -55,13 +55,16 @@ FORK_MIN = 8000
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
 _DIR_FLAGS |= getattr(os, "O_CLOEXEC", 0)
 _KIND = {k.value: k for k in Kind}
+#: How strings are packed: a path is bytes on POSIX, and one that is not UTF-8 (held as
+#: surrogateescape) is stored as exactly those bytes and read back the same.
+_BYTES = "surrogateescape"
 
 
 def applies(tool: str) -> bool:
     """Whether ``tool``'s cache format may be answered from a snapshot."""
     from cachecensus.caches import format_for
 
-    return bool(getattr(format_for(tool), "SNAPSHOT", False))
+    return format_for(tool).SNAPSHOT
 
 
 #: What wrote a snapshot's blobs: a snapshot written by another layout or version is none
@@ -159,13 +162,13 @@ def _encode_entries(entries: Sequence[Entry]) -> bytes:
         row[_KIND_AT] = e.kind.value
         row[_FILES_AT] = flat
         rows.append(row)
-    return msgpack.packb(rows, use_bin_type=True)  # type: ignore[no-any-return]
+    return msgpack.packb(rows, use_bin_type=True, unicode_errors=_BYTES)  # type: ignore[no-any-return]
 
 
 def _decode_entries(blob: bytes) -> tuple[Entry, ...]:
     out: list[Entry] = []
     n = len(_FILE_FIELDS)
-    for row in msgpack.unpackb(blob, raw=False, use_list=True):
+    for row in msgpack.unpackb(blob, raw=False, use_list=True, unicode_errors=_BYTES):
         if len(row) != len(_ENTRY_FIELDS):
             raise ValueError("not a snapshot entry")
         flat = row[_FILES_AT]
@@ -222,17 +225,19 @@ def encode_summary(s: ScanSummary) -> bytes:
             s.orphaned,
             s.linked_elsewhere,
             s.reclaimable,
-            s.alone,
+            s.extra_links,
+            s.own_duplicates,
             s.linked_files,
-        ]
+        ],
+        unicode_errors=_BYTES,
     )
 
 
 def decode_summary(blob: bytes) -> ScanSummary:
     """The summary :func:`encode_summary` stored (msgpack's arrays come back as the tuples
     the summary holds)."""
-    fields = msgpack.unpackb(blob, raw=False, use_list=False)
-    if not isinstance(fields, tuple) or len(fields) != 12:
+    fields = msgpack.unpackb(blob, raw=False, use_list=False, unicode_errors=_BYTES)
+    if not isinstance(fields, tuple) or len(fields) != len(dataclasses.fields(ScanSummary)):
         raise ValueError("not a snapshot summary")
     return ScanSummary(*fields)
 
@@ -278,7 +283,7 @@ def load(
     try:
         rels, stamps = _unpack_dirs(dirs_blob)
         scan_tool, cache_dir, exists, files, size, physical, count = msgpack.unpackb(
-            head_blob, raw=False, use_list=False
+            head_blob, raw=False, use_list=False, unicode_errors=_BYTES
         )
         summary = decode_summary(summary_blob) if summary_blob else None
     except Exception:  # a damaged or foreign blob: walk again (and store a good one)
@@ -347,7 +352,7 @@ def save(
         WRITER,
         started_ns,
         _pack_dirs(dirs),
-        msgpack.packb(head),
+        msgpack.packb(head, unicode_errors=_BYTES),
         _encode_entries(scan.entries),
     )
     return replace(scan, snapshot=(key, started_ns))

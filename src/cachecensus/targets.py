@@ -2,17 +2,18 @@
 
 Every command that reads or changes caches (``audit``, ``list``, ``info``, ``remove``,
 ``purge``, ``prune``, ``dedupe``) takes the same selection options; this module turns them
-into a list of distinct physical caches (symlinks resolved, so one cache reached under two
-names, or shared by ten environments, is one target).
+into a list of distinct physical caches (symlinks resolved where root or the cache's user
+owns them, see :mod:`cachecensus.claims`; so one cache reached under two names, or shared
+by ten environments, is one target).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from cachecensus.host import Host
-from cachecensus.models import CacheDir, Problem, Usage, User
+from cachecensus.models import CacheDir, Environment, Problem, Resolution, Usage, User
 
 
 class TargetError(ValueError):
@@ -27,16 +28,21 @@ class Selection:
     prefixes: tuple[str, ...] = ()  # their prefixes (where cache files may be linked into)
 
 
-def users_for(host: Host, user: str | None, all_users: bool) -> list[User]:
-    """The invoking user, one named user, or every user with a real home (root first)."""
+def users_for(host: Host, user: str | Sequence[str] | None, all_users: bool) -> list[User]:
+    """The invoking user, the named users (``--user``, repeatable: each once, in order), or
+    every user with a real home (root first)."""
+    names = [user] if isinstance(user, str) else list(dict.fromkeys(user or ()))
+    if names and all_users:
+        raise TargetError("--user and --all-users exclude each other")
     if all_users:
         return host.users()
-    if user is not None:
-        found = host.user_by_name(user)
-        if found is None:
-            raise TargetError(f"no such user: {user}")
-        return [found]
-    return [host.current_user()]
+    found: list[User] = []
+    for name in names:
+        one = host.user_by_name(name)
+        if one is None:
+            raise TargetError(f"no such user: {name}")
+        found.append(one)
+    return found or [host.current_user()]
 
 
 def _owner(host: Host, path: str) -> str | None:
@@ -50,66 +56,130 @@ def _owner(host: Host, path: str) -> str | None:
 
 def named_caches(host: Host, paths: Sequence[str], tool: str | None = None) -> Selection:
     """``--cache-dir DIR ...``: exactly these directories (no discovery), each read as
-    ``tool``'s cache, or as the tool whose layout it has (pip's when none claims it)."""
-    from cachecensus.caches import detect
+    ``tool``'s cache, or as the tool whose layout it has (pip's when none claims it).
+
+    A DIR that does not exist, or is not a directory, is a usage error (a typo must not
+    read as an empty cache); one this user may not look into is there, unreadable (the scan
+    says so); one with files but no tool's layout is a problem: its files count as strays.
+    A home, ``/``, ``/etc``... is never guessed to be a cache (a problem says so); a path
+    through a symlink owned by someone other than root or the invoking user is listed
+    ``refused`` (see :mod:`cachecensus.claims`)."""
+    from cachecensus.caches import detect, never_a_cache
+    from cachecensus.claims import claim
 
     seen: dict[str, CacheDir] = {}
+    problems: list[Problem] = []
     for raw in paths:
-        path = host.realpath(host.expanduser(raw))
+        found = claim(host, host.expanduser(raw), None)
+        path = found.path
         if path in seen:
+            old = seen[path]
+            seen[path] = replace(old, names=tuple(dict.fromkeys((*old.names, raw))))
             continue
-        exists = host.is_dir(path)
-        if not exists and host.lexists(path):
-            raise TargetError(f"--cache-dir {raw}: not a directory")
+        presence = host.dir_presence(path)
+        if presence is False:
+            what = "not a directory" if host.lexists(path) else "no such directory"
+            raise TargetError(f"--cache-dir {raw}: {what}")
+        readable = presence is True
+        chosen = tool or (detect(host, path) if readable else "pip")
+        if chosen is None:
+            why = never_a_cache(host, path) or "no tool's layout"
+            problems.append(
+                Problem(
+                    path,
+                    f"--cache-dir {raw}: {why}, not any tool's cache: not guessing "
+                    "(name its tool with --tool)",
+                )
+            )
+            continue
+        if readable and not _cache_shaped(host, path, tool):
+            problems.append(
+                Problem(path, _UNSHAPED.format(whose=f"{tool}'s" if tool else "any tool's"))
+            )
         seen[path] = CacheDir(
-            tool=tool or (detect(host, path) if exists else "pip"),
+            tool=chosen,
             path=path,
-            exists=exists,
+            exists=True,
             owner=_owner(host, path),
             names=(raw,),
+            refused=f"--cache-dir {raw} {found.refused}: never removed" if found.refused else None,
+            uid=found.uid,
         )
-    return Selection(caches=tuple(seen.values()))
+    return Selection(caches=tuple(seen.values()), problems=tuple(problems))
+
+
+_UNSHAPED = (
+    "does not look like {whose} cache (none of its marker files or directories at the top); "
+    "its files are counted as strays"
+)
+
+
+def _cache_shaped(host: Host, path: str, tool: str | None) -> bool:
+    """``path`` has the top-level layout of ``tool``'s cache (any tool's for None), or is
+    empty (a cache before its first download)."""
+    from cachecensus.caches import format_for
+    from cachecensus.tools import with_own_format
+
+    try:
+        if not host.listdir(path):
+            return True
+    except (OSError, ValueError):
+        return True  # unreadable inside: the scan says so
+    return any(
+        format_for(t).looks_like(host, path) for t in ([tool] if tool else with_own_format())
+    )
+
+
+def inspect_python(host: Host, python: str) -> Environment:
+    """The environment of ``--python PY``; :class:`TargetError` when PY is no interpreter
+    (a program that is not Python, a data file, a shim, nothing)."""
+    from cachecensus.discover.interpreter import inspect_interpreter, not_an_interpreter
+
+    env = inspect_interpreter(host, host.expanduser(python), found_by="--python")
+    why = not_an_interpreter(host, env.interpreter)
+    if why is None and env.problem and env.version is None:
+        why = env.problem
+    if why is not None:
+        raise TargetError(f"--python {python}: {why}")
+    return env
 
 
 def interpreter_caches(host: Host, python: str, users: Sequence[User]) -> Selection:
     """``--python PY``: the cache pip in that environment uses (install view) per user."""
-    from cachecensus.discover.interpreter import inspect_interpreter
+    from cachecensus.census import group_caches
+    from cachecensus.discover.variables import attributed, origin_of, user_views
     from cachecensus.resolve.pip import resolve_pip
 
-    env = inspect_interpreter(host, host.expanduser(python), found_by="--python")
-    if env.problem and env.version is None:
-        raise TargetError(f"--python {python}: {env.problem}")
-    caches: dict[str, CacheDir] = {}
+    env = inspect_python(host, python)
+    pairs: list[tuple[Usage, Resolution]] = []
     problems: list[Problem] = []
     for user in users:
-        variables = _user_env(host, user)
-        res = resolve_pip(
-            host, user=user, env=variables, prefix=env.prefix, pip_version=env.pip_version
-        )
-        for p in res.problems:
-            problems.append(Problem(path=env.interpreter, message=p))
-        if res.cache_dir is None:
-            problems.append(Problem(path=env.interpreter, message=f"pip cache {res.reason}"))
-            continue
-        path = host.realpath(res.cache_dir)
-        usage = Usage(user=user.name, environment=env.interpreter)
-        old = caches.get(path)
-        caches[path] = CacheDir(
-            tool="pip",
-            path=path,
-            exists=host.is_dir(path),
-            owner=_owner(host, path),
-            used_by=(*(old.used_by if old else ()), usage),
-            names=tuple(dict.fromkeys((*(old.names if old else ()), res.cache_dir))),
-        )
-    return Selection(caches=tuple(caches.values()), problems=tuple(problems))
+        base: set[str | None] = set()
+        for view in user_views(host, user):  # a process's variables add, never replace
+            res = resolve_pip(
+                host, user=user, env=view.variables, prefix=env.prefix, pip_version=env.pip_version
+            )
+            if view.pid is None:
+                base.add(res.cache_dir)
+            elif res.cache_dir in base:
+                continue
+            res = attributed(res, view)
+            for p in res.problems:
+                problems.append(Problem(path=env.interpreter, message=p))
+            if res.cache_dir is None:
+                problems.append(Problem(path=env.interpreter, message=f"pip cache {res.reason}"))
+                continue
+            pairs.append((Usage(user.name, env.interpreter, origin=origin_of(res, view)), res))
+    caches, trouble = group_caches(host, pairs, users)
+    return Selection(caches=caches, problems=(*problems, *trouble))
 
 
 def _user_env(host: Host, user: User) -> dict[str, str]:
-    found = host.user_env(user)
-    if found is not None:
-        return dict(found)
-    return {"HOME": user.home, "USER": user.name, "LOGNAME": user.name}
+    """``user``'s base view: the invoking user's own variables, another user's login ones
+    (their processes' variables are further views: ``user_views``)."""
+    from cachecensus.discover.variables import user_views
+
+    return dict(user_views(host, user)[0].variables)
 
 
 def census_caches(
@@ -121,9 +191,11 @@ def census_caches(
     """Every cache the census finds for ``users`` (discovery + resolution), of ``tools``."""
     from cachecensus.census import build_census
     from cachecensus.discover import discover
+    from cachecensus.discover.processes import shared_snapshot
 
-    environments, problems = discover(host, list(users), scan_dirs=tuple(scan_dirs))
-    census = build_census(host, list(users), environments, tools=tools)
+    with shared_snapshot(host):  # discovery and the census list processes once
+        environments, problems = discover(host, list(users), scan_dirs=tuple(scan_dirs))
+        census = build_census(host, list(users), environments, tools=tools)
     return Selection(
         caches=tuple(census.caches),
         problems=(*problems, *census.problems),
@@ -137,7 +209,7 @@ def select_caches(
     *,
     cache_dirs: Sequence[str] = (),
     python: str | None = None,
-    user: str | None = None,
+    user: str | Sequence[str] | None = None,
     all_users: bool = False,
     scan_dirs: Sequence[str] = (),
     tools: Sequence[str] | None = None,

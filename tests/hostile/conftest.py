@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import hypothesis
 import pytest
 
 from hostile.machine import World, build
@@ -209,3 +210,8 @@ def real_users(
                 os.waitpid(pid, 0)
         for name in REAL_USERS:
             subprocess.run(["userdel", "-r", name], capture_output=True, check=False)
+
+
+# the hostile tier's hypothesis profile ("ci" unless CACHECENSUS_HYPOTHESIS_PROFILE names
+# another; registered in tests/conftest.py)
+hypothesis.settings.load_profile(os.environ.get("CACHECENSUS_HYPOTHESIS_PROFILE", "ci"))

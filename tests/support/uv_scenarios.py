@@ -246,4 +246,114 @@ SCENARIOS: tuple[Scenario, ...] = (
         files={"cwd/sub/uv.toml": 'cache-dir = "rel"\n'},
         env={"UV_WORKING_DIRECTORY": "{R}/cwd/sub"},
     ),
+    # ---- what changed between uv versions (resolve/uvrules.py), one scenario each or more
+    Scenario(
+        "UV_WORKING_DIR moves the search (uv 0.9.14 on)",
+        files={"cwd/sub/uv.toml": 'cache-dir = "{R}/wd"\n'},
+        env={"UV_WORKING_DIR": "{R}/cwd/sub"},
+    ),
+    Scenario(
+        "UV_WORKING_DIR beats UV_WORKING_DIRECTORY",
+        files={"cwd/sub/uv.toml": 'cache-dir = "{R}/wd"\n', "cwd/o/uv.toml": 'cache-dir = "/o"\n'},
+        env={"UV_WORKING_DIR": "{R}/cwd/sub", "UV_WORKING_DIRECTORY": "{R}/cwd/o"},
+    ),
+    Scenario(
+        "UV_WORKING_DIRECTORY with a relative UV_CACHE_DIR",
+        env={"UV_WORKING_DIRECTORY": "{R}/cwd/sub", "UV_CACHE_DIR": "c"},
+    ),
+    Scenario(
+        "empty HOME: the user config (uv < 0.8.19: relative to the working dir)",
+        files={"cwd/.config/uv/uv.toml": 'cache-dir = "{R}/rel-home"\n'},
+        env={"HOME": ""},
+        passwd_home=True,
+    ),
+    Scenario(
+        "XDG_CONFIG_DIRS: an empty item between two",
+        files={"s2/uv/uv.toml": 'cache-dir = "{R}/s2"\n'},
+        env={"XDG_CONFIG_DIRS": "{R}/none::{R}/s2"},
+    ),
+    Scenario(
+        "XDG_CONFIG_DIRS: a relative item is taken from the working dir",
+        files={"cwd/rel/uv/uv.toml": 'cache-dir = "{R}/relsys"\n'},
+        env={"XDG_CONFIG_DIRS": "rel"},
+    ),
+    Scenario(
+        "UV_NO_SYSTEM_CONFIG=0 reads the system config",
+        files={"s2/uv/uv.toml": 'cache-dir = "{R}/s2"\n'},
+        env={"XDG_CONFIG_DIRS": "{R}/s2", "UV_NO_SYSTEM_CONFIG": "0"},
+    ),
+    Scenario(
+        "UV_NO_SYSTEM_CONFIG invalid (an error once uv reads it)",
+        files={"s2/uv/uv.toml": 'cache-dir = "{R}/s2"\n'},
+        env={"XDG_CONFIG_DIRS": "{R}/s2", "UV_NO_SYSTEM_CONFIG": "maybe"},
+    ),
+    Scenario(
+        "UV_NO_SYSTEM_CONFIG keeps the user config",
+        files={
+            "s2/uv/uv.toml": "no-cache = true\n",
+            "home/.config/uv/uv.toml": 'cache-dir = "{R}/user"\n',
+        },
+        env={"XDG_CONFIG_DIRS": "{R}/s2", "UV_NO_SYSTEM_CONFIG": "true"},
+    ),
+    Scenario(
+        "uv.toml with required-version (a key of uv 0.5.14)",
+        files={"cwd/uv.toml": 'required-version = ">=0.1"\ncache-dir = "{R}/rv"\n'},
+    ),
+    Scenario(
+        "uv.toml whose required-version the running uv does not meet: error",
+        files={"cwd/uv.toml": 'required-version = ">=99"\ncache-dir = "{R}/rv"\n'},
+    ),
+    Scenario(
+        "user config whose required-version is a bare version: ==",
+        files={"home/.config/uv/uv.toml": 'required-version = "0.0.1"\ncache-dir = "{R}/u"\n'},
+    ),
+    Scenario(
+        "uv.toml with add-bounds (a key of uv 0.7.9)",
+        files={"cwd/uv.toml": 'add-bounds = "lower"\ncache-dir = "{R}/ab"\n'},
+    ),
+    Scenario(
+        "uv.toml with http-proxy (a key of uv 0.9.23)",
+        files={"cwd/uv.toml": 'http-proxy = "http://127.0.0.1:9"\ncache-dir = "{R}/hp"\n'},
+    ),
+    Scenario(
+        "uv.toml with system-certs (a key of uv 0.11.0)",
+        files={"cwd/uv.toml": 'system-certs = true\ncache-dir = "{R}/sc"\n'},
+    ),
+    Scenario(
+        "user uv.toml with require-build-hashes (a key of uv 0.13.0)",
+        files={"home/.config/uv/uv.toml": 'require-build-hashes = true\ncache-dir = "{R}/u"\n'},
+    ),
+    Scenario(
+        "[tool.uv] with a key newer than the uv: passed over by that uv",
+        files={
+            "cwd/pyproject.toml": '[tool.uv]\nsystem-certs = true\ncache-dir = "{R}/pp"\n',
+            "uv.toml": 'cache-dir = "{R}/up"\n',
+        },
+    ),
+    Scenario(
+        "uv.toml with conflicts (pyproject-only from uv 0.8.0)",
+        files={"cwd/uv.toml": 'conflicts = []\ncache-dir = "{R}/cf"\n'},
+    ),
+    Scenario(
+        "uv.toml with environments (pyproject-only from uv 0.8.4)",
+        files={"cwd/uv.toml": 'environments = []\ncache-dir = "{R}/en"\n'},
+    ),
+    Scenario(
+        "UV_NO_CACHE with a missing TMPDIR: error",
+        env={"UV_NO_CACHE": "1", "TMPDIR": "{R}/missing"},
+    ),
+    Scenario(
+        "UV_NO_CACHE with an empty TMPDIR: /tmp",
+        env={"UV_NO_CACHE": "1", "TMPDIR": ""},
+    ),
+    Scenario(
+        "UV_NO_CACHE with a relative TMPDIR: from the working dir",
+        files={"cwd/t/.keep": ""},
+        env={"UV_NO_CACHE": "1", "TMPDIR": "t"},
+    ),
+    Scenario(
+        "no-cache in a config with a missing TMPDIR: error",
+        files={"cwd/uv.toml": "no-cache = true\n"},
+        env={"TMPDIR": "{R}/missing"},
+    ),
 )

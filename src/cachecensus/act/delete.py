@@ -19,14 +19,19 @@
   directory (an unpacked archive) or the hash dirs below the area dir, never the area dir
   or the cache dir. A symlink inside an unpacked archive (role ``link``) is unlinked,
   never followed.
+- A cache dir is opened only if it is still owned by the uid it had when it was accepted
+  as a target (:mod:`cachecensus.claims`), and only if it carries its tool's marker
+  (uv's ``CACHEDIR.TAG``, conda's ``urls.txt``...; ``caches.unmarked``): the formats'
+  names mean nothing in a directory the tool never made its cache.
 - A tool that locks its cache (uv's ``.lock``) has that lock taken exclusively (``flock``)
   for the whole removal, as ``uv cache clean`` does; a cache whose lock stays held is busy.
-- When root cleans a cache another user owns, a forked child drops to that user
-  (``setgroups([])``, ``setgid``, ``setuid``) and does that cache's deleting, reporting each
-  result back over a pipe as JSON lines: the kernel's permissions guard the rest.
-- A cache that a running pip or uv uses (its command line, ``--cache-dir``,
-  ``PIP_CACHE_DIR``/``UV_CACHE_DIR``, or its open files name it) is left alone, unless
-  ``force``.
+- When root cleans a cache another user owns, a child acting as that user does that
+  cache's deleting (:mod:`cachecensus.act.runner`: ``setgroups([])``, ``setgid``,
+  ``setuid``), reporting each result back over a pipe: the kernel's permissions guard the
+  rest. Everything it needs is imported here, before the fork.
+- A cache that a running installer uses and can write (:mod:`cachecensus.act.busy`: its
+  command line, its own resolution of its cache, default included, or its open files) is
+  left alone, unless ``force``.
 
 Every failure is a value (:class:`Skip`, with a reason), never an exception.
 """
@@ -35,15 +40,26 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import json
+import fcntl
 import os
-import re
+import secrets
 import stat
-from collections.abc import Callable, Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from cachecensus.host import Host, ProcessInfo
+from cachecensus.act import runner
+from cachecensus.act.busy import users_of_cache
+from cachecensus.caches import (
+    TRASH_PREFIX,
+    format_for,
+    is_trash_name,
+    never_a_cache,
+    trash_index,
+    unmarked,
+)
+from cachecensus.host import Host
 from cachecensus.select import Plan, PlanItem
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
@@ -87,15 +103,15 @@ class DeleteResult:
 
 def shape_of(tool: str) -> Callable[[str], str | None]:
     """``tool``'s ``cache_shape`` (see :func:`cache_shape`), looked up once."""
-    from cachecensus.caches import TRASH_PREFIX, format_for, is_trash_name
-
     try:
         shape: Callable[[str], str | None] = format_for(tool).cache_shape
-    except (KeyError, ImportError):
+    except KeyError:
         return lambda rel: None
 
     def role(rel: str) -> str | None:
-        if TRASH_PREFIX in rel and any(is_trash_name(p) for p in rel.split("/")[:-1]):
+        # a directory we moved aside: only where the engine makes one (in place of an
+        # entry directory the format names), never a trash name at any other depth
+        if TRASH_PREFIX in rel and trash_index(tool, rel.split("/")) is not None:
             return "member"
         return shape(rel)
 
@@ -105,77 +121,9 @@ def shape_of(tool: str) -> Callable[[str], str | None]:
 def cache_shape(rel: str, tool: str = "pip") -> str | None:
     """The role of ``rel`` (relative to a ``tool`` cache dir) if that tool writes files
     there (:mod:`cachecensus.caches`), or if it lies in a directory an interrupted removal
-    of ours moved aside; None for anything else (never removed)."""
+    of ours moved aside where the engine moves one (``caches.trash_index``); None for
+    anything else (never removed)."""
     return shape_of(tool)(rel)
-
-
-# ---------------------------------------------------------------------- busy caches
-
-
-def _is_installer(proc: ProcessInfo) -> bool:
-    """An installer: ``pip``, ``pip3.12``, ``uv``, ``uvx``, poetry, pdm, pipenv, conda, mamba
-    or micromamba among the first words, or ``-m pip``."""
-    words = list(proc.cmdline[:4])
-    if proc.exe:
-        words.append(proc.exe)
-    for i, word in enumerate(words):
-        base = os.path.basename(word)
-        if re.fullmatch(r"pip[0-9.]*|uvx?|poetry|pdm|pipenv|conda|mamba|micromamba", base):
-            return True
-        if word == "-m" and i + 1 < len(words) and words[i + 1].split(".")[0] == "pip":
-            return True
-    return False
-
-
-def _why_busy(host: Host, proc: ProcessInfo, cache_dir: str) -> str | None:
-    def same(path: str) -> bool:
-        if not path:
-            return False
-        if not path.startswith("/") and proc.cwd:
-            path = os.path.join(proc.cwd, path)
-        try:
-            return host.realpath(path) == cache_dir
-        except (OSError, ValueError):
-            return False
-
-    def under(path: str) -> bool:
-        return path == cache_dir or path.startswith(cache_dir.rstrip("/") + "/")
-
-    words = proc.cmdline
-    for i, word in enumerate(words):
-        if word == "--cache-dir" and i + 1 < len(words) and same(words[i + 1]):
-            return "its --cache-dir"
-        if word.startswith("--cache-dir=") and same(word.partition("=")[2]):
-            return "its --cache-dir"
-    if any(under(w) or under(w.partition("=")[2]) for w in words):
-        return "its command line"
-    env = proc.environ or {}
-    for var in ("PIP_CACHE_DIR", "UV_CACHE_DIR", "POETRY_CACHE_DIR", "PDM_CACHE_DIR"):
-        if same(env.get(var, "")):
-            return var
-    for var in ("CONDA_PKGS_DIRS", "PIPENV_CACHE_DIR"):
-        if any(same(part.strip()) for part in env.get(var, "").split(",") if part.strip()):
-            return var
-    if any(under(host.system(p)) for p in host.open_files(proc.pid) if _inside_root(host, p)):
-        return "its open files"
-    return None
-
-
-def _inside_root(host: Host, real: str) -> bool:
-    return host.root == "/" or real == host.root or real.startswith(host.root + "/")
-
-
-def users_of_cache(host: Host, cache_dir: str) -> list[str]:
-    """Running installers using ``cache_dir``, as ``'PID NAME (why)'``; ours excluded."""
-    mine = {os.getpid(), os.getppid()}
-    busy: list[str] = []
-    for proc in host.processes():
-        if proc.pid in mine or not _is_installer(proc):
-            continue
-        why = _why_busy(host, proc, cache_dir)
-        if why is not None:
-            busy.append(f"{proc.pid} {proc.name} ({why})")
-    return busy
 
 
 # ---------------------------------------------------------------------- the walk
@@ -297,10 +245,6 @@ class _Walker:
         """Rename the directory ``top`` to a fresh trash name beside it (fd-relative; a
         symlink or anything but a directory is refused); (index of the renamed part, new
         name), or None."""
-        import secrets
-
-        from cachecensus.caches import TRASH_PREFIX, is_trash_name
-
         if not top:
             return None
         if any(is_trash_name(p) for p in top):  # already aside (a leftover being finished)
@@ -377,18 +321,40 @@ def _walk(top_fd: int, work: Iterable[Work], emit: Callable[[Event], None]) -> N
         walker.close()
 
 
-def _open_cache_dir(host: Host, cache_dir: str) -> int:
+class Refused(OSError):
+    """The cache dir is not one to remove anything from (its message says why)."""
+
+
+def _open_cache_dir(
+    host: Host, cache_dir: str, owner: int | None = None, tool: str | None = None
+) -> int:
     """A descriptor of ``cache_dir``, every component below the host's root opened with
-    ``O_NOFOLLOW`` relative to its parent. Raises OSError."""
+    ``O_NOFOLLOW`` relative to its parent. ``owner``: the uid that must own it (its owner
+    when it was accepted as a target: a directory swapped in since, say a root-owned one,
+    is refused); ``tool``: the directory must be neither a home nor a system directory
+    (:func:`cachecensus.caches.never_a_cache`) and must carry that tool's marker
+    (:func:`cachecensus.caches.unmarked`). Raises OSError (:class:`Refused` for those)."""
     names = [p for p in cache_dir.split("/") if p]
     if any(n in (".", "..") for n in names):
         raise OSError(errno.EINVAL, "not a normalised path", cache_dir)
+    what = never_a_cache(host, cache_dir) if tool is not None else None
+    if what is not None:
+        raise Refused(f"{what}, not a cache: not removing anything there")
     fd = os.open(host.root, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))
     try:
         for name in names:
             nxt = os.open(name, _DIR_FLAGS, dir_fd=fd)
             os.close(fd)
             fd = nxt
+        uid = os.fstat(fd).st_uid
+        if owner is not None and uid != owner:
+            raise Refused(
+                f"the cache dir is owned by uid {uid} now, not uid {owner} as when it was "
+                "chosen: not removing anything here"
+            )
+        why = unmarked(tool, fd) if tool is not None else None
+        if why is not None:
+            raise Refused(why)
     except OSError:
         os.close(fd)
         raise
@@ -430,124 +396,43 @@ def _split(work: Sequence[Work], n: int) -> list[list[Work]]:
     return [part for part in parts if part]
 
 
-def _die_with(parent: int) -> None:
-    """Have the kernel kill this child when ``parent`` dies (Linux ``PR_SET_DEATHSIG``), so
-    a removal killed by its user stops in every worker; elsewhere each worker checks its
-    parent between entries."""
-    try:
-        import ctypes
-        import signal
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-    if os.getppid() != parent:  # it died before the signal was armed
-        os._exit(1)
-
-
-def _spawn(ids: tuple[int, int] | None, top_fd: int, work: Sequence[Work]) -> tuple[int, int]:
-    """Fork a child that (as ``ids`` = (uid, gid), no supplementary groups, when given)
-    walks ``work`` and reports its events as JSON lines, one per entry; (pid, read end of
-    its pipe)."""
-    read_fd, write_fd = os.pipe()
-    parent = os.getpid()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child; tests check its effects
-        code = 1
-        try:
-            _die_with(parent)
-            os.close(read_fd)
-            out = os.fdopen(write_fd, "w", buffering=1 << 16)
-            try:
-                if ids is not None:
-                    uid, gid = ids
-                    os.setgroups([])
-                    os.setgid(gid)
-                    os.setuid(uid)
-                    if os.geteuid() != uid or os.getegid() != gid:
-                        raise OSError(errno.EPERM, "privileges not dropped")
-                count = 0
-                pending: list[Event] = []
-
-                def send(event: Event) -> None:
-                    # one line per entry: its events, then the entry's end
-                    nonlocal count
-                    pending.append(event)
-                    if event[0] == "entry":
-                        out.write(json.dumps(pending) + "\n")
-                        pending.clear()
-                        if os.getppid() != parent:  # the command was killed: stop here
-                            os._exit(1)
-                        count += 1
-                        if count % _FLUSH_EVERY == 0:
-                            out.flush()
-
-                _walk(top_fd, work, send)
-                out.write(json.dumps([*pending, ("done", "", "")]) + "\n")
-                code = 0
-            except Exception as exc:  # reported to the parent as a value
-                out.write(json.dumps([*pending, ("fatal", "", str(exc))]) + "\n")
-            out.flush()
-        finally:
-            os._exit(code)
-    os.close(write_fd)
-    return pid, read_fd
-
-
 def _in_children(
-    ids: tuple[int, int] | None,
+    who: runner.Identity | None,
     top_fd: int,
     parts: Sequence[Sequence[Work]],
     emit: Callable[[Event], None],
 ) -> str | None:
-    """Walk each part in its own child (as ``ids`` when given), relaying their events to
-    ``emit`` as they come. An error message if a child failed."""
-    import selectors
+    """Walk each part in its own child (:mod:`~cachecensus.act.runner`: as ``who`` when
+    given), relaying their events to ``emit`` as they come; one message per entry. An
+    error message if a child failed."""
 
-    who = f"uid {ids[0]}" if ids is not None else "a worker"
-    children = [_spawn(ids, top_fd, part) for part in parts]
-    sel = selectors.DefaultSelector()
-    buffers: dict[int, bytes] = {}
-    for _, fd in children:
-        sel.register(fd, selectors.EVENT_READ)
-        buffers[fd] = b""
-    done, fatal = 0, None
-    open_fds = len(children)
-    while open_fds:
-        for key, _ in sel.select():
-            fd = int(key.fd)
-            chunk = os.read(fd, 1 << 16)
-            if not chunk:
-                sel.unregister(fd)
-                os.close(fd)
-                open_fds -= 1
-                continue
-            data = buffers[fd] + chunk
-            *lines, buffers[fd] = data.split(b"\n")
-            for line in lines:
-                try:
-                    events = json.loads(line)
-                except ValueError:
-                    continue
-                for kind, rel, reason in events:
-                    if kind == "done":
-                        done += 1
-                    elif kind == "fatal":
-                        fatal = reason
-                    else:
-                        emit((kind, rel, reason))
-    sel.close()
-    statuses = [os.waitpid(pid, 0)[1] for pid, _ in children]
-    if fatal is not None:
-        return f"could not act as {who}: {fatal}"
-    if done != len(children):
-        return f"{who} ended early (wait status {max(statuses)})"
-    return None
+    def task(part: Sequence[Work]) -> runner.Task:
+        def walk(send: runner.Send) -> None:
+            pending: list[Event] = []
+
+            def collect(event: Event) -> None:
+                pending.append(event)
+                if event[0] == "entry":
+                    send(pending[:])
+                    pending.clear()
+
+            try:
+                _walk(top_fd, part, collect)
+            finally:
+                if pending:
+                    send(pending)
+
+        return walk
+
+    def relay(events: list[list[str]]) -> None:
+        for kind, rel, reason in events:
+            emit((kind, rel, reason))
+
+    return runner.run([task(p) for p in parts], who, relay, flush_every=_FLUSH_EVERY)
 
 
 def _run(
-    ids: tuple[int, int] | None,
+    who: runner.Identity | None,
     top_fd: int,
     work: Sequence[Work],
     emit: Callable[[Event], None],
@@ -559,10 +444,10 @@ def _run(
     for phase in ([w for w in work if not w[2]], [w for w in work if w[2]]):
         if not phase:
             continue
-        if ids is None and n == 1:
+        if who is None and n == 1:
             _walk(top_fd, phase, emit)
             continue
-        failure = _in_children(ids, top_fd, _split(phase, n), emit)
+        failure = _in_children(who, top_fd, _split(phase, n), emit)
         if failure is not None:
             return failure
     return None
@@ -594,14 +479,9 @@ def _take_lock(top_fd: int, tool: str, wait_s: float = 5.0) -> int | None:
     """Take ``tool``'s cache lock (its format's ``LOCK``, e.g. uv's ``.lock``) exclusively,
     waiting up to ``wait_s``; the descriptor holding it, or None when the tool has no lock
     or the cache has no lock file yet. Raises BlockingIOError when it stays held."""
-    import fcntl
-    import time
-
-    from cachecensus.caches import format_for
-
     try:
         name = format_for(tool).LOCK
-    except (KeyError, ImportError):
+    except KeyError:
         return None
     if not name or "/" in name:
         return None
@@ -624,19 +504,16 @@ def _take_lock(top_fd: int, tool: str, wait_s: float = 5.0) -> int | None:
             return None
 
 
-def _owner_ids(host: Host, st: os.stat_result) -> tuple[int, int]:
-    user = host.user_by_uid(st.st_uid)
-    return st.st_uid, (user.gid if user is not None else st.st_gid)
-
-
 def _execute_cache(
     host: Host,
     cache_dir: str,
     items: Sequence[PlanItem],
     force: bool,
     progress: Callable[[int], None] | None,
+    owner: int | None = None,
 ) -> tuple[list[str], list[Skip], list[str]]:
-    """(removed system paths, skips, busy processes) for the items of one cache."""
+    """(removed system paths, skips, busy processes) for the items of one cache; ``owner``:
+    the uid that must still own the cache dir."""
     prefix = cache_dir.rstrip("/") + "/"
     every = [f.path for item in items for f in item.entry.files]
     busy = [] if force else users_of_cache(host, cache_dir)
@@ -658,8 +535,9 @@ def _execute_cache(
     # whole directories (archives) after the pointers that reference them: an interrupted
     # run never leaves a pointer to an archive that is gone
     work.sort(key=lambda w: (w[2], w[0][0].rel if w[0] else ""))
+    tool = items[0].entry.tool if items else "pip"
     try:
-        top_fd = _open_cache_dir(host, cache_dir)
+        top_fd = _open_cache_dir(host, cache_dir, owner, tool)
     except OSError as exc:
         why = _reason(exc)
         if exc.errno in (errno.ELOOP, errno.ENOTDIR):
@@ -668,7 +546,6 @@ def _execute_cache(
             progress(len(items))
         return [], skips + [Skip(prefix + j.rel, why) for jobs, _, _ in work for j in jobs], []
     lock_fd: int | None = None
-    tool = items[0].entry.tool if items else "pip"
     if not force:
         try:
             lock_fd = _take_lock(top_fd, tool)
@@ -694,9 +571,8 @@ def _execute_cache(
             skips.append(Skip(prefix + rel, reason))
 
     try:
-        st = os.fstat(top_fd)
-        ids = _owner_ids(host, st) if os.geteuid() == 0 and st.st_uid != 0 else None
-        failure = _run(ids, top_fd, work, emit)
+        who = runner.owner_of(host, os.fstat(top_fd))
+        failure = _run(who, top_fd, work, emit)
         if failure is not None:
             skips.extend(
                 Skip(prefix + j.rel, failure)
@@ -735,8 +611,10 @@ def execute(
     *,
     force: bool = False,
     progress: Callable[[int], None] | None = None,
+    owners: Mapping[str, int] | None = None,
 ) -> DeleteResult:
-    """Carry out ``plan`` (module doc); ``progress(n)``: n more entries done.
+    """Carry out ``plan`` (module doc); ``progress(n)``: n more entries done; ``owners``:
+    cache dir -> the uid that owned it when it was accepted (it must still own it).
 
     Every failure is a value in the result, never an exception."""
     by_cache: dict[str, list[PlanItem]] = {}
@@ -746,7 +624,8 @@ def execute(
     skipped: list[Skip] = []
     busy: list[str] = []
     for cache_dir, items in by_cache.items():
-        gone, skips, users = _execute_cache(host, cache_dir, items, force, progress)
+        owner = (owners or {}).get(cache_dir)
+        gone, skips, users = _execute_cache(host, cache_dir, items, force, progress, owner)
         removed.extend(gone)
         skipped.extend(skips)
         busy.extend(users)

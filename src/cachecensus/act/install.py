@@ -7,6 +7,11 @@ the result.  Nothing here prints; the CLI decides what to say around the run.
 
 An environment without pip (uv-made venvs have none) can be served by uv instead:
 ``uv pip install --no-cache --python PY ARGS``.
+
+Root installing into another user's environment runs pip *as that user*
+(:func:`environment_owner`, :func:`cachecensus.act.runner.start_program`): her ``.pth``
+files and her pip's code never run as root, and no file in her environment ends up
+root's.
 """
 
 from __future__ import annotations
@@ -16,14 +21,19 @@ import posixpath
 import re
 import shutil
 import signal
-import subprocess
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
+from cachecensus import userfile
+from cachecensus.act import runner
+from cachecensus.discover.base import env_interpreter
 from cachecensus.discover.interpreter import inspect_interpreter
 from cachecensus.host import Host
 from cachecensus.models import Environment
+
+if TYPE_CHECKING:
+    from packaging.requirements import Requirement
 
 #: pip's general options that take a value (pip 26.3 ``general_group``): the word after
 #: one of these, before the subcommand, is the option's value, not the subcommand.
@@ -61,6 +71,7 @@ class Target:
     pip_version: str | None  # None: no ``pip-*.dist-info`` in the environment
     name: str | None = None  # the environment's name when it came from discovery
     problem: str | None = None  # why ``python`` is not a usable interpreter
+    chosen_by: str | None = None  # why this interpreter: --python, --env, PATH, a shim
 
     @property
     def has_pip(self) -> bool:
@@ -108,15 +119,32 @@ def which(name: str, path: str | None) -> str | None:
     return os.path.abspath(found) if found else None
 
 
-def default_python(host: Host) -> str | None:
-    """The first ``python3`` on ``PATH`` that is a real interpreter.
+@dataclass(frozen=True)
+class Choice:
+    """The interpreter ``install`` runs when none is named, and why (or why none)."""
+
+    python: str | None
+    why: str
+
+
+def choose_python(host: Host, cwd: str | None = None) -> Choice:
+    """The interpreter the user's ``python3`` is, as the shell would run it from ``cwd``.
 
     Not ``sys.executable``: cachecensus usually runs from its own venv (pipx, uv tool), and
-    installing there is never what the user means.  "Real" means a file that is an
-    interpreter rather than a shim script (pyenv's and asdf's shims pick a Python by the
-    current directory when they run; we name and run the interpreter itself, so a shim is
-    skipped and the next ``python3`` on ``PATH`` is taken).
+    installing there is never what the user means. The first ``python3`` on ``PATH``: a
+    real interpreter is taken; a pyenv or asdf shim is resolved as the manager resolves
+    it, without running it (:mod:`cachecensus.discover.shims`): its version's interpreter,
+    or, for pyenv's *system*, the next ``python3`` past it; asdf with no version installed
+    is no choice (its shim would fail). Any other script (a wrapper) is skipped.
     """
+    from cachecensus.discover.shims import resolve_shim
+
+    if cwd is None:
+        try:
+            cwd = os.getcwd() if host.live else host.current_user().home
+        except OSError:  # the working directory was removed
+            cwd = host.current_user().home
+    notes: list[str] = []
     for directory in host.env.get("PATH", "").split(os.pathsep):
         if not directory or not directory.startswith("/"):
             continue
@@ -124,8 +152,34 @@ def default_python(host: Host) -> str | None:
         if not os.access(host.real(candidate), os.X_OK):
             continue
         if inspect_interpreter(host, candidate).problem is None:
-            return candidate
-    return None
+            why = f"the first python3 on PATH ({candidate})"
+            return Choice(candidate, "; ".join([*notes, why]))
+        shim = resolve_shim(host, candidate, host.env, cwd)
+        if shim is None:
+            notes.append(f"skipped {candidate} (a script)")
+        elif shim.python is not None:
+            return Choice(shim.python, f"{candidate} is {shim.manager}'s shim: {shim.why}")
+        elif shim.problem is not None:
+            return Choice(None, f"{candidate} is {shim.manager}'s shim; {shim.problem}")
+        else:
+            notes.append(f"{candidate} is {shim.manager}'s shim; {shim.why}")
+    return Choice(None, "; ".join([*notes, "no python3 interpreter on PATH"]))
+
+
+def default_python(host: Host, cwd: str | None = None) -> str | None:
+    """:func:`choose_python`'s interpreter, or None."""
+    return choose_python(host, cwd).python
+
+
+def target_at(host: Host, path: str) -> Target | None:
+    """``--env PATH``: any environment prefix (a venv, a conda env, a Python install) or
+    interpreter path, discovered or not; None when ``path`` is neither."""
+    if not host.lexists(path):
+        return None
+    python = env_interpreter(host, path) if host.is_dir(path) else path
+    if python is None:
+        return None
+    return inspect_target(host, python, name=path)
 
 
 def install_argv(python: str, args: Sequence[str]) -> list[str]:
@@ -181,13 +235,47 @@ def uv_equivalent(python: str, args: Sequence[str], *, install: bool) -> list[st
     return uv_argv("uv", python, sub, rest)
 
 
+def environment_owner(host: Host, target: Target) -> runner.Identity | None:
+    """Who runs pip for ``target``: when we are root, the first user other than root who
+    owns its prefix, the interpreter as named (a venv's ``bin/python`` link), its ``bin``
+    or a ``site-packages`` of it (anything she can write is code she controls); None (run
+    as ourselves) otherwise."""
+    if os.geteuid() != 0:
+        return None
+    prefix = target.prefix.rstrip("/") or "/"
+    paths = [prefix, target.python, posixpath.join(prefix, "bin")]
+    for lib in ("lib", "lib64"):
+        libdir = posixpath.join(prefix, lib)
+        try:
+            names = sorted(host.listdir(libdir))
+        except (OSError, ValueError):
+            continue
+        paths += [
+            posixpath.join(libdir, name, "site-packages")
+            for name in names
+            if name.startswith("python")
+        ]
+    for path in paths:
+        try:
+            st = host.lstat(path)
+        except (OSError, ValueError):
+            continue
+        who = runner.owner_of(host, st)
+        if who is not None:
+            return who
+    return None
+
+
 def run(
     argv: Sequence[str],
     *,
     env: Mapping[str, str] | None = None,
     stdout: IO[str] | int | None = None,
+    who: runner.Identity | None = None,
 ) -> int:
-    """Run ``argv`` with our stdin/stderr (and stdout unless redirected); its exit code.
+    """Run ``argv`` with our stdin/stderr (and stdout unless redirected), as ``who`` when
+    given (:func:`cachecensus.act.runner.start_program`: no supplementary groups, her
+    ``HOME``); its exit code.
 
     Ctrl-C reaches the child (same process group) and is ignored here while it runs, so
     the child decides how to stop and its code is what we return.  A child killed by a
@@ -202,9 +290,7 @@ def run(
         previous = None
     try:
         try:
-            proc = subprocess.Popen(
-                list(argv), env=dict(env) if env is not None else None, stdout=stdout
-            )
+            proc = runner.start_program(argv, who, env=env, stdout=stdout)
         except FileNotFoundError:
             return 127
         except PermissionError:
@@ -258,10 +344,19 @@ INSTALL_VALUE_OPTIONS = PIP_GLOBAL_VALUE_OPTIONS | frozenset(
 
 def requirement_names(args: Sequence[str], read: Callable[[str], str] | None = None) -> list[str]:
     """PEP 503 names of the requirements in ``pip install`` arguments (and ``-r`` files)."""
-    from packaging.requirements import InvalidRequirement, Requirement
     from packaging.utils import canonicalize_name
 
-    names: list[str] = []
+    return list(dict.fromkeys(canonicalize_name(r.name) for r in requirements(args, read)))
+
+
+def requirements(
+    args: Sequence[str], read: Callable[[str], str] | None = None
+) -> list[Requirement]:
+    """The requirements in ``pip install`` arguments (and ``-r`` files), specifiers kept
+    (``attrs==23.2.0``); paths and URLs, which name no requirement, are left out."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    names: list[Requirement] = []
     files: list[str] = []
     it = iter(args)
     for arg in it:
@@ -275,16 +370,12 @@ def requirement_names(args: Sequence[str], read: Callable[[str], str] | None = N
             continue
         else:
             try:
-                names.append(canonicalize_name(Requirement(arg).name))
+                names.append(Requirement(arg))
             except InvalidRequirement:
                 continue  # a path or URL: nothing cached by name
     for path in files:
         try:
-            if read is not None:
-                text = read(path)
-            else:
-                with open(path, encoding="utf-8") as fh:
-                    text = fh.read()
+            text = read(path) if read is not None else userfile.read_text(path, errors="replace")
         except OSError:
             continue
         words: list[str] = []
@@ -293,5 +384,5 @@ def requirement_names(args: Sequence[str], read: Callable[[str], str] | None = N
                 words.extend(line.split())  # an option line: -r other.txt, -e ., -i URL
             elif line and not line.startswith("#"):
                 words.append(re.split(r"\s+-", line, maxsplit=1)[0])  # drop --hash=...
-        names.extend(requirement_names(words, read))
+        names.extend(requirements(words, read))
     return list(dict.fromkeys(names))

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import json
 import os
-import posixpath
+import re
 import stat
 import tarfile
 from collections.abc import Callable, Sequence
@@ -40,17 +40,25 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
-from cachecensus.caches.base import ScannerBase
+from cachecensus import userfile
+from cachecensus.caches.base import CacheFormat, ScannerBase, has_file
 from cachecensus.host import Host
 from cachecensus.memo import Memo
-from cachecensus.models import CacheScan, Entry, Kind
+from cachecensus.models import CacheScan, Entry, Kind, Problem
+from cachecensus.userfile import MAX_CONFIG_BYTES
 
 TOOL = "conda"
 LOCK: str | None = None
+#: conda's ``PACKAGE_CACHE_MAGIC_FILE``: created with every package dir conda (or mamba)
+#: writes to; a dir without it conda treats as not writable and never cleans, and
+#: nothing is removed from it here either.
+MARKER = "urls.txt"
 
 PACKAGE_EXTENSIONS = (".conda", ".tar.bz2")
 _PARTIAL = ".partial"
 _CACHE_STATE = (".info.json", ".state.json")
+#: ``cache_fn_url``: the first 8 hex digits of the md5 of the channel URL, then a suffix.
+_CACHE_NAME = re.compile(r"^[0-9a-f]{8}\.")
 _TARBALL_MEMBERS = 64  # info/ comes first in a conda-built .tar.bz2; look no further
 
 Raw = tuple[str, os.stat_result]
@@ -87,7 +95,7 @@ def cache_shape(rel: str) -> str | None:
             return "tmp"
         return "record" if package_stem(top) else None
     if top == "cache":
-        if len(parts) != 2 or parts[1].startswith(".") or parts[1].endswith(".lock"):
+        if len(parts) != 2 or not _CACHE_NAME.match(parts[1]) or parts[1].endswith(".lock"):
             return None
         name = parts[1]
         if name.endswith(".json") and not name.endswith(_CACHE_STATE):
@@ -104,48 +112,49 @@ def cache_shape(rel: str) -> str | None:
     return None
 
 
+def marked(dir_fd: int) -> bool:
+    """Whether the directory open at ``dir_fd`` has conda's ``urls.txt`` (a regular file,
+    not a symlink)."""
+    return has_file(dir_fd, MARKER)
+
+
+def trash_parent(parts: Sequence[str]) -> bool:
+    """Extracted packages (the only entry directories) are at the top of a package dir."""
+    return not parts
+
+
 def looks_like(host: Host, path: str) -> bool:
-    """A conda package dir: ``urls.txt``, a package file, or an extracted package
-    (``NAME-VERSION-BUILD/info/index.json``) at its top."""
+    """A conda package dir: conda's ``urls.txt`` at its top (:func:`marked`)."""
+    flags = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0)
     try:
-        names = host.listdir(path)
+        fd = os.open(host.real(path), flags)
     except (OSError, ValueError):
         return False
-    if "urls.txt" in names:
-        return True
-    for name in names:
-        if package_stem(name):
-            return True
-        if _dist_name(name) and host.is_file(posixpath.join(path, name, "info", "index.json")):
-            return True
-    return False
+    try:
+        return marked(fd)
+    finally:
+        os.close(fd)
 
 
 # ---------------------------------------------------------------------- scanning
 
 
-def _read_json(path: str, limit: int = 4 << 20) -> dict[str, Any] | None:
+def _read_json(path: str, limit: int = MAX_CONFIG_BYTES) -> dict[str, Any] | None:
     try:
-        fd = os.open(
-            path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-        )
-    except OSError:
-        return None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        doc = json.loads(os.pread(fd, limit, 0))
+        doc = json.loads(userfile.read_bytes(path, cap=limit, follow=False))
     except (OSError, ValueError, RecursionError):
         return None
-    finally:
-        os.close(fd)
     return doc if isinstance(doc, dict) else None
 
 
 def _index_in_tarball(path: str) -> dict[str, Any] | None:
     """``info/index.json`` of a ``.tar.bz2``, looked for among its first members."""
     try:
-        with tarfile.open(path, "r|bz2") as tar:
+        fd = userfile.open_regular(path, follow=False)
+    except OSError:
+        return None
+    try:
+        with os.fdopen(fd, "rb") as raw, tarfile.open(fileobj=raw, mode="r|bz2") as tar:
             for count, member in enumerate(tar):
                 if count >= _TARBALL_MEMBERS:
                     return None
@@ -172,12 +181,15 @@ class _Scanner(ScannerBase):
         super().__init__(host, cache_dir)
         self.identify = identify
 
-    def urls(self) -> dict[str, str]:
-        """basename -> url from ``urls.txt`` (later lines win, as conda reads it)."""
+    def urls(self, problems: list[Problem]) -> dict[str, str]:
+        """basename -> url from ``urls.txt`` (later lines win, as conda reads it); a file
+        that cannot be read as text is one of the scan's ``problems``."""
         try:
-            with open(self.real("urls.txt"), "rb") as fh:
-                lines = fh.read(8 << 20).decode("utf-8", "replace").splitlines()
-        except OSError:
+            lines = userfile.read_text(self.real("urls.txt"), follow=False).splitlines()
+        except FileNotFoundError:
+            return {}
+        except OSError as exc:
+            problems.append(Problem(self.top + "/urls.txt", exc.strerror or str(exc)))
             return {}
         return {line.strip().rsplit("/", 1)[-1]: line.strip() for line in lines if line.strip()}
 
@@ -322,7 +334,7 @@ class _Scanner(ScannerBase):
                 doc = _read_json(self.real(f"{name}/info/repodata_record.json"))
                 if doc:
                     records[name] = doc
-        urls = self.urls() if self.identify else {}
+        urls = self.urls(problems) if self.identify else {}
         entries.extend(self.package(raw, stem, urls, records) for raw, stem in packages)
         entries.extend(extracted)
         entries.extend(self.cache_entries(cache))
@@ -440,3 +452,24 @@ def guard(entries: Sequence[Entry], chosen: Sequence[tuple[Entry, str]]) -> list
 
 
 _LINKABLE = frozenset({Kind.ARCHIVE, Kind.PACKAGE})
+
+
+class CondaFormat(CacheFormat):
+    """conda's cache format: this module's functions, checked against the contract."""
+
+    TOOL = TOOL
+    LOCK = LOCK
+    MARKER = MARKER
+    looks_like = staticmethod(looks_like)
+    scan = staticmethod(scan)
+    cache_shape = staticmethod(cache_shape)
+    purgeable = staticmethod(purgeable)
+    closure = staticmethod(closure)
+    prune = staticmethod(prune)
+    marked = staticmethod(marked)
+    trash_parent = staticmethod(trash_parent)
+    guard = staticmethod(guard)
+
+
+#: The one instance :func:`cachecensus.caches.format_for` returns for conda.
+FORMAT = CondaFormat()

@@ -38,7 +38,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cachecensus.caches.base import ScannerBase
+from cachecensus.caches.base import CacheFormat, ScannerBase, has_dir, has_file
 from cachecensus.caches.pip import _open
 from cachecensus.caches.poetry import split_archive
 from cachecensus.host import Host
@@ -47,6 +47,10 @@ from cachecensus.models import CacheScan, Entry, FileInfo, Kind, Problem
 
 TOOL = "pdm"
 LOCK: str | None = None
+#: pdm writes no marker file; what every pdm cache in use has: the HTTP database any
+#: networked run creates, or the version check's directory (neither ``purge`` removes
+#: the latter). Nothing is removed from a directory with neither.
+MARKER = "http/http-cache.db or self-check/"
 
 #: ``pdm cache clear``'s types, in its order.
 CACHE_TYPES = ("hashes", "http", "wheels", "metadata", "packages")
@@ -540,6 +544,17 @@ def scan(
     return result
 
 
+def marked(dir_fd: int) -> bool:
+    """Whether the directory open at ``dir_fd`` has pdm's ``http/http-cache.db`` (a
+    regular file) or ``self-check/`` directory, neither through a symlink."""
+    return has_file(dir_fd, f"http/{HTTP_DB}") or has_dir(dir_fd, "self-check")
+
+
+def trash_parent(parts: Sequence[str]) -> bool:
+    """Unpacked packages (the only entry directories) are in ``packages/``."""
+    return list(parts) == ["packages"]
+
+
 def looks_like(host: Host, path: str) -> bool:
     """A pdm cache has ``http/http-cache.db``, ``hashes/`` or ``metadata/``, names neither
     pip nor uv use."""
@@ -668,3 +683,25 @@ def listed_rows(host: Host, cache_dir: str) -> list[Entry]:
         for row in rows
         if not row.deleted
     ]
+
+
+class PdmFormat(CacheFormat):
+    """pdm's cache format: this module's functions, checked against the contract."""
+
+    TOOL = TOOL
+    LOCK = LOCK
+    MARKER = MARKER
+    looks_like = staticmethod(looks_like)
+    scan = staticmethod(scan)
+    cache_shape = staticmethod(cache_shape)
+    purgeable = staticmethod(purgeable)
+    closure = staticmethod(closure)
+    prune = staticmethod(prune)
+    marked = staticmethod(marked)
+    trash_parent = staticmethod(trash_parent)
+    guard = staticmethod(guard)
+    listed_rows = staticmethod(listed_rows)
+
+
+#: The one instance :func:`cachecensus.caches.format_for` returns for pdm.
+FORMAT = PdmFormat()

@@ -27,6 +27,7 @@ new: those start while the walk goes on (:class:`_Feed`), so reading overlaps wa
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import json
@@ -38,7 +39,8 @@ from typing import Any
 
 import msgpack
 
-from cachecensus.caches.base import DirStamp, ScannerBase
+from cachecensus import selfrun
+from cachecensus.caches.base import CacheFormat, DirStamp, ScannerBase
 from cachecensus.host import Host
 from cachecensus.memo import Memo, Values
 from cachecensus.models import CacheScan, Entry, FileInfo, Kind
@@ -92,17 +94,6 @@ def _wheel_dir_shaped(parts: list[str]) -> bool:
     return len(parts) == 4 and all(
         len(p) == n and _hex(p) for p, n in zip(parts, _WHEEL_DIRS, strict=True)
     )
-
-
-def is_cache_shaped(rel: str) -> bool:
-    """Whether ``rel`` (relative to a pip cache dir) is a path pip itself writes entries at:
-    the only files removal may ever touch."""
-    if http_name(rel) is not None:
-        return True
-    parts = rel.split("/")
-    if parts[0] == "wheels" and len(parts) == 6 and _wheel_dir_shaped(parts[1:5]):
-        return parts[5] == "origin.json" or (parts[5].endswith(".whl") and "-" in parts[5])
-    return False
 
 
 # ---------------------------------------------------------------------- records
@@ -247,6 +238,12 @@ def _corrupt(detail: str, **extra: str | None) -> Values:
     return {"kind": Kind.CORRUPT.value, "detail": detail[:300], **extra}
 
 
+def _unreadable(detail: str, **extra: str | None) -> Values:
+    """A file we could not open or read (EACCES on a root-squashed NFS home, EIO): unknown,
+    not corrupt. pip, as its owner, may read it well, and ``prune`` takes corrupt entries."""
+    return {"kind": Kind.UNKNOWN.value, "detail": f"unreadable {detail}"[:300], **extra}
+
+
 def identify_entry(job: tuple[str, str, str | None, int]) -> Values:
     """Identify one HTTP entry: ``(area, record real path, body real path, body size)``.
 
@@ -257,7 +254,7 @@ def identify_entry(job: tuple[str, str, str | None, int]) -> Values:
     try:
         fd = _open(record_path)
     except OSError as exc:
-        return _corrupt(f"record: {exc.strerror or exc}")
+        return _unreadable(f"record: {exc.strerror or exc}")
     try:
         response, inline = read_record(fd, os.fstat(fd).st_size)
         ctype = _header(response, "Content-Type")
@@ -278,7 +275,7 @@ def identify_entry(job: tuple[str, str, str | None, int]) -> Values:
             try:
                 body_fd = _open(body_path)
             except OSError as exc:
-                return _corrupt(f"body: {exc.strerror or exc}", **context)
+                return _unreadable(f"body: {exc.strerror or exc}", **context)
             try:
                 found = ident.identify_body(
                     ident.Region(body_fd, 0, body_size), body_size, ctype, encoding
@@ -288,7 +285,7 @@ def identify_entry(job: tuple[str, str, str | None, int]) -> Values:
     except ValueError as exc:
         return _corrupt(f"record: {exc}")
     except OSError as exc:
-        return _corrupt(f"read error: {exc.strerror or exc}")
+        return _unreadable(f"({exc.strerror or exc})")
     finally:
         os.close(fd)
     return {
@@ -340,7 +337,6 @@ class _Pool:
     def __init__(self, count: int, progress: Callable[[int], None] | None) -> None:
         import queue
         import subprocess
-        import sys
         import threading
 
         package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -361,11 +357,7 @@ class _Pool:
             for _ in range(count):
                 self.procs.append(
                     subprocess.Popen(
-                        [
-                            sys.executable,
-                            "-c",
-                            "from cachecensus.caches.pip import _worker; _worker()",
-                        ],
+                        selfrun.call_argv("cachecensus.caches.pip", "_worker"),
                         stdin=subprocess.PIPE,
                         stdout=subprocess.PIPE,
                         stderr=subprocess.DEVNULL,
@@ -409,6 +401,8 @@ class _Pool:
         except Exception:  # a broken worker: finish() sees batches missing
             self.broken = True
         finally:
+            with contextlib.suppress(OSError):
+                proc.stdout.close()
             self.done.put(None)
 
     def submit(self, jobs: list[Job]) -> int:
@@ -938,17 +932,20 @@ def record_body_sha256(fd: int, size: int) -> str | None:
     return None
 
 
-def pip_info(result: CacheScan) -> dict[str, Any]:
-    """What ``pip cache info`` (pip 26.3's ``commands/cache.py``) reports, counted pip's way,
-    beside the true entry counts.
+def pip_info(result: CacheScan, pip_version: str | None = None) -> dict[str, Any]:
+    """What ``pip cache info`` of ``pip_version`` (None: the newest, 26.3) reports, counted
+    pip's way, beside the true entry counts.
 
-    pip walks ``http``/``http-v2``/``wheels`` with ``os.walk``: every non-directory name is
+    pip walks its HTTP cache and ``wheels`` with ``os.walk``: every non-directory name is
     a file (a record and its ``.body`` are two), symlinks count as files of size 0 (a
     symlink to a directory is neither), and a built wheel is any ``*-*.whl`` under
-    ``wheels/``."""
+    ``wheels/``. Its HTTP cache is ``http-v2`` and ``http`` from pip 23.3 on, ``http``
+    alone before (an older pip neither counts nor names ``http-v2``)."""
     import fnmatch
 
     top = result.cache_dir.rstrip("/")
+    both = _pip_at_least(pip_version, "23.3")
+    areas = HTTP_AREAS if both else ("http",)
 
     links = {
         f.path
@@ -968,22 +965,19 @@ def pip_info(result: CacheScan) -> dict[str, Any]:
     def pip_size(files: list[FileInfo]) -> int:
         return sum(f.size for f in files if f.path not in links)
 
-    http_files = pip_files(HTTP_AREAS)
+    http_files = pip_files(areas)
     wheel_files = pip_files(("wheels",))
     http_entries = [
-        e
-        for e in result.entries
-        if e.area in HTTP_AREAS and e.kind not in (Kind.STRAY, Kind.ORPHAN)
+        e for e in result.entries if e.area in areas and e.kind not in (Kind.STRAY, Kind.ORPHAN)
     ]
     return {
-        "http_cache_location": f"{top}/http-v2",
-        "old_http_cache_location": f"{top}/http",
+        "pip_version": pip_version,
+        "http_cache_location": f"{top}/http-v2" if both else f"{top}/http",
+        "old_http_cache_location": f"{top}/http" if both else None,
         "http_cache_size": pip_size(http_files),
         "http_files": len(http_files),  # pip counts a v2 record and its .body as two
         "http_entries": len(http_entries),  # what there really is
-        "http_orphans": sum(
-            1 for e in result.entries if e.area in HTTP_AREAS and e.kind == Kind.ORPHAN
-        ),
+        "http_orphans": sum(1 for e in result.entries if e.area in areas and e.kind == Kind.ORPHAN),
         "wheels_cache_location": f"{top}/wheels",
         "wheels_cache_size": pip_size(wheel_files),
         "built_wheels": sum(
@@ -991,6 +985,61 @@ def pip_info(result: CacheScan) -> dict[str, Any]:
         ),
         "built_wheel_entries": sum(1 for e in result.entries if e.kind == Kind.BUILT_WHEEL),
     }
+
+
+def _pip_at_least(pip_version: str | None, minimum: str) -> bool:
+    from cachecensus.resolve.pipconfig import _at_least
+
+    return _at_least(pip_version, minimum)
+
+
+def format_size(n: float) -> str:
+    """pip's ``format_size`` (the same in every pip with a ``cache`` command; no GB)."""
+    if n > 1000 * 1000:
+        return f"{n / 1000.0 / 1000:.1f} MB"
+    if n > 10 * 1000:
+        return f"{int(n / 1000)} kB"
+    if n > 1000:
+        return f"{n / 1000.0:.1f} kB"
+    return f"{int(n)} bytes"
+
+
+def pip_info_lines(info: Mapping[str, Any]) -> list[str] | None:
+    """``pip cache info`` as the pip of ``info["pip_version"]`` words it (its
+    ``commands/cache.py`` ``get_cache_info``), the true HTTP entry count added; None for a
+    pip without a ``cache`` command (before 20.1)."""
+    version = info.get("pip_version")
+    files = f"{info['http_files']} ({info['http_entries']} cache entries)"
+    http = format_size(info["http_cache_size"])
+    wheels = format_size(info["wheels_cache_size"])
+    if _pip_at_least(version, "23.3"):
+        return [
+            f"Package index page cache location (pip v23.3+): {info['http_cache_location']}",
+            f"Package index page cache location (older pips): {info['old_http_cache_location']}",
+            f"Package index page cache size: {http}",
+            f"Number of HTTP files: {files}",
+            f"Locally built wheels location: {info['wheels_cache_location']}",
+            f"Locally built wheels size: {wheels}",
+            f"Number of locally built wheels: {info['built_wheels']}",
+        ]
+    if _pip_at_least(version, "20.3"):
+        built = "Locally built wheels" if _pip_at_least(version, "22.3") else "Wheels"
+        number = "locally built wheels" if _pip_at_least(version, "22.3") else "wheels"
+        return [
+            f"Package index page cache location: {info['http_cache_location']}",
+            f"Package index page cache size: {http}",
+            f"Number of HTTP files: {files}",
+            f"{built} location: {info['wheels_cache_location']}",
+            f"{built} size: {wheels}",
+            f"Number of {number}: {info['built_wheels']}",
+        ]
+    if _pip_at_least(version, "20.1"):
+        return [
+            f"Location: {info['wheels_cache_location']}",
+            f"Size: {wheels}",
+            f"Number of wheels: {info['built_wheels']}",
+        ]
+    return None
 
 
 # ---------------------------------------------------------------------- the format interface
@@ -1067,5 +1116,48 @@ def closure(entries: Iterable[Entry], chosen: Iterable[Entry]) -> list[tuple[Ent
 
 
 def prune(entries: Iterable[Entry]) -> list[tuple[Entry, str]]:
-    """pip has no prune of its own; its half entries (orphans) are what it can never serve."""
-    return [(e, "orphan: pip can never serve it") for e in entries if e.kind == Kind.ORPHAN]
+    """pip has no prune of its own; what it can never use is its half entries (orphans) and
+    the corrupt ones (a truncated wheel body: pip would serve it and fail on it)."""
+    out: list[tuple[Entry, str]] = []
+    for e in entries:
+        if e.kind == Kind.ORPHAN:
+            out.append((e, "orphan: pip can never serve it"))
+        elif e.kind == Kind.CORRUPT and purgeable(e):
+            out.append((e, "corrupt: pip can never use it"))
+    return out
+
+
+def artifact_file(entry: Entry) -> FileInfo | None:
+    """The artifact's own file: an ``http-v2`` entry's body (not its record), a built
+    wheel; none for a legacy ``http/`` record (its artifact is inside it)."""
+    if entry.area == "http-v2" and len(entry.files) == 2:
+        return entry.files[1]
+    if entry.area == "wheels" and entry.kind == Kind.BUILT_WHEEL:
+        return entry.files[0]
+    return None
+
+
+def artifact_in_record(entry: Entry) -> bool:
+    """A legacy ``http/`` record holds its body inside it."""
+    return entry.area == "http"
+
+
+class PipFormat(CacheFormat):
+    """pip's cache format: this module's functions, checked against the contract."""
+
+    TOOL = TOOL
+    LOCK = LOCK
+    SNAPSHOT = SNAPSHOT
+    looks_like = staticmethod(looks_like)
+    scan = staticmethod(scan)
+    cache_shape = staticmethod(cache_shape)
+    purgeable = staticmethod(purgeable)
+    closure = staticmethod(closure)
+    prune = staticmethod(prune)
+    artifact_file = staticmethod(artifact_file)
+    artifact_in_record = staticmethod(artifact_in_record)
+    record_sha256 = staticmethod(record_body_sha256)
+
+
+#: The one instance :func:`cachecensus.caches.format_for` returns for pip.
+FORMAT = PipFormat()

@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from cachecensus.caches.base import ScannerBase
+from cachecensus.caches.base import CacheFormat, ScannerBase
 from cachecensus.caches.pip import HttpItem, _open, identify_http
 from cachecensus.host import Host
 from cachecensus.memo import Memo
@@ -503,3 +503,20 @@ def repositories(result: CacheScan) -> list[str]:
     return sorted(
         {e.area[len(prefix) :].split("/")[0] for e in result.entries if e.area.startswith(prefix)}
     )
+
+
+class PoetryFormat(CacheFormat):
+    """poetry's cache format: this module's functions, checked against the contract."""
+
+    TOOL = TOOL
+    LOCK = LOCK
+    looks_like = staticmethod(looks_like)
+    scan = staticmethod(scan)
+    cache_shape = staticmethod(cache_shape)
+    purgeable = staticmethod(purgeable)
+    closure = staticmethod(closure)
+    prune = staticmethod(prune)
+
+
+#: The one instance :func:`cachecensus.caches.format_for` returns for poetry.
+FORMAT = PoetryFormat()

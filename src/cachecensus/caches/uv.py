@@ -28,15 +28,25 @@ running uv, exclusive by ``uv cache clean/prune``), ``CACHEDIR.TAG`` and ``.giti
   ``builds-vN/<tmp>/``, ``environments-vN/<name>/``: environments (:data:`Kind.ENVIRONMENT`);
   ``git-vN/{db,checkouts}/<hash>/``: git clones (:data:`Kind.SOURCE`); ``python-vN``,
   ``binaries-vN`` downloads (:data:`Kind.PACKAGE`), ``osv-vN`` (:data:`Kind.METADATA`).
-- a bucket of another version than uv 0.13's (``wheels-v3`` beside ``wheels-v8``) is read
-  the same way, each entry's ``detail`` saying ``old bucket``; ``.tmpXXXXXX`` directories at
-  the top are leftovers of an interrupted uv (:data:`Kind.ORPHAN`). Anything else is a
-  :data:`Kind.STRAY`, never deleted.
+- a bucket of another version (``wheels-v2`` of uv 0.4 beside ``wheels-v8``) is read the
+  same way (every layout from uv 0.4 on is: :mod:`cachecensus.caches.uvbuckets`). Whether
+  it is *old* depends on the uvs installed on the machine
+  (:func:`cachecensus.discover.uvbin.installed_uvs`, read from their binaries): a bucket no
+  installed uv uses is ``unused`` (its entries' ``detail`` says so and ``prune`` removes
+  it); one some installed uv uses is live data, whatever the newest uv calls it. With no uv
+  found, no bucket is called unused. A bucket newer than any uv cachecensus knows is *not
+  understood*: the scan says so (a problem), and nothing in that cache is removed by
+  ``remove`` or ``prune`` (nor that bucket by ``purge``).
+- ``.tmpXXXXXX`` directories at the top are leftovers of an interrupted uv
+  (:data:`Kind.ORPHAN`). Anything else is a :data:`Kind.STRAY`, never deleted.
 
-``closure`` and ``prune`` mirror ``Cache::remove`` and ``Cache::prune`` (``lib.rs``): an
-archive goes when every symlink in the current ``wheels``/``sdists`` buckets that pointed at
-it goes (one that no current pointer ever referenced stays for ``clean PKG`` and goes for
-``prune``); ``prune`` also removes old buckets and every cached environment.
+``named``, ``closure`` and ``prune`` mirror ``uv cache clean PKG`` and ``uv cache prune``
+(``Cache::remove``, ``Cache::prune``) of the uv that wrote each bucket: ``clean PKG`` takes
+the package's pointers, sdists and index pages in every pointer bucket and the archives
+only those pointers referenced; ``prune`` removes unused buckets, leftover temporary
+directories, every cached environment, then the archives no pointer of a live bucket
+references. Checked file by file against uv 0.4.30, 0.6.17, 0.8.24, 0.10.12, 0.12.24 and
+0.13.9 on caches each of them grew (``tests/test_uv_versions.py``).
 """
 
 from __future__ import annotations
@@ -45,71 +55,93 @@ import os
 import posixpath
 import re
 import stat
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import replace
 
-from cachecensus.caches.base import ScannerBase
+from cachecensus.caches import uvbuckets
+from cachecensus.caches.base import CacheFormat, ScannerBase, has_file
+from cachecensus.caches.uvbuckets import NEWEST_UV, understood, writers
+from cachecensus.discover.uvbin import UvBinary
 from cachecensus.host import Host
 from cachecensus.memo import Memo
 from cachecensus.models import CacheScan, Entry, Kind, Problem
 
 TOOL = "uv"
 LOCK = ".lock"
+#: What uv writes in every cache dir it uses, first thing (``Cache::init``:
+#: ``cachedir::ensure_tag``, the Cache Directory Tagging signature), and never removes;
+#: nothing is removed from a directory without it.
+MARKER = "CACHEDIR.TAG"
+TAG_SIGNATURE = b"Signature: 8a477f597d28d172789f06886806bc55"
 #: ``cachecensus prune`` rules (age, size, versions) only ever pick among what
 #: ``uv cache prune`` removes: uv keeps every live wheel and referenced archive.
 PRUNE_BOUNDED = True
 
-#: The bucket versions uv 0.13 writes (``CacheBucket::to_str``).
-CURRENT: dict[str, int] = {
-    "wheels": 8,
-    "sdists": 11,
-    "flat-index": 7,
-    "git": 2,
-    "interpreter": 5,
-    "simple": 28,
-    "archive": 0,
-    "builds": 0,
-    "environments": 2,
-    "python": 1,
-    "binaries": 0,
-    "osv": 1,
-}
-#: Bucket names of older uvs, read like the bucket that replaced them.
-RENAMED = {"built-wheels": "sdists", "wheel-metadata": "wheels"}
+#: The bucket versions the newest uv cachecensus knows writes (``CacheBucket::to_str``).
+CURRENT: dict[str, int] = {b: uvbuckets.newest_version(b) for b in uvbuckets.NEWEST}
+#: How an entry's ``detail`` starts in a bucket no installed uv uses (``prune`` removes it),
+#: and in one newer than any uv cachecensus knows (nothing removed from that cache).
+UNUSED = "unused bucket "
+NOT_UNDERSTOOD = "not understood: "
+#: Buckets that hold pointers to archives.
+POINTER_BASES = ("wheels", "sdists")
 #: Files at the top of the cache that are uv's bookkeeping (``prune`` keeps them too).
 CONTROL_FILES = frozenset({".lock", "CACHEDIR.TAG", ".gitignore", ".git"})
 
-_BUCKET = re.compile(r"^([a-z][a-z-]*?)-v(\d+)$")
 _TMPDIR = re.compile(r"^\.tmp[A-Za-z0-9]{6}$")
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _ARCHIVE_REF = re.compile(r"archive-v0/([A-Za-z0-9_-]+)")
 _POINTER_EXT = (".http", ".rev", ".msgpack", ".lock", ".whl")
+#: How deep below ``sdists-vN/<kind>/`` one source distribution's directory is.
+_SDIST_DEPTH = {"pypi": 3, "index": 4, "url": 2, "path": 2, "git": 3}
+#: Buckets of whole directories: the least number of path parts of a file in one (a file
+#: directly in the bucket is none of uv's), and where the directories are below the bucket.
+_DIR_BUCKETS = {"builds": 3, "environments": 3, "python": 3, "binaries": 3, "git": 4}
+_GIT_DIRS = ("db", "checkouts")  # uv-git: git-vN/db/<digest>/, git-vN/checkouts/<digest>/<rev>/
 
 Raw = tuple[str, os.stat_result]
 
 
 def bucket_of(top: str) -> tuple[str, int] | None:
     """(base name, version) of a top-level directory name that is a uv bucket."""
-    match = _BUCKET.match(top)
-    if not match:
-        return None
-    base = RENAMED.get(match.group(1), match.group(1))
-    if base not in CURRENT:
-        return None
-    return base, int(match.group(2))
+    return uvbuckets.split(top)
 
 
-def is_current(top: str) -> bool:
-    found = bucket_of(top)
-    return found is not None and top in {f"{b}-v{v}" for b, v in CURRENT.items()}
+def is_newest(top: str) -> bool:
+    """One of the buckets the newest uv cachecensus knows writes."""
+    return top in uvbuckets.NEWEST.values()
 
 
-def is_old(top: str) -> bool:
-    """A bucket of an older format than uv 0.13's (``uv cache prune`` removes it)."""
+def bucket_note(top: str, installed: Sequence[UvBinary], owner: int | None = None) -> str | None:
+    """What an entry of bucket ``top`` says about the bucket, given the uvs installed and
+    the uid owning the cache: :data:`NOT_UNDERSTOOD` (newer than any uv known),
+    :data:`UNUSED` (no installed uv uses it, and a uv of root's or the owner's was found to
+    say so: another user's planted uv keeps buckets, never condemns them), or who uses it;
+    None for a bucket of the newest uv in use or kept for want of any uv found."""
     found = bucket_of(top)
     if found is None:
-        return False
-    base, version = found
-    return top.partition("-v")[0] in RENAMED or version < CURRENT[base]
+        return None
+    base = found[0]
+    if not understood(top):
+        return (
+            f"{NOT_UNDERSTOOD}uv cache layout {top} is newer than any uv cachecensus knows "
+            f"(uv {NEWEST_UV} writes {uvbuckets.NEWEST[base]})"
+        )
+    who = writers(top)
+    of = f"of uv {who}" if who else "of an older uv"
+    users = [uv for uv in installed if top in uv.buckets]
+    if users:
+        return None if is_newest(top) else f"bucket {top} {of}, in use: {users[0].label()}"
+    if not any(uv.owner in (0, owner) for uv in installed):
+        if is_newest(top):
+            return None
+        return (
+            f"bucket {top} {of}: kept (no uv of root's or the cache owner's found on this "
+            "machine to tell whether one uses it)"
+        )
+    shown = ", ".join(uv.label() for uv in installed[:3])
+    more = f" and {len(installed) - 3} more" if len(installed) > 3 else ""
+    return f"{UNUSED}{top} {of}: no uv on this machine uses it (found {shown}{more})"
 
 
 # ---------------------------------------------------------------------- shapes
@@ -136,8 +168,14 @@ def cache_shape(rel: str) -> str | None:
         return "member" if len(parts) >= 3 and _ID.match(parts[1]) else None
     if base in ("wheels", "sdists"):
         if len(parts) == 2:
-            return None  # sdists-vN/.git, .gitignore: bookkeeping
-        if base == "sdists" and "src" in parts[2:-1]:
+            # sdists-vN/.git, .gitignore: the bucket's bookkeeping, planned only with the
+            # bucket once no uv uses it (a control entry otherwise: never planned)
+            return "tmp" if name in (".git", ".gitignore") else None
+        if base == "sdists" and len(parts) < _SDIST_DEPTH.get(parts[1], len(parts)) + 2:
+            return None  # not inside one source distribution's directory
+        if base == "sdists" and len(parts) > _SDIST_DEPTH[parts[1]] + 3:
+            # inside a directory of one revision: the unpacked sdist (<rev>/src/ from uv
+            # 0.5, <rev>/<filename>/ in uv 0.4), whatever its files are named
             return "member"
         if name.endswith((".http", ".rev")):
             return "pointer"
@@ -152,9 +190,37 @@ def cache_shape(rel: str) -> str | None:
         if name.endswith(".lock"):
             return "tmp"
         return "record"
+    if len(parts) < _DIR_BUCKETS.get(base, 0) or (base == "git" and parts[1] not in _GIT_DIRS):
+        return None  # not where uv keeps that bucket's directories
     if base == "environments" and len(parts) == 3:
         return "tmp" if name.endswith(".lock") else "link"  # NAME/HASH -> archive-v0/<id>
     return "member"  # builds, environments, git, python, binaries: whole directories
+
+
+def trash_parent(parts: Sequence[str]) -> bool:
+    """Whether ``parts`` is where uv keeps whole entry directories (so where the delete
+    engine moves one aside): the top (an interrupted uv's ``.tmpXXXXXX``), ``archive-v0``,
+    ``builds``/``environments``/``python``/``binaries``, ``git-vN/{db,checkouts}``, and
+    a source distribution's parent in ``sdists-vN``."""
+    if not parts:
+        return True
+    found = bucket_of(parts[0])
+    if found is None:
+        return False
+    base = found[0]
+    if base in ("archive", "builds", "environments", "python", "binaries"):
+        return len(parts) == 1
+    if base == "git":
+        return len(parts) == 2 and parts[1] in _GIT_DIRS
+    if base == "sdists":
+        return len(parts) > 1 and len(parts) == _SDIST_DEPTH.get(parts[1], 0)
+    return False
+
+
+def marked(dir_fd: int) -> bool:
+    """Whether the directory open at ``dir_fd`` has uv's ``CACHEDIR.TAG`` (a regular file,
+    not a symlink, starting with the tagging signature)."""
+    return has_file(dir_fd, MARKER, TAG_SIGNATURE)
 
 
 # ---------------------------------------------------------------------- references
@@ -166,19 +232,18 @@ def archive_target(entry: Entry) -> str | None:
     return f"archive-v0/{match.group(1)}" if match else None
 
 
-def _is_pointer_area(entry: Entry) -> bool:
-    return entry.area in (
-        f"wheels-v{CURRENT['wheels']}",
-        f"sdists-v{CURRENT['sdists']}",
-    )
+def _is_pointer_area(area: str) -> bool:
+    found = bucket_of(area)
+    return found is not None and found[0] in POINTER_BASES
 
 
-def references(entries: Iterable[Entry]) -> dict[str, list[Entry]]:
-    """Archive key -> the entries of the current ``wheels``/``sdists`` buckets whose
-    symlinks resolve to it (uv's ``find_archive_references``)."""
+def references(entries: Iterable[Entry], skip: Collection[str] = ()) -> dict[str, list[Entry]]:
+    """Archive key -> the entries of the ``wheels``/``sdists`` buckets (of any uv version,
+    but those in ``skip``) whose symlinks resolve to it (uv's ``find_archive_references``,
+    over every uv's pointers: an archive one of them references is in use)."""
     refs: dict[str, list[Entry]] = {}
     for entry in entries:
-        if _is_pointer_area(entry):
+        if _is_pointer_area(entry.area) and entry.area not in skip:
             for match in _ARCHIVE_REF.finditer(entry.detail or ""):
                 refs.setdefault(f"archive-v0/{match.group(1)}", []).append(entry)
     return refs
@@ -219,9 +284,14 @@ def _norm(name: str) -> str:
 class _Scanner(ScannerBase):
     tool = TOOL
 
-    def __init__(self, host: Host, cache_dir: str) -> None:
+    def __init__(self, host: Host, cache_dir: str, installed: Sequence[UvBinary]) -> None:
         super().__init__(host, cache_dir)
         self.problems: list[Problem] = []
+        self.installed = installed
+        try:
+            self.owner: int | None = os.lstat(self.real_top).st_uid
+        except OSError:
+            self.owner = None
 
     def link_target(self, rel: str) -> str | None:
         """``archive-v0/<id>`` when the symlink ``rel`` resolves to an existing archive dir
@@ -336,9 +406,7 @@ class _Scanner(ScannerBase):
         out: list[Entry] = []
         for raw in raws:
             parts = raw[0].split("/")
-            depth = {"pypi": 3, "index": 4, "url": 2, "path": 2, "git": 3}.get(
-                parts[1] if len(parts) > 1 else "", 0
-            )
+            depth = _SDIST_DEPTH.get(parts[1] if len(parts) > 1 else "", 0)
             if len(parts) == 2 and parts[1] in (".git", ".gitignore"):
                 out.append(self.entry(area, raw[0], Kind.CONTROL, [raw], detail=old))
             elif depth and len(parts) > depth + 1:
@@ -466,7 +534,7 @@ class _Scanner(ScannerBase):
             files=len(files),
             size=size,
             physical=physical * 512,
-            problems=tuple(problems),
+            problems=(*problems, *self.problems),
         )
 
     def bucket(self, top: str, raws: list[Raw]) -> list[Entry]:
@@ -479,12 +547,16 @@ class _Scanner(ScannerBase):
                 self.entry(top, rel, Kind.STRAY, [(rel, st)], detail="not part of uv's cache")
                 for rel, st in raws
             ]
-        base, version = found
-        old = None
-        if is_old(top):
-            old = f"old bucket {top} (uv 0.13 writes {base}-v{CURRENT[base]})"
-        elif version > CURRENT[base]:
-            old = f"bucket {top} is newer than uv 0.13's {base}-v{CURRENT[base]}"
+        base = found[0]
+        old = bucket_note(top, self.installed, self.owner)
+        if old is not None and old.startswith(NOT_UNDERSTOOD):
+            self.problems.append(
+                Problem(
+                    f"{self.top}/{top}",
+                    old[len(NOT_UNDERSTOOD) :] + ": nothing removed from this cache by remove "
+                    "or prune, nor from this bucket by purge",
+                )
+            )
         out: list[Entry] = []
         plain: list[Raw] = []
         for raw in raws:
@@ -493,6 +565,9 @@ class _Scanner(ScannerBase):
             linked = ("wheels", "sdists", "archive", "environments", "builds")
             if stat.S_ISLNK(raw[1].st_mode) and base not in linked:
                 out.append(self.entry(top, raw[0], Kind.STRAY, [raw], detail="symlink"))
+            elif base in _DIR_BUCKETS and cache_shape(raw[0]) is None:
+                detail = f"not where uv keeps its {base} directories"
+                out.append(self.entry(top, raw[0], Kind.STRAY, [raw], detail=detail))
             else:
                 plain.append(raw)
         if base == "archive":
@@ -511,6 +586,16 @@ class _Scanner(ScannerBase):
             out.extend(self.grouped(top, plain, old, Kind.SOURCE, 2))
         else:  # python, binaries
             out.extend(self.grouped(top, plain, old, Kind.PACKAGE, 1))
+        if old is not None and old.startswith(UNUSED):
+            # the bookkeeping of a bucket no uv uses goes with it (uv prune removes the
+            # whole directory), where its shape allows
+            out = [
+                replace(e, kind=Kind.ORPHAN, detail=old)
+                if e.kind == Kind.CONTROL
+                and all(cache_shape(f.path[len(self.top) + 1 :]) for f in e.files)
+                else e
+                for e in out
+            ]
         return out
 
 
@@ -519,26 +604,23 @@ def _join(*parts: str | None) -> str | None:
     return joined or None
 
 
-_ROLE_ORDER = {"pointer": 0, "record": 1, "wheel": 2, "link": 3, "tmp": 4, "member": 5}
-
-
-def _order(rel: str) -> tuple[int, str]:
-    """Files of an entry: what uv looks up first goes first."""
-    return (_ROLE_ORDER.get(cache_shape(rel) or "", 6), rel)
-
-
 # ---------------------------------------------------------------------- the contract
 
 
 def looks_like(host: Host, path: str) -> bool:
-    """A directory holding a uv bucket (``wheels-v8``, ``archive-v0``...) beside uv's
-    ``.lock`` or ``CACHEDIR.TAG``, or two buckets."""
+    """A directory with uv's ``CACHEDIR.TAG`` (:func:`marked`) and a uv bucket
+    (``wheels-v8``, ``archive-v0``...)."""
+    flags = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0)
     try:
-        names = set(host.listdir(path))
+        fd = os.open(host.real(path), flags)
     except (OSError, ValueError):
         return False
-    buckets = [n for n in names if bucket_of(n) is not None]
-    return len(buckets) >= 2 or (bool(buckets) and bool(names & {".lock", "CACHEDIR.TAG"}))
+    try:
+        return marked(fd) and any(bucket_of(n) is not None for n in os.listdir(fd))
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
 
 
 def scan(
@@ -548,96 +630,131 @@ def scan(
     memo: Memo | None = None,
     identify: bool = True,
     progress: Callable[[int], None] | None = None,
+    installed: Sequence[UvBinary] | None = None,
+    prefixes: Iterable[str] = (),
 ) -> CacheScan:
     """Every entry of the uv cache at system path ``cache_dir`` (see the module doc).
 
     Identification reads only names and symlinks (no file body), so ``memo`` and
-    ``identify`` change nothing; ``progress(n)`` is told about every entry at the end."""
+    ``identify`` change nothing; ``progress(n)`` is told about every entry at the end.
+    ``installed``: the uvs on the machine (default: looked for, see
+    :mod:`cachecensus.discover.uvbin`, in the environments at ``prefixes`` too)."""
     del memo, identify
-    result = _Scanner(host, cache_dir).run()
+    if installed is None:
+        from cachecensus.discover.uvbin import installed_uvs
+
+        installed = installed_uvs(host, prefixes=prefixes)
+    result = _Scanner(host, cache_dir, installed).run()
     if progress is not None and result.entries:
         progress(len(result.entries))
     return result
 
 
+def _says(entry: Entry, prefix: str) -> bool:
+    return (entry.detail or "").startswith(prefix)
+
+
+def _understood(entries: Iterable[Entry]) -> bool:
+    """No entry of these (one cache's) lies in a bucket newer than any uv known."""
+    return not any(_says(e, NOT_UNDERSTOOD) for e in entries)
+
+
+def _by_cache(entries: Iterable[Entry]) -> dict[str, list[Entry]]:
+    out: dict[str, list[Entry]] = {}
+    for entry in entries:
+        out.setdefault(entry.cache_dir, []).append(entry)
+    return out
+
+
 def purgeable(entry: Entry) -> bool:
-    """What ``uv cache clean`` removes and uv rebuilds: everything but its bookkeeping."""
-    return entry.kind not in (Kind.CONTROL, Kind.STRAY)
+    """What ``uv cache clean`` removes and uv rebuilds: everything but its bookkeeping (and
+    a bucket not understood)."""
+    return entry.kind not in (Kind.CONTROL, Kind.STRAY) and not _says(entry, NOT_UNDERSTOOD)
 
 
 def closure(entries: Sequence[Entry], chosen: Sequence[Entry]) -> list[tuple[Entry, str]]:
     """The archives that ``uv cache clean PKG`` would remove with ``chosen``: those some
-    pointer of the current buckets referenced, and that no surviving pointer references."""
+    pointer referenced, and that no surviving pointer (of any uv version) references."""
     gone = {(e.cache_dir, e.key) for e in chosen}
-    refs_by_cache: dict[str, dict[str, list[Entry]]] = {}
-    for entry in entries:
-        if entry.cache_dir not in refs_by_cache:
-            refs_by_cache[entry.cache_dir] = references(
-                e for e in entries if e.cache_dir == entry.cache_dir
-            )
     out: list[tuple[Entry, str]] = []
-    for entry in entries:
-        if entry.kind != Kind.ARCHIVE or (entry.cache_dir, entry.key) in gone:
-            continue
-        refs = refs_by_cache[entry.cache_dir].get(entry.key, [])
-        if refs and all((r.cache_dir, r.key) in gone for r in refs):
-            names = ", ".join(sorted({r.project or r.key for r in refs}))
-            out.append((entry, f"archive referenced only by removed pointers ({names})"))
+    for mine in _by_cache(entries).values():
+        refs = references(mine)
+        for entry in mine:
+            if entry.kind != Kind.ARCHIVE or (entry.cache_dir, entry.key) in gone:
+                continue
+            holders = refs.get(entry.key, [])
+            if holders and all((r.cache_dir, r.key) in gone for r in holders):
+                names = ", ".join(sorted({r.project or r.key for r in holders}))
+                out.append((entry, f"archive referenced only by removed pointers ({names})"))
     return out
 
 
 def prune(entries: Sequence[Entry]) -> list[tuple[Entry, str]]:
-    """What ``uv cache prune`` removes (``Cache::prune``, without ``--ci``): buckets of older
-    formats, leftover temporary directories, every cached environment, then the archives no
-    pointer of the current ``wheels``/``sdists`` buckets references. Strays stay (uv would
-    remove any unknown top-level file or directory too)."""
+    """What ``uv cache prune`` removes (``Cache::prune``, without ``--ci``), with "old"
+    meaning what no installed uv uses: unused buckets whole, leftover temporary
+    directories, every cached environment, then the archives no pointer of a live bucket
+    references. Strays stay (uv would remove any unknown top-level file or directory too);
+    a cache with a bucket not understood is left alone."""
     out: list[tuple[Entry, str]] = []
-    for entry in entries:
-        if entry.kind in (Kind.STRAY, Kind.CONTROL):
+    for mine in _by_cache(entries).values():
+        if not _understood(mine):
             continue
-        if entry.kind == Kind.ORPHAN and _TMPDIR.match(entry.area):
-            out.append((entry, "leftover temporary directory"))
-        elif is_old(entry.area):
-            out.append((entry, f"old bucket {entry.area}"))
-        elif entry.area == f"environments-v{CURRENT['environments']}":
-            out.append((entry, "cached environment"))
-    taken = {(e.cache_dir, e.key) for e, _ in out}
-    caches = {e.cache_dir for e in entries}
-    for cache in caches:
-        mine = [e for e in entries if e.cache_dir == cache]
-        refs = references(mine)
+        unused = {e.area for e in mine if _says(e, UNUSED)}
+        taken: set[str] = set()
+        for entry in mine:
+            if entry.kind in (Kind.STRAY, Kind.CONTROL):
+                continue
+            found = bucket_of(entry.area)
+            if entry.kind == Kind.ORPHAN and _TMPDIR.match(entry.area):
+                out.append((entry, "leftover temporary directory"))
+            elif entry.area in unused:
+                out.append((entry, f"old bucket {entry.area}: no uv on this machine uses it"))
+            elif found is not None and found[0] == "environments":
+                out.append((entry, "cached environment"))
+            else:
+                continue
+            taken.add(entry.key)
+        refs = references(mine, skip=unused)
         for entry in mine:
             if (
                 entry.kind == Kind.ARCHIVE
                 and entry.area == "archive-v0"
                 and entry.key not in refs
-                and (cache, entry.key) not in taken
+                and entry.key not in taken
             ):
                 out.append((entry, "archive no pointer references"))
     return out
 
 
 def named(entries: Sequence[Entry], matched: Sequence[Entry]) -> list[tuple[Entry, str]]:
-    """What ``uv cache clean PKG`` takes by name, given the entries a pattern matched: the
-    package's entries in the current ``wheels``/``sdists``/``simple`` buckets (never an
-    archive by name: :func:`closure` adds the ones only those pointers referenced), and,
-    as uv does on any clean, every flat-index page."""
-    by_name = {f"{b}-v{CURRENT[b]}" for b in ("wheels", "sdists", "simple")}
-    flat = f"flat-index-v{CURRENT['flat-index']}"
-    out = [(e, "matches") for e in matched if e.area in by_name and e.kind != Kind.CONTROL]
+    """What ``uv cache clean PKG`` takes by name, given the entries a pattern matched (of
+    one cache): the package's entries in the ``wheels``/``sdists``/``simple`` buckets of
+    every uv version (never an archive by name: :func:`closure` adds the ones only those
+    pointers referenced), and, as uv does on any clean, every flat-index page. Nothing in a
+    cache with a bucket not understood (the scan's problem says why)."""
+    if not _understood(entries):
+        return []
+
+    def base(entry: Entry) -> str | None:
+        found = bucket_of(entry.area)
+        return found[0] if found else None
+
+    by_name = ("wheels", "sdists", "simple")
+    out = [(e, "matches") for e in matched if base(e) in by_name and e.kind != Kind.CONTROL]
     if out:
         caches = {e.cache_dir for e, _ in out}
         out += [
             (e, "flat-index page (uv cache clean drops them all)")
             for e in entries
-            if e.area == flat and e.cache_dir in caches and e.kind != Kind.CONTROL
+            if base(e) == "flat-index" and e.cache_dir in caches and e.kind != Kind.CONTROL
         ]
     return out
 
 
 def guard(entries: Sequence[Entry], chosen: Sequence[tuple[Entry, str]]) -> list[tuple[Entry, str]]:
-    """``chosen`` without the archives a surviving pointer still references: removing one
-    would leave uv a dangling pointer (``uv cache prune`` keeps every referenced archive)."""
+    """``chosen`` without the archives a surviving pointer (of any uv version) still
+    references: removing one would leave that uv a dangling pointer (``uv cache prune``
+    keeps every referenced archive)."""
     gone = {(e.cache_dir, e.key) for e, _ in chosen}
     refs: dict[str, dict[str, list[Entry]]] = {}
     out: list[tuple[Entry, str]] = []
@@ -652,3 +769,39 @@ def guard(entries: Sequence[Entry], chosen: Sequence[tuple[Entry, str]]) -> list
                 continue
         out.append((entry, why))
     return out
+
+
+def entry_path(entry: Entry) -> str:
+    """Where an entry is: its own directory (an archive, an sdist, an environment), its
+    pointer (a wheel's symlink, else its first file: ``.http``, ``.rkyv``...)."""
+    own = f"{entry.cache_dir.rstrip('/')}/{entry.key}"
+    if any(f.path == own for f in entry.files):
+        return own
+    if entry.files and all(f.path.startswith(own + "/") for f in entry.files):
+        return own
+    return entry.files[0].path if entry.files else own
+
+
+class UvFormat(CacheFormat):
+    """uv's cache format: this module's functions, checked against the contract."""
+
+    TOOL = TOOL
+    LOCK = LOCK
+    MARKER = MARKER
+    PRUNE_BOUNDED = PRUNE_BOUNDED
+    SCAN_TAKES_INSTALLED = True
+    looks_like = staticmethod(looks_like)
+    scan = staticmethod(scan)
+    cache_shape = staticmethod(cache_shape)
+    purgeable = staticmethod(purgeable)
+    closure = staticmethod(closure)
+    prune = staticmethod(prune)
+    named = staticmethod(named)
+    guard = staticmethod(guard)
+    entry_path = staticmethod(entry_path)
+    marked = staticmethod(marked)
+    trash_parent = staticmethod(trash_parent)
+
+
+#: The one instance :func:`cachecensus.caches.format_for` returns for uv.
+FORMAT = UvFormat()

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import importlib
 import sys
+from collections.abc import Sequence
+from typing import Any
 
+import click
 import typer
+from typer.core import TyperGroup
 
 from cachecensus import __version__
 
@@ -32,6 +36,51 @@ COMMAND_FAMILY: dict[str, str] = {
     "completion": "completion",
 }
 _HELP = "Find every package cache on this machine; see, trim and bypass them safely."
+
+
+class OneLineErrors(TyperGroup):
+    """The application's group: every usage error (unknown option, bad value, missing
+    argument, in any command) is one line on stderr and exit 2, as ``fail`` says it; click and
+    Typer would draw a multi-line box (also with ``--json``: stdout stays empty)."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        try:
+            code = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:  # bare `cachecensus`: the help
+            print(exc.ctx.get_help(), file=sys.stderr)
+            code = exc.exit_code
+        except click.ClickException as exc:
+            words = list(sys.argv[1:] if args is None else args)
+            print(f"cachecensus: error: {self.usage_message(exc, words)}", file=sys.stderr)
+            code = exc.exit_code
+        except click.Abort:
+            print("cachecensus: error: aborted", file=sys.stderr)
+            code = 1
+        if not standalone_mode:
+            return code
+        sys.exit(code if isinstance(code, int) else 0)
+
+    def usage_message(self, exc: click.ClickException, args: list[str]) -> str:
+        """One line: the command it is about, click's message, and where its help is."""
+        message = " ".join(exc.format_message().split())
+        ctx = getattr(exc, "ctx", None)
+        if ctx is not None:
+            path = ctx.command_path.split()[1:]
+        else:  # the parser's errors (a missing option value) carry no context
+            first = next((a for a in args if not a.startswith("-")), None)
+            path = [first] if first in self.commands else []
+        if not path:
+            return message
+        command = " ".join(path)
+        return f"{command}: {message.removesuffix('.')} (see 'cachecensus {command} --help')"
 
 
 def _version(value: bool) -> None:
@@ -57,6 +106,8 @@ def build(families: tuple[str, ...] = FAMILIES) -> typer.Typer:
         add_completion=False,
         context_settings={"help_option_names": ["-h", "--help"]},
         pretty_exceptions_enable=False,
+        rich_markup_mode=None,  # help text is plain: '[cache]' in a help is not a style tag
+        cls=OneLineErrors,
         suggest_commands=False,  # click itself says "Did you mean ...?" (else it is said twice)
     )
     built.callback()(_root)
@@ -83,4 +134,10 @@ def __getattr__(name: str) -> typer.Typer:
 
 
 def main() -> None:
-    build(families_for(sys.argv[1:]))()
+    # paths are bytes: one that is not UTF-8 is printed as those bytes (as ls and find
+    # do), never an encoding error (tables and notes escape them: report.shown)
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="surrogateescape")
+    build(families_for(sys.argv[1:]))(prog_name="cachecensus")

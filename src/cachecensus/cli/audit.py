@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import enum
-import time
 from typing import Any
 
 import typer
 
-from cachecensus.cli.common import EXIT_OK, EXIT_PARTIAL, JsonOption, RootOption, fail
+from cachecensus.cli.common import (
+    EXIT_OK,
+    EXIT_PARTIAL,
+    JsonOption,
+    RootOption,
+    fail,
+    not_empty,
+)
 from cachecensus.cli.scanning import (
     AllUsersOption,
     CacheDirOption,
@@ -21,7 +27,7 @@ from cachecensus.cli.scanning import (
     remember_projects,
     scan_selected,
 )
-from cachecensus.models import SCHEMA, Kind
+from cachecensus.models import SCHEMA, UNREADABLE, Entry, Kind
 
 
 class KindChoice(str, enum.Enum):
@@ -42,14 +48,35 @@ class KindChoice(str, enum.Enum):
     control = "control"
 
 
-def _when(seconds: int | None) -> str:
-    return time.strftime("%Y-%m-%d", time.localtime(seconds)) if seconds else "-"
+SpecOption = typer.Option(
+    None,
+    "--spec",
+    metavar="SPEC",
+    help="Only versions matching this PEP 440 specifier, e.g. '>=1.16,<2'.",
+    callback=not_empty,
+)
+#: ``--spec``'s first name, still accepted but not shown: beside the global ``--version``
+#: (print cachecensus's version) it read as the same option.
+OldSpecOption = typer.Option(None, "--version", metavar="SPEC", hidden=True, callback=not_empty)
+
+
+def spec_of(spec: str | None, old: str | None) -> Any:
+    """The ``--spec`` (or its old name ``--version``) of a command, parsed; a usage error
+    when it is not a specifier or both names are given."""
+    from cachecensus.select import parse_spec
+
+    if spec is not None and old is not None:
+        fail("--spec and --version are one option (--version is its old name): give one")
+    try:
+        return parse_spec(spec if spec is not None else old)
+    except ValueError as exc:
+        fail(str(exc))
 
 
 def audit_command(
     cache_dir: list[str] = CacheDirOption,
     python: str | None = PythonOption,
-    user: str | None = UserOption,
+    user: list[str] = UserOption,
     all_users: bool = AllUsersOption,
     scan: list[str] = ScanOption,
     tool: list[ToolChoice] = ToolOption,
@@ -85,17 +112,21 @@ def audit_command(
     )
     host = scanned.host
     memo = open_memo()  # artifacts hashed once are not hashed again while unchanged
+
+    def digest(entry: Entry) -> str | None:
+        return sha256_of(host, entry, memo)
+
     try:
         caches = []
         for cache, result in scanned.caches:
             if result.snapshot is not None and result.summary is None:
-                result = replace(result, summary=summarize(result))
+                result = replace(result, summary=summarize(result, digest))
                 save_summary(memo, result)  # the next audit reads no entries
             caches.append((cache, result))
         scans = [result for _, result in caches]
         report = audit(
             [(result, cache.used_by, cache.owner) for cache, result in caches],
-            sha256_of=lambda e: sha256_of(host, e, memo),
+            sha256_of=digest,
             disk_usage=host.disk_usage,
             stale_days=stale_days,
             linked_into=environments_linking(host, scans, scanned.prefixes),
@@ -118,27 +149,34 @@ def audit_command(
     raise typer.Exit(EXIT_PARTIAL if scanned.problems else EXIT_OK)
 
 
-def _render_audit(report: Any, problems: list[Any]) -> None:
-    from cachecensus.report import human_bytes, print_table
+#: How a cache row says that this user may not look into the cache.
+UNREADABLE_NOTE = " (unreadable: permission denied)"
 
-    rows = []
+
+def _render_audit(report: Any, problems: list[Any]) -> None:
+    from cachecensus.report import Cell, human_bytes, plural, print_table, shown
+
+    rows: list[list[Cell]] = []
     for c in report.caches:
-        kinds = ", ".join(f"{b.entries} {k}" for k, b in c.by_kind.items() if b.entries)
+        kinds = ", ".join(f"{k}: {b.entries}" for k, b in c.by_kind.items() if b.entries)
         users = sorted({u.user for u in c.used_by})
         envs = len({u.environment for u in c.used_by if u.environment})
-        linked = "".join(
-            f"\nlinked into {le.environment}: {le.files} files, {human_bytes(le.bytes)}"
+        linked = tuple(
+            f"linked into {le.environment}: {plural(le.files, 'file')}, {human_bytes(le.bytes)}"
             for le in c.linked_into
         )
+        unreadable = any(p.path == c.path and p.message == UNREADABLE for p in c.problems)
         rows.append(
             [
-                f"{c.tool}: {c.path}"
-                + ("" if c.exists else " (absent)")
-                + (f"\n{kinds}" if kinds else "")
+                (
+                    f"{c.tool}: {c.path}"
+                    + (" (absent)" if not c.exists else UNREADABLE_NOTE if unreadable else ""),
+                )
+                + ((kinds,) if kinds else ())
                 + linked,
                 human_bytes(c.size),
                 f"{c.entries} / {c.projects}",
-                (", ".join(users) + (f" ({envs} envs)" if envs else "")) or "-",
+                (", ".join(users) + (f" ({plural(envs, 'env')})" if envs else "")) or "-",
                 human_bytes(c.stale.bytes + c.orphaned.bytes),
                 human_bytes(c.duplicated.bytes),
                 human_bytes(c.reclaimable),
@@ -159,25 +197,27 @@ def _render_audit(report: Any, problems: list[Any]) -> None:
     )
     t = report.totals
     print(
-        f"{t.caches} caches, {human_bytes(t.size)} in {t.files} files (each inode once), "
-        f"{t.entries} entries; reclaimable {human_bytes(t.reclaimable)}, duplicated "
-        f"{human_bytes(t.duplicated.bytes)}, stale {human_bytes(t.stale.bytes)}"
+        f"{plural(t.caches, 'cache')}, {human_bytes(t.size)} in {plural(t.files, 'file')} "
+        f"(each inode once), {plural(t.entries, 'entry', 'entries')}; reclaimable "
+        f"{human_bytes(t.reclaimable)}, duplicated {human_bytes(t.duplicated.bytes)}, "
+        f"stale {human_bytes(t.stale.bytes)}"
     )
     for problem in problems:
-        print(f"note: {problem.path}: {problem.message}" if problem.path else problem.message)
+        print(
+            shown(f"note: {problem.path}: {problem.message}" if problem.path else problem.message)
+        )
 
 
 def list_command(
     pattern: str | None = typer.Argument(
         None, metavar="[PATTERN]", help="Project glob; 'name-1.2' also matches versions."
     ),
-    version: str | None = typer.Option(
-        None, "--version", metavar="SPEC", help="A PEP 440 specifier, e.g. '>=1.16,<2'."
-    ),
+    spec_text: str | None = SpecOption,
+    old_spec: str | None = OldSpecOption,
     kind: list[KindChoice] = typer.Option([], "--kind", help="Only entries of these kinds."),
     cache_dir: list[str] = CacheDirOption,
     python: str | None = PythonOption,
-    user: str | None = UserOption,
+    user: list[str] = UserOption,
     all_users: bool = AllUsersOption,
     scan: list[str] = ScanOption,
     tool: list[ToolChoice] = ToolOption,
@@ -186,12 +226,11 @@ def list_command(
     rescan: bool = RescanOption,
 ) -> None:
     """Every cached entry (downloads, index pages, built wheels...) matching PATTERN."""
-    from cachecensus.select import parse_spec, select
+    from cachecensus.select import select
 
-    try:
-        spec = parse_spec(version)
-    except ValueError as exc:
-        fail(str(exc))
+    if pattern is not None and not pattern.strip():
+        fail("PATTERN is empty (an unset variable?); leave it out to list every entry")
+    spec = spec_of(spec_text, old_spec)
     scanned = scan_selected(
         root=root,
         cache_dirs=cache_dir,
@@ -209,14 +248,15 @@ def list_command(
         for _, result in scanned.caches
         for e in select(result.entries, pattern, spec=spec, kinds=kinds)
     ]
-    for cache, result in scanned.caches:  # pdm keeps its downloads inside one database
-        if cache.tool == "pdm" and result.exists:
-            from cachecensus.caches.pdm import listed_rows
+    from cachecensus.caches import format_for
 
-            rows = listed_rows(scanned.host, cache.path)
+    for cache, result in scanned.caches:  # pdm keeps its downloads inside one database
+        if result.exists:
+            rows = format_for(cache.tool).listed_rows(scanned.host, cache.path)
             entries += select(rows, pattern, spec=spec, kinds=kinds)
     remember_projects(scanned)
     if json_output:
+        from cachecensus.caches import entry_path
         from cachecensus.links import entries_linked
         from cachecensus.report import print_json
 
@@ -234,7 +274,7 @@ def list_command(
                         "size": e.size,
                         "physical": e.physical,
                         "filename": e.filename,
-                        "path": e.files[0].path if e.files else e.cache_dir + "/" + e.key,
+                        "path": entry_path(e),
                         "files": [f.path for f in e.files],
                         "cache_dir": e.cache_dir,
                         "area": e.area,
@@ -249,19 +289,23 @@ def list_command(
             }
         )
     else:
+        from cachecensus.report import shown
+
         _render_list(entries)
         for problem in scanned.problems:
-            print(f"note: {problem.path}: {problem.message}")
+            print(shown(f"note: {problem.path}: {problem.message}"))
     raise typer.Exit(EXIT_PARTIAL if scanned.problems else EXIT_OK)
 
 
 def _render_list(entries: list[Any]) -> None:
-    from cachecensus.report import human_bytes, print_table
+    from cachecensus.report import human_bytes, plural, print_table
 
     if not entries:
         print("No matching cache entries.")
         return
-    order = sorted(entries, key=lambda e: (e.project or "~", e.version or "", e.kind.value))
+    from cachecensus.select import entry_order
+
+    order = sorted(entries, key=entry_order)
     rows = [
         [
             e.project or "-",
@@ -274,28 +318,36 @@ def _render_list(entries: list[Any]) -> None:
         for e in order
     ]
     print_table(
-        f"{len(entries)} entries", ["project", "version", "kind", "size", "file", "cache"], rows
+        plural(len(entries), "entry", "entries"),
+        ["project", "version", "kind", "size", "file", "cache"],
+        rows,
     )
 
 
 def info_command(
     python: str | None = PythonOption,
     cache_dir: list[str] = CacheDirOption,
-    user: str | None = UserOption,
+    user: list[str] = UserOption,
     root: str | None = RootOption,
     json_output: bool = JsonOption,
     rescan: bool = RescanOption,
 ) -> None:
     """pip's 'cache info' for any environment, with the counts pip gets wrong put right."""
     from cachecensus.act.install import default_python
-    from cachecensus.caches.pip import pip_info
+    from cachecensus.caches.pip import pip_info, pip_info_lines
     from cachecensus.cli.common import make_host
-    from cachecensus.report import human_bytes
+    from cachecensus.discover.interpreter import inspect_interpreter
+    from cachecensus.report import shown
 
+    host = make_host(root)
     if not cache_dir and python is None:
-        python = default_python(make_host(root))
+        python = default_python(host)
         if python is None:
             fail("no python3 on PATH; name one with --python or --cache-dir")
+    # pip's own words are those of the environment's pip (None: the newest pip's)
+    pip_version = None
+    if not cache_dir and python is not None:
+        pip_version = inspect_interpreter(host, host.expanduser(python)).pip_version
     scanned = scan_selected(
         root=root,
         cache_dirs=cache_dir,
@@ -304,29 +356,24 @@ def info_command(
         all_users=False,
         scan_dirs=[],
         json_output=json_output,
-        tools=[ToolChoice.pip],
+        tools=[ToolChoice("pip")],
         snapshots=not rescan,
     )
-    infos = [pip_info(result) for _, result in scanned.caches]
+    infos = [pip_info(result, pip_version) for _, result in scanned.caches]
     if json_output:
         from cachecensus.report import print_json
 
         print_json({"schema": SCHEMA, "caches": infos, "problems": scanned.problems})
     else:
         for info in infos:
-            print(f"Package index page cache location (pip v23.3+): {info['http_cache_location']}")
-            print(
-                f"Package index page cache location (older pips): {info['old_http_cache_location']}"
-            )
-            print(f"Package index page cache size: {human_bytes(info['http_cache_size'])}")
-            print(
-                f"Number of HTTP files: {info['http_files']} ({info['http_entries']} cache entries)"
-            )
-            print(f"Locally built wheels location: {info['wheels_cache_location']}")
-            print(f"Locally built wheels size: {human_bytes(info['wheels_cache_size'])}")
-            print(f"Number of locally built wheels: {info['built_wheels']}")
+            lines = pip_info_lines(info)
+            if lines is None:
+                print(f"note: pip {pip_version} has no 'pip cache' (added in pip 20.1)")
+                lines = pip_info_lines({**info, "pip_version": None}) or []
+            for line in lines:  # a location's control characters escaped: one line each
+                print(shown(line))
         for problem in scanned.problems:
-            print(f"note: {problem.path}: {problem.message}")
+            print(shown(f"note: {problem.path}: {problem.message}"))
     if not infos:
         fail("that environment's pip cache is disabled", EXIT_PARTIAL)
     raise typer.Exit(EXIT_PARTIAL if scanned.problems else EXIT_OK)

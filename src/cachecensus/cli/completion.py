@@ -25,7 +25,15 @@ from enum import Enum
 
 import typer
 
-from cachecensus.cli.common import EXIT_OK, EXIT_PARTIAL, JsonOption, RootOption, fail
+from cachecensus import userfile
+from cachecensus.cli.common import (
+    EXIT_OK,
+    EXIT_PARTIAL,
+    JsonOption,
+    RootOption,
+    fail,
+    make_host,
+)
 from cachecensus.cli.completion_scripts import FILE_NAMES, render
 from cachecensus.models import SCHEMA
 
@@ -93,8 +101,7 @@ def _notes(shell: Shell, system: bool, path: str) -> tuple[str, ...]:
     if shell is Shell.ZSH and not system:
         zshrc = posixpath.join(os.environ.get("ZDOTDIR") or _home(), ".zshrc")
         try:
-            with open(zshrc, encoding="utf-8", errors="replace") as fh:
-                on_fpath = ".zfunc" in fh.read()
+            on_fpath = ".zfunc" in userfile.read_text(zshrc, errors="replace")
         except OSError:
             on_fpath = False
         if not on_fpath:
@@ -112,6 +119,8 @@ def _notes(shell: Shell, system: bool, path: str) -> tuple[str, ...]:
 def _detect_shell(shell: Shell | None, system: bool, root: str | None) -> Shell:
     if root and not system:
         fail("--root only applies to --system (a user's completion lives in their home)")
+    if root:
+        make_host(root)  # a --root that is not a directory is a usage error, as everywhere
     if shell is not None:
         return shell
     name = posixpath.basename(os.environ.get("SHELL", ""))
@@ -126,8 +135,7 @@ def install_script(shell: Shell, system: bool, root: str | None = None) -> Outco
     path = target_path(shell, system, root)
     text = render(shell.value)
     try:
-        with open(path, encoding="utf-8") as fh:
-            old: str | None = fh.read()
+        old: str | None = userfile.read_text(path, errors="replace")
     except OSError:
         old = None
     if old == text:
@@ -148,8 +156,7 @@ def uninstall_script(shell: Shell, system: bool, root: str | None = None) -> Out
     """Remove the script ``install`` wrote (only a cachecensus script); idempotent."""
     path = target_path(shell, system, root)
     try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            text = fh.read()
+        text = userfile.read_text(path, errors="replace")
     except FileNotFoundError:
         return Outcome(shell.value, path, "absent")
     if MARKER not in text:

@@ -21,8 +21,10 @@ arguments are completed by kind:
 
 ``env``, ``python`` and ``project`` are read from the candidates file (see
 :mod:`cachecensus.complete`) by the shell itself; only when it is missing or stale does the
-script run ``PY -m cachecensus._complete KIND PREFIX``, where ``PY`` is the interpreter of
-the ``cachecensus`` on ``PATH`` (its ``#!`` line), else ``python3``.
+script run ``PY -m cachecensus._complete KIND PREFIX`` — as ``PY -c`` with
+:data:`cachecensus.selfrun.PRELUDE` first, so nothing is imported from the shell's working
+directory — where ``PY`` is the interpreter of the ``cachecensus`` on ``PATH`` (its ``#!``
+line), else ``python3``.
 """
 
 from __future__ import annotations
@@ -288,28 +290,85 @@ _cachecensus_python() {  # -> REPLY: the interpreter of the cachecensus on PATH
     elif [[ ${interp##*/} == python* ]]; then REPLY=$interp; fi
 }
 
+_cachecensus_split() {  # LINE -> words: split at blanks outside quotes (kept as typed)
+    local line=$1 word='' q='' c i
+    REPLY=''
+    for (( i = 0; i < ${#line}; i++ )); do
+        c=${line:i:1}
+        if [[ -n $q ]]; then
+            word+=$c
+            [[ $c == "$q" ]] && q=''
+        elif [[ $c == \\ ]]; then
+            word+=$c${line:i+1:1}; (( i++ )); REPLY=1
+        elif [[ $c == [\'\"] ]]; then
+            q=$c; word+=$c; REPLY=1
+        elif [[ $c == [[:space:]] ]]; then
+            [[ -n $REPLY ]] && words+=("$word")
+            word=''; REPLY=''
+        else
+            word+=$c; REPLY=1
+        fi
+    done
+    [[ -n $REPLY ]] && words+=("$word")
+}
+
+_cachecensus_dequote() {  # WORD -> REPLY: the word as typed, unquoted (best effort)
+    REPLY=$1
+    case $REPLY in
+        \'*) REPLY=${REPLY#\'}; REPLY=${REPLY%\'} ;;
+        \"*) REPLY=${REPLY#\"}; REPLY=${REPLY%\"} ;;
+        *\\*)
+            local out='' i
+            for (( i = 0; i < ${#REPLY}; i++ )); do
+                if [[ ${REPLY:i:1} == \\ ]]; then (( i++ )); fi
+                out+=${REPLY:i:1}
+            done
+            REPLY=$out ;;
+    esac
+}
+
 _cachecensus_dynamic() {  # KIND PREFIX: add the matching dynamic candidates to COMPREPLY
-    local kind=$1 cur=$2 stampkind=$1 fresh='' v REPLY
+    local kind=$1 cur=$2 stampkind=$1 fresh='' v REPLY tab=$'\t'
     [[ $kind == python ]] && stampkind=env
+    _cachecensus_dequote "$cur"
+    cur=$REPLY
     _cachecensus_candidates_file
     local file=$REPLY
     local -a found=()
     if [[ -r $file ]]; then
-        # one awk pass (a shell loop over thousands of lines costs tens of ms)
+        # grep -F finds this prefix's lines (and the kind's stamp): only they reach the
+        # shell, so a TAB costs the same with 40 000 names as with 40
         while IFS= read -r v; do
-            if [[ $v == $'\t'fresh ]]; then fresh=1; else found+=("$v"); fi
-        done < <(awk -F '\t' -v k="$kind" -v sk="$stampkind" -v p="$cur" \
-                     -v now="${EPOCHSECONDS:-}" -v max=@MAX_AGE@ '
-            $1 == k && index($2, p) == 1 { print $2 }
-            $1 == "#stamp" && $2 == sk && (now == "" || now - $3 < max) { f = 1 }
-            END { if (f) print "\tfresh" }' "$file" 2>/dev/null)
+            if [[ $v == "#stamp$tab$stampkind$tab"* ]]; then
+                v=${v##*"$tab"}
+                # digits only: the file is data, never arithmetic to evaluate
+                if [[ -n $v && $v != *[!0-9]* ]]; then
+                    if [[ -z ${EPOCHSECONDS:-} ]] || (( EPOCHSECONDS - 10#$v < @MAX_AGE@ )); then
+                        fresh=1
+                    fi
+                fi
+            elif [[ $v == "$kind$tab$cur"* ]]; then
+                found+=("${v#*"$tab"}")
+            fi
+        done < <(LC_ALL=C grep -aF -e "#stamp$tab$stampkind$tab" -e "$kind$tab$cur" \
+                     -- "$file" 2>/dev/null)
     fi
     if [[ -z $fresh ]]; then
         _cachecensus_python
+        # python -m cachecensus._complete, never importing from the working directory
+        local code='import sys; sys.path[:] = [p for p in sys.path if p]'
+        code+='; from cachecensus._complete import main; sys.exit(main())'
         found=()
         while IFS= read -r v; do
             [[ -n $v ]] && found+=("$v")
-        done < <("$REPLY" -m cachecensus._complete "$kind" "$cur" 2>/dev/null)
+        done < <("$REPLY" -c "$code" "$kind" "$cur" 2>/dev/null)
+    fi
+    local IFS=$'\n'
+    if [[ "${found[*]}" == *[!$'\n'A-Za-z0-9._/+@%,:=~-]* ]]; then
+        local i
+        for (( i = 0; i < ${#found[@]}; i++ )); do  # quoted for the command line
+            printf -v 'found[i]' %q "${found[i]}"
+        done
     fi
     COMPREPLY+=("${found[@]}")
 }
@@ -333,8 +392,8 @@ _cachecensus_values() {  # KIND PREFIX: add the candidates for a value of that k
 _cachecensus() {
     local line=${COMP_LINE:0:COMP_POINT} cur REPLY i word cmdpath='' pending='' dd='' npos=0
     local -a words=()
-    read -r -a words <<< "$line"
-    if [[ -z $line || $line == *[[:space:]] ]]; then
+    _cachecensus_split "$line"  # -> words; REPLY: set when the line ends inside a word
+    if [[ -z $REPLY ]]; then
         cur=''
     else
         cur=${words[${#words[@]}-1]}
@@ -377,13 +436,11 @@ _cachecensus() {
         COMPREPLY=("${COMPREPLY[@]/#/$opt}")
     elif [[ -z $dd && $cur == -* ]]; then
         _cachecensus_options "$cmdpath"
-        local IFS=' '
-        COMPREPLY=($(compgen -W "$REPLY" -- "$cur"))
+        _cachecensus_values "choice:$REPLY" "$cur"  # one candidate per word, never one word
     else
         _cachecensus_subcommands "$cmdpath"
         if [[ -n $REPLY && -z $dd ]] && (( npos == 0 )); then
-            local IFS=' '
-            COMPREPLY=($(compgen -W "$REPLY" -- "$cur"))
+            _cachecensus_values "choice:$REPLY" "$cur"
         else
             _cachecensus_arguments "$cmdpath"
             _cachecensus_values "$REPLY" "$cur"
@@ -435,11 +492,14 @@ _cachecensus_dynamic() {  # KIND: offer the dynamic candidates of that kind
     _cachecensus_candidates_file
     local file=$REPLY
     if [[ -r $file ]]; then
-        # builtin array filters: a shell loop over thousands of lines costs tens of ms
-        lines=("${(@f)$(<$file)}")
+        # grep -F finds this prefix's lines (and the kind's stamp): only they reach the
+        # shell, so a TAB costs the same with 40 000 names as with 40
+        local tab=$'\t' prefix=${(Q)PREFIX}
+        lines=("${(@f)$(LC_ALL=C grep -aF -e "#stamp$tab$stampkind$tab" \
+                        -e "$kind$tab$prefix" -- $file 2>/dev/null)}")
         found=("${(@)${(@M)lines:#${kind}$'\t'*}#${kind}$'\t'}")
         stamp=${${(M)lines:#\#stamp$'\t'${stampkind}$'\t'*}[1]##*$'\t'}
-        if [[ -n $stamp ]]; then
+        if [[ $stamp == <-> ]]; then  # digits only: the file is data, never arithmetic
             if [[ -z ${EPOCHSECONDS:-} ]] || (( EPOCHSECONDS - stamp < @MAX_AGE@ )); then
                 fresh=1
             fi
@@ -447,7 +507,10 @@ _cachecensus_dynamic() {  # KIND: offer the dynamic candidates of that kind
     fi
     if [[ -z $fresh ]]; then
         _cachecensus_python
-        found=("${(@f)$("$REPLY" -m cachecensus._complete $kind "$PREFIX" 2>/dev/null)}")
+        # python -m cachecensus._complete, never importing from the working directory
+        local code='import sys; sys.path[:] = [p for p in sys.path if p]'
+        code+='; from cachecensus._complete import main; sys.exit(main())'
+        found=("${(@f)$("$REPLY" -c "$code" $kind "$PREFIX" 2>/dev/null)}")
     fi
     found=(${found:#})
     (( $#found )) && compadd -a found
@@ -596,15 +659,18 @@ function __cachecensus_candidates --argument-names kind
         set file $file/cachecensus/completion-candidates.txt
     end
     set -l fresh 0
+    set -l token (commandline -ct)
+    set -l cur (string unescape -- $token 2>/dev/null); or set cur $token
     if test -r $file
-        set -l stamp (string match -r -g "^#stamp\t$stampkind\t(\d+)\$" < $file)
+        # grep -F finds this prefix's lines (and the kind's stamp): only they reach fish,
+        # so a TAB costs the same with 40 000 names as with 40
+        set -l hits (LC_ALL=C command grep -aF -e "#stamp"\t"$stampkind"\t \
+            -e "$kind"\t"$cur" -- $file 2>/dev/null)
+        set -l stamp (string match -r -g "^#stamp\t$stampkind\t(\d+)\$" -- $hits)[1]
         if test -n "$stamp"; and test (math (date +%s) - $stamp) -lt @MAX_AGE@
-            set fresh 1
+            string match -r -g "^$kind\t(.+)\$" -- $hits
+            return
         end
-    end
-    if test $fresh = 1
-        string match -r -g "^$kind\t(.+)\$" < $file
-        return
     end
     set -l py python3
     set -l exe (command -s cachecensus)
@@ -617,7 +683,10 @@ function __cachecensus_candidates --argument-names kind
             set py $parts[1]
         end
     end
-    $py -m cachecensus._complete $kind (commandline -ct) 2>/dev/null
+    # python -m cachecensus._complete, never importing from the working directory
+    set -l code 'import sys; sys.path[:] = [p for p in sys.path if p]'
+    set code "$code; from cachecensus._complete import main; sys.exit(main())"
+    $py -c "$code" $kind "$cur" 2>/dev/null
 end
 
 complete -c cachecensus -f

@@ -16,12 +16,14 @@ from cachecensus.cli.common import (
     make_host,
 )
 from cachecensus.cli.scanning import ToolChoice, ToolOption
-from cachecensus.models import SCHEMA
+from cachecensus.models import SCHEMA, UNREADABLE
 
 if TYPE_CHECKING:
     from cachecensus.models import Census, Problem
 
-UserOption = typer.Option(None, "--user", metavar="NAME", help="Only this user (default: you).")
+UserOption = typer.Option(
+    [], "--user", metavar="NAME", help="Only this user (repeatable; default: you)."
+)
 AllUsersOption = typer.Option(
     False, "--all-users", help="Every user with a real home, root included."
 )
@@ -31,7 +33,7 @@ ScanOption = typer.Option(
 
 
 def envs_command(
-    user: str | None = UserOption,
+    user: list[str] = UserOption,
     all_users: bool = AllUsersOption,
     scan: list[str] = ScanOption,
     root: str | None = RootOption,
@@ -42,6 +44,7 @@ def envs_command(
     from cachecensus.census import build_census
     from cachecensus.complete import write_candidates
     from cachecensus.discover import discover
+    from cachecensus.discover.processes import shared_snapshot
     from cachecensus.targets import TargetError, users_for
 
     host = make_host(root)
@@ -49,8 +52,9 @@ def envs_command(
         users = users_for(host, user, all_users)
     except TargetError as exc:
         fail(str(exc))
-    environments, problems = discover(host, users, scan_dirs=scan)
-    census = build_census(host, users, environments, tools=[t.value for t in tool] or None)
+    with shared_snapshot(host):  # discovery and the census list processes once
+        environments, problems = discover(host, users, scan_dirs=scan)
+        census = build_census(host, users, environments, tools=[t.value for t in tool] or None)
     if host.live:
         write_candidates(None, environments)
     all_problems = (*problems, *census.problems)
@@ -69,6 +73,7 @@ def envs_command(
                         "user": usage.user,
                         "environment": usage.environment,
                         "view": usage.view,
+                        "origin": usage.origin,
                         "cache_dir": res.cache_dir,
                         "disabled": res.disabled,
                         "reason": res.reason,
@@ -78,10 +83,11 @@ def envs_command(
                     for usage, res in census.resolutions
                 ],
                 "problems": all_problems,
+                "notes": census.notes,
             }
         )
     else:
-        _render(census, all_problems)
+        _render(census, (*all_problems, *census.notes))
     raise typer.Exit(EXIT_PARTIAL if all_problems else EXIT_OK)
 
 
@@ -99,7 +105,8 @@ ENV_COLUMNS = (
 
 
 def _render(census: Census, problems: tuple[Problem, ...]) -> None:
-    from cachecensus.report import print_table
+    from cachecensus.report import Cell, plural, print_table
+    from cachecensus.report import shown as escaped
 
     caches_of: dict[str, list[str]] = {}
     others_of: dict[str, list[str]] = {}
@@ -111,7 +118,8 @@ def _render(census: Census, problems: tuple[Problem, ...]) -> None:
                 if shown not in known:
                     known.append(shown)
             continue
-        shown = res.cache_dir or f"disabled: {res.reason}"
+        reason = res.reason if res.reason.startswith("disabled") else f"disabled: {res.reason}"
+        shown = res.cache_dir or reason
         known = caches_of.setdefault(usage.environment, [])
         if shown not in known:
             known.append(shown)
@@ -120,9 +128,9 @@ def _render(census: Census, problems: tuple[Problem, ...]) -> None:
         known = caches_of.get(interpreter, [])
         if not known:
             return "-"
-        return known[0] if len(known) == 1 else f"{len(known)} (per user; see --json)"
+        return known[0] if len(known) == 1 else f"{len(known)} (per user or process; see --json)"
 
-    rows = [
+    rows: list[list[Cell]] = [
         [
             env.name,
             env.kind.value,
@@ -131,35 +139,39 @@ def _render(census: Census, problems: tuple[Problem, ...]) -> None:
             env.owner or "?",
             env.interpreter + (f"  [broken: {env.problem}]" if env.problem else ""),
             cache_cell(env.interpreter),
-            "\n".join(others_of.get(env.interpreter, [])) or "-",
+            tuple(others_of.get(env.interpreter, [])) or "-",
             ", ".join(env.found_by),
         ]
         for env in census.environments
     ]
     print_table(
-        f"{len(census.environments)} environments",
+        plural(len(census.environments), "environment"),
         ENV_COLUMNS,
         rows,
     )
+    unreadable = {p.path for p in problems if p.message == UNREADABLE}
     cache_rows = [
         [
             c.tool,
             c.path,
             c.owner or "?",
-            "yes" if c.exists else "no",
+            "unreadable" if c.path in unreadable else "yes" if c.exists else "no",
             ", ".join(sorted({u.user for u in c.used_by})),
             str(len({u.environment for u in c.used_by if u.environment})),
         ]
         for c in census.caches
     ]
     print_table(
-        f"{len(census.caches)} distinct caches",
+        plural(len(census.caches), "distinct cache"),
         ["tool", "cache", "owner", "exists", "users", "environments"],
         cache_rows,
     )
     for problem in problems:
         where = f"{problem.path}: " if problem.path else ""
-        print(f"note: {where}{problem.message}")
+        print(escaped(f"note: {where}{problem.message}"))
+    for cache in census.caches:
+        if cache.refused is not None:
+            print(escaped(f"note: {cache.path}: {cache.refused}"))
 
 
 def register(app: typer.Typer) -> None:

@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import shlex
 import shutil
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import typer
 
 from cachecensus.act import install as act
-from cachecensus.cli.common import EXIT_USAGE, JsonOption, fail, make_host, warn
+from cachecensus.cli.common import EXIT_USAGE, JsonOption, fail, make_host, not_empty, warn
+from cachecensus.discover.interpreter import not_an_interpreter
 from cachecensus.host import Host
 from cachecensus.models import SCHEMA, Environment
 
@@ -30,13 +33,16 @@ PythonOption = typer.Option(
     "--python",
     metavar="PY",
     help="The interpreter whose pip runs (a path or a name on PATH). "
-    "Default: the first python3 on PATH that is a real interpreter (shims are skipped).",
+    "Default: your python3 (a pyenv/asdf shim resolved to the version it would run).",
+    callback=not_empty,
 )
 EnvOption = typer.Option(
     None,
     "--env",
     metavar="NAME",
-    help="A discovered environment (its name, prefix or interpreter; see `cachecensus envs`).",
+    help="An environment: a discovered one's name (see `cachecensus envs`), or any "
+    "environment prefix or interpreter path.",
+    callback=not_empty,
 )
 UseUvOption = typer.Option(
     False,
@@ -46,7 +52,11 @@ UseUvOption = typer.Option(
 
 
 def _find_env(host: Host, name: str) -> act.Target:
-    """``--env NAME``: an environment discovery found, by name, prefix or interpreter."""
+    """``--env NAME``: an environment discovery found, by name, prefix or interpreter; or
+    any environment prefix or interpreter path (discovered or not)."""
+    path = os.path.abspath(host.expanduser(name))
+    if name.startswith(("/", "~")) and (found := act.target_at(host, path)) is not None:
+        return replace(found, chosen_by=f"--env {name}")
     discovery = importlib.import_module("cachecensus.discover")
     discover: Any = getattr(discovery, "discover", None)
     if discover is None:
@@ -54,16 +64,18 @@ def _find_env(host: Host, name: str) -> act.Target:
     environments, _problems = discover(host, [host.current_user()])
     envs: list[Environment] = list(environments)
     matches = act.match_environments(envs, name)
+    if not matches and (found := act.target_at(host, path)) is not None:
+        return replace(found, chosen_by=f"--env {name}")
     if not matches:
-        fail(f"--env {name}: no such environment (see `cachecensus envs`)")
+        fail(f"--env {name}: no such environment or path (see `cachecensus envs`)")
     if len(matches) > 1:
         listed = ", ".join(sorted(env.interpreter for env in matches))
         fail(f"--env {name}: ambiguous ({listed}); pass --python PY")
-    return act.target_of(matches[0])
+    return replace(act.target_of(matches[0]), chosen_by=f"--env {name}")
 
 
 def choose_target(host: Host, python: str | None, env: str | None) -> act.Target:
-    """The interpreter to run, from ``--python``/``--env`` or the default."""
+    """The interpreter to run, from ``--python``/``--env`` or the default, and why."""
     if python and env:
         fail("--python and --env are mutually exclusive")
     if env:
@@ -72,15 +84,20 @@ def choose_target(host: Host, python: str | None, env: str | None) -> act.Target
         path = act.which(python, host.env.get("PATH"))
         if path is None:
             fail(f"--python {python}: not found")
+        problem = not_an_interpreter(host, path)
+        if problem is not None:
+            fail(f"--python {python}: {problem}")
+        why = f"--python {python}"
     else:
-        found = act.default_python(host)
-        if found is None:
-            fail("no python3 interpreter on PATH; pass --python PY or --env NAME")
-        path = found
-    return act.inspect_target(host, path)
+        choice = act.choose_python(host)
+        if choice.python is None:
+            fail(f"{choice.why}; pass --python PY or --env NAME")
+        path, why = choice.python, choice.why
+    return replace(act.inspect_target(host, path), chosen_by=why)
 
 
 def _run(
+    host: Host,
     *,
     command: str,
     target: act.Target,
@@ -109,16 +126,24 @@ def _run(
         )
     elif target.problem is not None:
         warn(f"{target.python}: {target.problem}; running it anyway")
+    print(f"cachecensus: python: {target.python} ({target.chosen_by})", file=sys.stderr)
+    who = act.environment_owner(host, target)
+    if who is not None:
+        print(f"cachecensus: running as {who}, the environment's owner", file=sys.stderr)
     print(f"cachecensus: running: {shlex.join(argv)}", file=sys.stderr, flush=True)
     sys.stdout.flush()
-    code = act.run(argv, stdout=2 if as_json else None)
+    code = act.run(argv, stdout=2 if as_json else None, who=who)
+    if who is not None and code in (126, 127):
+        warn(f"{who} could not run {argv[0]} (exit {code})")
     if as_json:
         document = {
             "schema": SCHEMA,
             "command": command,
             "python": target.python,
+            "python_chosen_by": target.chosen_by,
             "environment": target.name,
             "runner": runner,
+            "user": str(who) if who is not None else None,
             "argv": argv,
             "exit_code": code,
         }
@@ -146,12 +171,15 @@ def install(
 
     pip's output streams through and its exit code is ours.
     """
+    if not pip_args:
+        fail("install: nothing to install: name a requirement (six, 'six>=1.16', -r FILE...)")
     host = make_host(None)
     target = choose_target(host, python, env)
     args: Sequence[str] = pip_args or []
     if refresh:
         _refresh(host, target.python, args, yes=yes, as_json=as_json)
     _run(
+        host,
         command="install",
         target=target,
         argv=act.install_argv(target.python, args),
@@ -162,13 +190,14 @@ def install(
 
 
 def _refresh(host: Host, python: str, args: Sequence[str], *, yes: bool, as_json: bool) -> None:
-    """Remove every cached entry of the requirements from the environment's caches."""
-    from cachecensus.cli.remove import run_plan
+    """Remove the requirements' cached entries from the environment's caches: the versions
+    each specifier allows (every version for a bare name) and the project's index pages."""
+    from cachecensus.cli.remove import run_plan, with_closure
     from cachecensus.cli.scanning import scan_selected
-    from cachecensus.select import select
+    from cachecensus.select import by_requirement
 
-    names = act.requirement_names(args)
-    if not names:
+    wanted = act.requirements(args)
+    if not wanted:
         fail("--refresh: no requirement names among the pip arguments")
     scanned = scan_selected(
         root=None,
@@ -178,16 +207,17 @@ def _refresh(host: Host, python: str, args: Sequence[str], *, yes: bool, as_json
         all_users=False,
         scan_dirs=[],
         json_output=as_json,
+        acting=True,
     )
     chosen = [
-        (e, f"--refresh {name}")
+        pair
         for _, result in scanned.caches
-        for name in names
-        for e in select(result.entries, name)
+        for requirement in wanted
+        for pair in by_requirement(result.entries, requirement)
     ]
     code = run_plan(
         scanned,
-        chosen,
+        with_closure(scanned, chosen),
         what="refresh",
         dry_run=False,
         yes=yes,
@@ -213,6 +243,7 @@ def pip(
     target = choose_target(host, python, env)
     args: Sequence[str] = pip_args or []
     _run(
+        host,
         command="pip",
         target=target,
         argv=act.pip_argv(target.python, args),

@@ -8,12 +8,19 @@ import re
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
-from cachecensus.cli.audit import KindChoice
-from cachecensus.cli.common import EXIT_OK, EXIT_PARTIAL, JsonOption, RootOption, fail
+from cachecensus.cli.audit import KindChoice, OldSpecOption, SpecOption, spec_of
+from cachecensus.cli.common import (
+    EXIT_OK,
+    EXIT_PARTIAL,
+    JsonOption,
+    RootOption,
+    fail,
+    not_empty,
+)
 from cachecensus.cli.scanning import (
     AllUsersOption,
     CacheDirOption,
@@ -27,6 +34,9 @@ from cachecensus.cli.scanning import (
     scan_selected,
 )
 from cachecensus.models import SCHEMA, Entry, Kind
+
+if TYPE_CHECKING:
+    from cachecensus.select import Clock
 
 DryRunOption = typer.Option(False, "--dry-run", "-n", help="Show the plan; delete nothing.")
 YesOption = typer.Option(False, "--yes", "-y", help="Do not ask (needed without a terminal).")
@@ -46,25 +56,41 @@ _UNITS = {
     "gi": 2**30,
     "ti": 2**40,
 }
+_T = TypeVar("_T")
+#: Age units, lower case only: ``m`` is minutes (a size's ``M`` is megabytes).
 _AGES = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+AGE_UNITS = "s, m (minutes), h, d or w"
 
 
 def parse_size(text: str) -> int:
+    """``500M``, ``5G``, ``1.5Gi``: powers of 1000 (``Ki``... of 1024), any case; a bare
+    number is bytes."""
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]i?)?b?\s*", text.lower())
     if not match:
-        raise ValueError(f"not a size: {text!r} (try 500M or 5G)")
+        raise ValueError(f"not a size: {text!r} (try 500M or 5G; units k, M, G, T, Ki, Mi...)")
     return int(float(match.group(1)) * _UNITS[match.group(2) or ""])
 
 
 def parse_age(text: str) -> float:
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*", text.lower())
+    """``30d``, ``12h``, ``90m``: a number and its unit, always (a bare ``90`` could be
+    days or minutes, so it is refused)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*", text)
     if not match:
-        raise ValueError(f"not an age: {text!r} (try 30d, 12h or 2w)")
-    return float(match.group(1)) * _AGES[match.group(2) or "d"]
+        raise ValueError(f"not an age: {text!r} (a number and a unit: {AGE_UNITS}; e.g. 30d)")
+    return float(match.group(1)) * _AGES[match.group(2)]
+
+
+def _parsed(option: str, text: str | None, parse: Callable[[str], _T]) -> _T | None:
+    """``parse(text)``, None for no ``text``; a bad value is ``option``'s usage error."""
+    try:
+        return parse(text) if text else None
+    except ValueError as exc:
+        fail(f"{option}: {exc}")
 
 
 def _plan_rows(plan: Any) -> list[list[str]]:
     from cachecensus.report import human_bytes
+    from cachecensus.select import entry_order
 
     return [
         [
@@ -76,9 +102,7 @@ def _plan_rows(plan: Any) -> list[list[str]]:
             item.reason,
             item.entry.cache_dir,
         ]
-        for item in sorted(
-            plan.items, key=lambda i: (i.entry.project or "~", i.entry.version or "")
-        )
+        for item in sorted(plan.items, key=lambda i: entry_order(i.entry))
     ]
 
 
@@ -110,6 +134,7 @@ def _plan_doc(plan: Any) -> dict[str, Any]:
         "bytes": plan.size,
         "freed_bytes": plan.freed,
         "caches": list(plan.caches),
+        "clocks": dict(plan.clocks),  # per cache: the file time that said "last used"
         "items": [
             {
                 "project": i.entry.project,
@@ -136,15 +161,19 @@ def run_plan(
     force: bool,
     json_output: bool,
     then_exit: bool = True,
+    clocks: dict[str, Clock] | None = None,
 ) -> int:
     """Show the plan, confirm, execute, report; exits with 0 (done), 1 (partial), or with
-    ``then_exit=False`` returns that code (``install --refresh`` goes on to install)."""
+    ``then_exit=False`` returns that code (``install --refresh`` goes on to install).
+    ``clocks``: per cache, which file time the plan's rules took as last use (named)."""
     from cachecensus.act.delete import execute
     from cachecensus.cli.progress import progress
-    from cachecensus.report import human_bytes, print_json, print_table
+    from cachecensus.report import human_bytes, plural, print_json, print_table, shown
     from cachecensus.select import make_plan
 
-    plan = make_plan(chosen)
+    plan = make_plan(chosen, clocks=clocks)
+    entries = plural(len(plan.items), "entry", "entries")
+    counted = f"{entries}, {plural(plan.files, 'file')}"
     remember_projects(scanned)
     doc: dict[str, Any] = {
         "schema": SCHEMA,
@@ -156,21 +185,28 @@ def run_plan(
     if not json_output:
         if len(plan.items) > PLAN_ROWS:
             print_table(
-                f"{what}: {len(plan.items)} entries, {plan.files} files "
-                "(--dry-run --json lists each one)",
+                f"{what}: {counted} (--dry-run --json lists each one)",
                 ["cache", "kind", "entries", "projects", "size", "frees"],
                 _summary_rows(plan),
             )
         elif plan.items:
             print_table(
-                f"{what}: {len(plan.items)} entries, {plan.files} files",
+                f"{what}: {counted}",
                 ["project", "version", "kind", "size", "frees", "why", "cache"],
                 _plan_rows(plan),
             )
+        for clock in ("atime", "mtime"):
+            named = [cache for cache, used in plan.clocks if used == clock]
+            if named:
+                why = " (mounted noatime)" if clock == "mtime" else ""
+                print(f"{what}: last use by {clock}{why}: {', '.join(named)}")
         print(
-            f"{what}: {len(plan.items)} entries, {human_bytes(plan.size)}; frees "
+            f"{what}: {entries}, {human_bytes(plan.size)}; frees "
             f"{human_bytes(plan.freed)} (files linked elsewhere free nothing)"
         )
+        for problem in scanned.problems:  # a cache left out (refused, unmarked...) says why
+            where = f"{problem.path}: " if problem.path else ""
+            print(shown(f"note: {where}{problem.message}"), file=sys.stderr)
     if dry_run or not plan.items:
         if json_output:
             print_json({**doc, "removed": [], "freed_bytes": 0, "skipped": []})
@@ -184,13 +220,15 @@ def run_plan(
                 "refusing to delete without --yes: no terminal to confirm on "
                 "(see the plan with --dry-run)"
             )
-        if not typer.confirm(f"Delete these {len(plan.items)} entries?", default=False):
+        these = "this entry" if len(plan.items) == 1 else f"these {len(plan.items)} entries"
+        if not typer.confirm(f"Delete {these}?", default=False):
             print("Nothing deleted.", file=sys.stderr)
             if then_exit:
                 raise typer.Exit(EXIT_OK)
             return EXIT_OK
     with progress(f"{what}: deleting", json_output=json_output, total=len(plan.items)) as bar:
-        result = execute(scanned.host, plan, force=force, progress=bar.advance)
+        owners = {c.path: c.uid for c, _ in scanned.caches if c.uid is not None}
+        result = execute(scanned.host, plan, force=force, progress=bar.advance, owners=owners)
     doc.update(
         removed=result.removed,
         freed_bytes=result.freed,
@@ -199,9 +237,9 @@ def run_plan(
     if json_output:
         print_json(doc)
     else:
-        print(f"Removed {len(result.removed)} files, freed {human_bytes(result.freed)}.")
+        print(f"Removed {plural(len(result.removed), 'file')}, freed {human_bytes(result.freed)}.")
         for path, reason in result.skipped:
-            print(f"skipped {path}: {reason}", file=sys.stderr)
+            print(shown(f"skipped {path}: {reason}"), file=sys.stderr)
     code = EXIT_PARTIAL if (result.skipped or scanned.problems) else EXIT_OK
     if then_exit:
         raise typer.Exit(code)
@@ -209,7 +247,8 @@ def run_plan(
 
 
 def _scan(**kw: Any) -> Scanned:
-    return scan_selected(**kw)
+    # these commands change caches: only accepted targets that carry their tool's marker
+    return scan_selected(acting=True, **kw)
 
 
 def with_closure(scanned: Scanned, chosen: list[tuple[Entry, str]]) -> list[tuple[Entry, str]]:
@@ -244,9 +283,7 @@ def bounded_by_own_prune(
     for cache, result in scanned.caches:
         fmt = format_for(cache.tool)
         allowed[result.cache_dir] = (
-            {e.key for e, _ in fmt.prune(result.entries)}
-            if getattr(fmt, "PRUNE_BOUNDED", False)
-            else None
+            {e.key for e, _ in fmt.prune(result.entries)} if fmt.PRUNE_BOUNDED else None
         )
     return [
         (e, why) for e, why in chosen if (keys := allowed.get(e.cache_dir)) is None or e.key in keys
@@ -257,13 +294,12 @@ def remove_command(
     pattern: str = typer.Argument(
         ..., metavar="PATTERN", help="Project glob; 'name-1.2' also matches versions."
     ),
-    version: str | None = typer.Option(
-        None, "--version", metavar="SPEC", help="A PEP 440 specifier, e.g. '<2'."
-    ),
+    spec_text: str | None = SpecOption,
+    old_spec: str | None = OldSpecOption,
     kind: list[KindChoice] = typer.Option([], "--kind", help="Only entries of these kinds."),
     cache_dir: list[str] = CacheDirOption,
     python: str | None = PythonOption,
-    user: str | None = UserOption,
+    user: list[str] = UserOption,
     all_users: bool = AllUsersOption,
     scan: list[str] = ScanOption,
     tool: list[ToolChoice] = ToolOption,
@@ -275,12 +311,12 @@ def remove_command(
 ) -> None:
     """Remove every cached file of PATTERN: downloads, index pages and built wheels."""
     from cachecensus.caches import named
-    from cachecensus.select import parse_spec, select
+    from cachecensus.select import pattern_refusal, select
 
-    try:
-        spec = parse_spec(version)
-    except ValueError as exc:
-        fail(str(exc))
+    refusal = pattern_refusal(pattern)
+    if refusal is not None:
+        fail(f"{refusal}; to empty the caches use `cachecensus purge`")
+    spec = spec_of(spec_text, old_spec)
     kinds = [Kind(k.value) for k in kind] or None
     if kinds and ({Kind.STRAY, Kind.SELFCHECK, Kind.CONTROL} & set(kinds)):
         fail("strays, pip's selfcheck state and the tools' own bookkeeping are never removed")
@@ -316,7 +352,7 @@ def remove_command(
 def purge_command(
     cache_dir: list[str] = CacheDirOption,
     python: str | None = PythonOption,
-    user: str | None = UserOption,
+    user: list[str] = UserOption,
     all_users: bool = AllUsersOption,
     scan: list[str] = ScanOption,
     tool: list[ToolChoice] = ToolOption,
@@ -355,14 +391,19 @@ def purge_command(
 
 def prune_command(
     older_than: str | None = typer.Option(
-        None, "--older-than", metavar="AGE", help="Entries unused for AGE (30d, 12h, 2w)."
+        None,
+        "--older-than",
+        metavar="AGE",
+        help=f"Entries unused for AGE: a number and a unit, {AGE_UNITS} (30d, 12h, 2w).",
+        callback=not_empty,
     ),
     max_size: str | None = typer.Option(
         None,
         "--max-size",
         metavar="SIZE",
         help="Drop least recently used entries until each "
-        "cache (or all, with --machine-wide) fits SIZE.",
+        "cache (or all, with --machine-wide) fits SIZE (500M, 5G: M is megabytes, any case).",
+        callback=not_empty,
     ),
     machine_wide: bool = typer.Option(
         False, "--machine-wide", help="--max-size is one budget for all caches."
@@ -375,11 +416,15 @@ def prune_command(
         help="Keep the N newest versions of each project.",
     ),
     index_pages_older_than: str | None = typer.Option(
-        None, "--index-pages-older-than", metavar="AGE", help="Index pages fetched before AGE."
+        None,
+        "--index-pages-older-than",
+        metavar="AGE",
+        help="Index pages fetched longer than AGE ago (as --older-than: 7d, 90m).",
+        callback=not_empty,
     ),
     cache_dir: list[str] = CacheDirOption,
     python: str | None = PythonOption,
-    user: str | None = UserOption,
+    user: list[str] = UserOption,
     all_users: bool = AllUsersOption,
     scan: list[str] = ScanOption,
     tool: list[ToolChoice] = ToolOption,
@@ -390,19 +435,17 @@ def prune_command(
     json_output: bool = JsonOption,
 ) -> None:
     """Trim caches by age, size budget (least recently used first) or versions kept;
-    with no rule, each tool's own prune (uv cache prune; pip: half entries).
+    with no rule, each tool's own prune (uv cache prune; pip: half and corrupt entries).
+    Corrupt entries go with any rule too.
 
-    Age is last use: atime where the filesystem records it, else mtime (relatime and
-    noatime mounts update atime rarely or never; the plan says which it used)."""
+    Age is last use: atime where the filesystem records it, else mtime (noatime mounts
+    never update atime; the plan says which it used, per cache)."""
     from cachecensus import select as sel
 
     own = not any((older_than, max_size, keep_latest, index_pages_older_than))
-    try:
-        age = parse_age(older_than) if older_than else None
-        budget = parse_size(max_size) if max_size else None
-        page_age = parse_age(index_pages_older_than) if index_pages_older_than else None
-    except ValueError as exc:
-        fail(str(exc))
+    age = _parsed("--older-than", older_than, parse_age)
+    budget = _parsed("--max-size", max_size, parse_size)
+    page_age = _parsed("--index-pages-older-than", index_pages_older_than, parse_age)
     scanned = _scan(
         root=root,
         cache_dirs=cache_dir,
@@ -438,11 +481,17 @@ def prune_command(
     now = time.time()
     chosen: list[tuple[Entry, str]] = []
     every = [e for _, s in scanned.caches for e in s.entries]
+    # last use by atime, or by mtime where the filesystem keeps no atime (noatime)
+    clocks = (
+        sel.clocks_for(scanned.host, [s.cache_dir for _, s in scanned.caches])
+        if age is not None or budget is not None
+        else None
+    )
     rules: list[Callable[[list[Entry]], list[tuple[Entry, str]]]] = []
     if age is not None:
-        rules.append(lambda es: sel.older_than(es, age, now))
+        rules.append(lambda es: sel.older_than(es, age, now, clocks=clocks))
     if page_age is not None:
-        rules.append(lambda es: sel.older_than(es, page_age, now, frozenset({Kind.INDEX_PAGE})))
+        rules.append(lambda es: sel.index_pages_older_than(es, page_age, now))
     if keep_latest is not None:
         rules.append(lambda es: sel.keep_latest(es, keep_latest))
     for rule in rules:
@@ -450,13 +499,8 @@ def prune_command(
     if budget is not None:
         gone = {(e.cache_dir, e.key) for e, _ in chosen}
         left = [e for e in every if (e.cache_dir, e.key) not in gone]
-        groups = (
-            [left]
-            if machine_wide
-            else [[e for e in left if e.cache_dir == c.path] for c, _ in scanned.caches]
-        )
-        for group in groups:
-            chosen.extend(sel.over_budget(group, budget))
+        chosen.extend(sel.max_size(left, budget, machine_wide=machine_wide, clocks=clocks))
+    chosen.extend(_corrupt(scanned))  # whatever the rules: the tool can never use them
     run_plan(
         scanned,
         with_closure(scanned, bounded_by_own_prune(scanned, chosen)),
@@ -465,7 +509,21 @@ def prune_command(
         yes=yes,
         force=force,
         json_output=json_output,
+        clocks=clocks,
     )
+
+
+def _corrupt(scanned: Scanned) -> list[tuple[Entry, str]]:
+    """The corrupt entries each tool's own prune takes (pip: every one: it can never use a
+    truncated body), which a prune by rules takes too."""
+    from cachecensus.caches import format_for
+
+    return [
+        (e, why)
+        for c, s in scanned.caches
+        for e, why in format_for(c.tool).prune(s.entries)
+        if e.kind == Kind.CORRUPT
+    ]
 
 
 def dedupe_command(
@@ -473,7 +531,7 @@ def dedupe_command(
         False, "--link", help="Replace copies with hard links (same owner and filesystem only)."
     ),
     cache_dir: list[str] = CacheDirOption,
-    user: str | None = UserOption,
+    user: list[str] = UserOption,
     all_users: bool = AllUsersOption,
     scan: list[str] = ScanOption,
     tool: list[ToolChoice] = ToolOption,
@@ -482,10 +540,11 @@ def dedupe_command(
     yes: bool = YesOption,
     json_output: bool = JsonOption,
 ) -> None:
-    """The same artifact (same sha256) cached in several caches: report it, or hard-link
-    the copies that one owner holds on one filesystem (never across owners)."""
+    """The same artifact (same sha256) stored more than once, in one cache or several:
+    report it, or hard-link the copies one owner holds on one filesystem (never across
+    owners)."""
     from cachecensus.act.dedupe import find_duplicates, link_duplicates
-    from cachecensus.report import human_bytes, print_json, print_table
+    from cachecensus.report import Cell, human_bytes, plural, print_json, print_table, shown
 
     scanned = _scan(
         root=root,
@@ -508,19 +567,19 @@ def dedupe_command(
         "problems": scanned.problems,
     }
     if not json_output:
-        rows = [
+        rows: list[list[Cell]] = [
             [
                 g.project or "-",
                 g.version or "-",
                 human_bytes(g.size),
                 str(len(g.copies)),
                 human_bytes(g.linkable),
-                "\n".join(c.cache_dir for c in g.copies),
+                tuple(c.cache_dir for c in g.copies),
             ]
             for g in groups
         ]
         print_table(
-            f"{len(groups)} artifacts cached more than once",
+            f"{plural(len(groups), 'artifact')} cached more than once",
             ["project", "version", "size", "copies", "linkable", "caches"],
             rows,
         )
@@ -555,9 +614,10 @@ def dedupe_command(
     if json_output:
         print_json(doc)
     else:
-        print(f"Linked {len(result.linked)} copies, freed {human_bytes(result.freed)}.")
+        linked = plural(len(result.linked), "copy", "copies")
+        print(f"Linked {linked}, freed {human_bytes(result.freed)}.")
         for path, reason in result.skipped:
-            print(f"skipped {path}: {reason}", file=sys.stderr)
+            print(shown(f"skipped {path}: {reason}"), file=sys.stderr)
     raise typer.Exit(EXIT_PARTIAL if result.skipped else EXIT_OK)
 
 

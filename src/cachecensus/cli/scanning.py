@@ -2,35 +2,54 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from cachecensus.cli.common import fail, make_host, warn
+from cachecensus import tools as registry
+from cachecensus.cli.common import fail, make_host, not_empty, warn
 from cachecensus.host import Host
+
+if TYPE_CHECKING:
+    from cachecensus.discover.uvbin import UvBinary
 from cachecensus.models import CacheDir, CacheScan, Problem
 
 CacheDirOption = typer.Option(
-    [], "--cache-dir", metavar="DIR", help="Only these cache dirs, no discovery (repeatable)."
+    [],
+    "--cache-dir",
+    metavar="DIR",
+    help="Only these cache dirs, no discovery (repeatable).",
+    callback=not_empty,
 )
 PythonOption = typer.Option(
-    None, "--python", metavar="PY", help="Only the cache of this interpreter's environment."
+    None,
+    "--python",
+    metavar="PY",
+    help="Only the cache of this interpreter's environment.",
+    callback=not_empty,
 )
-UserOption = typer.Option(None, "--user", metavar="NAME", help="Caches of this user (root).")
+UserOption = typer.Option(
+    [],
+    "--user",
+    metavar="NAME",
+    help="Caches of this user (repeatable; another's: root).",
+    callback=not_empty,
+)
 AllUsersOption = typer.Option(
     False, "--all-users", help="Caches of every user with a real home, root included."
 )
 
 
-class ToolChoice(str, Enum):
-    pip = "pip"
-    uv = "uv"
-    poetry = "poetry"
-    pdm = "pdm"
-    pipenv = "pipenv"
-    conda = "conda"
+if TYPE_CHECKING:
+
+    class ToolChoice(str, Enum):
+        """``--tool``'s choices: every tool of the registry, spelled by its name."""
+
+else:
+    ToolChoice = Enum("ToolChoice", [(name, name) for name in registry.names()], type=str)
 
 
 ToolOption = typer.Option(
@@ -45,7 +64,11 @@ RescanOption = typer.Option(
     "since the last scan (see README: snapshots).",
 )
 ScanOption = typer.Option(
-    [], "--scan", metavar="DIR", help="Also look for venvs under DIR (repeatable)."
+    [],
+    "--scan",
+    metavar="DIR",
+    help="Also look for venvs under DIR (repeatable).",
+    callback=not_empty,
 )
 
 
@@ -63,18 +86,21 @@ def scan_selected(
     root: str | None,
     cache_dirs: list[str],
     python: str | None,
-    user: str | None,
+    user: str | list[str] | None,
     all_users: bool,
     scan_dirs: list[str],
     json_output: bool,
     identify: bool = True,
     tools: list[ToolChoice] | None = None,
     snapshots: bool = False,
+    acting: bool = False,
 ) -> Scanned:
     """Select caches (cachecensus.targets), then scan each once, with the memo and a
     progress bar on long runs. ``snapshots``: a read-only command may be answered from
     each unchanged cache's last scan, and stores its own scans as snapshots
-    (:mod:`cachecensus.snapshot`)."""
+    (:mod:`cachecensus.snapshot`). A cache the selection ``refused`` (a user's claim on a
+    directory not theirs) is a problem, never scanned; ``acting`` (the command removes or
+    links): so is a cache without its tool's marker (``caches.unmarked``)."""
     import time
 
     from cachecensus import snapshot
@@ -84,7 +110,7 @@ def scan_selected(
     from cachecensus.memo import open_memo
     from cachecensus.targets import TargetError, select_caches
 
-    if user is not None and all_users:
+    if user and all_users:
         fail("--user and --all-users exclude each other")
     host = make_host(root)
     try:
@@ -99,10 +125,13 @@ def scan_selected(
         )
     except TargetError as exc:
         fail(str(exc))
+    targets, problems = _usable(host, selection.caches, acting)
+    selection = replace(selection, caches=tuple(targets))
     memo = open_memo() if identify else None
     if memo is not None and memo.warning:
         warn(memo.warning)
     results: list[tuple[CacheDir, CacheScan] | None] = [None] * len(selection.caches)
+    uvs: tuple[UvBinary, ...] | None = None
     remember = snapshots and memo is not None and memo.conn is not None
     try:
         if remember:
@@ -129,6 +158,10 @@ def scan_selected(
                     [] if remember and snapshot.applies(cache.tool) else None
                 )
                 stamps: dict[str, Any] = {} if dirs is None else {"dirs": dirs}
+                if fmt.SCAN_TAKES_INSTALLED:  # which buckets are old: the uvs installed here
+                    stamps["installed"] = uvs = (
+                        uvs if uvs is not None else _installed(host, selection.prefixes)
+                    )
                 started = time.time_ns()
                 found = with_trash(
                     fmt.scan(
@@ -149,10 +182,44 @@ def scan_selected(
         if memo is not None:
             memo.close()
     done = [r for r in results if r is not None]
-    problems = list(selection.problems)
+    problems = [*selection.problems, *problems]
     for _, result in done:
         problems.extend(result.problems)
     return Scanned(host, done, problems, selection.environments, selection.prefixes)
+
+
+def _installed(host: Host, prefixes: tuple[str, ...]) -> tuple[UvBinary, ...]:
+    """The uv binaries on the machine, in the discovered environments too (read once per
+    run: a uv cache's old buckets are the ones none of them uses)."""
+    from cachecensus.discover.uvbin import installed_uvs
+
+    return installed_uvs(host, prefixes=prefixes)
+
+
+def _usable(
+    host: Host, caches: tuple[CacheDir, ...], acting: bool
+) -> tuple[list[CacheDir], list[Problem]]:
+    """The caches to scan, and a problem for each one left out: refused claims always;
+    with ``acting``, homes, system directories and directories without their tool's marker
+    (the delete engine would refuse them: nothing is removed there)."""
+    kept: list[CacheDir] = []
+    problems: list[Problem] = []
+    for cache in caches:
+        if cache.refused is not None:
+            problems.append(Problem(cache.path, cache.refused))
+            continue
+        if acting and cache.exists:
+            from cachecensus.act.delete import Refused, _open_cache_dir
+
+            try:
+                os.close(_open_cache_dir(host, cache.path, tool=cache.tool))
+            except Refused as exc:
+                problems.append(Problem(cache.path, str(exc)))
+                continue
+            except OSError:
+                pass  # the scan says what is wrong with it
+        kept.append(cache)
+    return kept, problems
 
 
 def remember_projects(scanned: Scanned) -> None:

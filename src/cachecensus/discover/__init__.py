@@ -12,7 +12,7 @@ into one :class:`~cachecensus.models.Environment` with ``aliases``.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from cachecensus.discover.base import Candidate, Provider
 from cachecensus.discover.conda import CondaProvider
@@ -24,6 +24,7 @@ from cachecensus.discover.pyenv import PyenvProvider
 from cachecensus.discover.scan import PyvenvScan
 from cachecensus.discover.system import OptProvider, SystemProvider
 from cachecensus.discover.uv import UvPythonProvider, UvToolProvider
+from cachecensus.discover.variables import user_views
 from cachecensus.discover.venvhomes import (
     PipenvProvider,
     PoetryProvider,
@@ -32,7 +33,7 @@ from cachecensus.discover.venvhomes import (
 from cachecensus.host import Host
 from cachecensus.models import Environment, Problem, User
 
-__all__ = ["PROVIDERS", "discover", "user_variables"]
+__all__ = ["PROVIDERS", "discover", "user_views"]
 
 #: Every source, in the order their findings are reported (the first kind given wins).
 PROVIDERS: tuple[type[Provider], ...] = (
@@ -53,31 +54,29 @@ SCAN_DEPTH = 4
 SCAN_BUDGET_S = 2.0
 
 
-def user_variables(host: Host, user: User) -> Mapping[str, str]:
-    """The variables ``user``'s tools see: ours for the invoking user, else those of their
-    running processes, else the login defaults (``HOME``, ``USER``, ``LOGNAME``)."""
-    found = host.user_env(user)
-    if found is not None:
-        return found
-    return {"HOME": user.home, "USER": user.name, "LOGNAME": user.name}
-
-
 def _providers(host: Host, users: Sequence[User]) -> Iterator[Provider]:
+    """The machine's sources (seen through the invoking user's variables), then each user's,
+    once per view of their variables (login, and each distinct process environment: a
+    ``WORKON_HOME`` set in one shell adds that directory; it hides no other)."""
     me = host.current_user()
-    my_env = host.env if host.live else user_variables(host, me)
+    (mine, *_) = user_views(host, me)
     for cls in PROVIDERS:
         if cls.per_user:
             continue
-        found = cls.create(host, me, my_env)
+        found = cls.create(host, me, mine.variables)
         if found is not None:
             yield found
+    made: set[tuple[type[Provider], int, tuple[str, ...]]] = set()
     for user in users:
-        env = my_env if user == me else user_variables(host, user)
-        for cls in PROVIDERS:
-            if cls.per_user:
-                found = cls.create(host, user, env)
-                if found is not None:
-                    yield found
+        for view in user_views(host, user):
+            for cls in PROVIDERS:
+                if not cls.per_user:
+                    continue
+                found = cls.create(host, user, view.variables)
+                if found is None or (cls, user.uid, found.roots) in made:
+                    continue
+                made.add((cls, user.uid, found.roots))
+                yield found
 
 
 def _canonical(env: Environment, names: list[str]) -> str:

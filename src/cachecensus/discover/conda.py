@@ -31,7 +31,9 @@ class CondaProvider(Provider):
     def prefixes(self) -> Iterator[tuple[str, str]]:
         host = self.ctx.host
         try:
-            text = host.read_text(self.ctx.home(".conda", "environments.txt"))
+            text = host.read_text(  # a list of paths: bytes, not necessarily UTF-8
+                self.ctx.home(".conda", "environments.txt"), errors="surrogateescape"
+            )
         except (OSError, ValueError):
             text = ""
         for line in text.splitlines():

@@ -33,7 +33,7 @@ _VENV_NAMES = frozenset({".venv", "venv", "env", ".env", "virtualenv"})
 def read_pyvenv_cfg(host: Host, path: str) -> dict[str, str]:
     """Parse a ``pyvenv.cfg`` like CPython's ``site.venv()`` does (``key = value`` lines)."""
     values: dict[str, str] = {}
-    for line in host.read_text(path, limit=64 * 1024).splitlines():
+    for line in host.read_text(path).splitlines():
         key, sep, value = line.partition("=")
         if sep:
             values[key.strip().lower()] = value.strip()
@@ -265,6 +265,47 @@ def _problem(host: Host, path: str) -> str | None:
     return None
 
 
+#: The first bytes of an executable binary: ELF, Mach-O (32/64-bit, either byte order, fat).
+_BINARY_MAGIC = (
+    b"\x7fELF",
+    b"\xfe\xed\xfa\xce",
+    b"\xfe\xed\xfa\xcf",
+    b"\xce\xfa\xed\xfe",
+    b"\xcf\xfa\xed\xfe",
+    b"\xca\xfe\xba\xbe",
+)
+_INTERPRETER_NAME = re.compile(r"^(?:python|pypy)\d*(?:\.\d+)?[a-z]*$")
+#: CPython's entry points, in the binary or (a shared build) among its imported symbols.
+_PY_MAIN = (b"Py_BytesMain", b"Py_Main")
+
+
+def not_an_interpreter(host: Host, path: str) -> str | None:
+    """Why the binary at ``path`` is no Python interpreter (``--python /bin/ls``), or None.
+
+    Read, never run: an executable binary (ELF or Mach-O) named like one (``python3.12``,
+    ``python``, ``pypy3``, as invoked or resolved) or holding CPython's entry point. A
+    script is not judged here (:func:`inspect_interpreter` calls it a shim or wrapper)."""
+    resolved = host.realpath(path)
+    try:
+        head = host.read_bytes(resolved, limit=4)
+    except (OSError, ValueError):
+        return None  # absent, a directory, unreadable: inspect_interpreter says which
+    if head.startswith(b"#!"):
+        return None
+    if head not in _BINARY_MAGIC:
+        return f"not a Python interpreter: {resolved} is no executable binary"
+    names = (posixpath.basename(path), posixpath.basename(resolved))
+    if any(_INTERPRETER_NAME.match(name) for name in names):
+        return None
+    try:
+        data = host.read_bytes(resolved, limit=BINARY_SCAN_LIMIT)
+    except (OSError, ValueError):
+        return None
+    if any(entry in data for entry in _PY_MAIN):
+        return None
+    return f"not a Python interpreter: {resolved} is neither named nor built like one"
+
+
 def _inspect_venv(
     host: Host, path: str, cfg: str, found: tuple[str, ...], kind: EnvKind | None
 ) -> Environment:
@@ -280,7 +321,7 @@ def _inspect_venv(
             name=default_name(prefix, kind or EnvKind.VENV, None),
             owner=owner,
             found_by=found,
-            problem=f"unreadable {cfg}: {exc}",
+            problem=f"unreadable {cfg}: {getattr(exc, 'strerror', None) or exc}",
         )
     version = values.get("version") or values.get("version_info")
     if version and version.count(".") > 2:  # virtualenv writes version_info = 3.11.7.final.0

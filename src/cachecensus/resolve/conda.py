@@ -301,7 +301,7 @@ def merge_mamba(sources: Sequence[Source]) -> list[tuple[str, Source]]:
 def _groups(host: Host, user: User) -> set[int]:
     gids = {user.gid}
     try:
-        text = host.read_text("/etc/group")
+        text = host.read_database("/etc/group")
     except OSError:
         return gids
     for line in text.splitlines():

@@ -19,6 +19,16 @@ Mirrors ``pdm/project/config.py`` and ``pdm/project/core.py`` (pdm 2.29):
   refuses ``global_only`` keys: a ``cache_dir`` there makes pdm fail.
 
 Values are coerced with ``str`` (a TOML integer ``1`` is the directory ``1``).
+
+Version rules (the version is read from the pdm on the user's ``PATH``, see
+:mod:`cachecensus.resolve.toolversion`; unknown: the newest's rules, said in the reason).
+In pdm 2.22.4, 2.26.9 and 2.29.4 alike every command starts with
+``project.global_config.load_theme()`` (``pdm/core.py``), which iterates ``items()`` of the
+global config: its file and the site config (``pdm/project/config.py``, ``get_defaults``);
+``Config.__getitem__`` raises ``NoConfigError`` for a key outside ``_config_map`` (and not
+``repository.*``/``pypi.*``): ``cache-dir`` with a dash, a ``[cache]`` table. pdm then fails;
+so does this resolver. The known keys differ by version (:data:`KNOWN_KEYS`, read from
+each version's ``Config._config_map``).
 """
 
 from __future__ import annotations
@@ -30,8 +40,79 @@ from typing import Any
 from cachecensus.host import Host
 from cachecensus.models import Decision, Resolution, User
 from cachecensus.resolve.platform import TomlFile, UserDirs, absolute, find_upwards, read_toml
+from cachecensus.resolve.toolversion import installed_version, rules_note, version_key
 
 KEY = "cache_dir"
+NEWEST = "2.29.4"
+_KEYS_2_22 = frozenset(
+    [
+        "build_isolation",
+        "cache_dir",
+        "check_update",
+        "global_project.fallback",
+        "global_project.fallback_verbose",
+        "global_project.path",
+        "global_project.user_site",
+        "install.cache",
+        "install.cache_method",
+        "install.parallel",
+        "log_dir",
+        "pypi.ca_certs",
+        "pypi.client_cert",
+        "pypi.client_key",
+        "pypi.ignore_stored_index",
+        "pypi.json_api",
+        "pypi.password",
+        "pypi.url",
+        "pypi.username",
+        "pypi.verify_ssl",
+        "python.install_root",
+        "python.providers",
+        "python.use_pyenv",
+        "python.use_venv",
+        "request_timeout",
+        "scripts.show_header",
+        "strategy.inherit_metadata",
+        "strategy.resolve_max_rounds",
+        "strategy.save",
+        "strategy.update",
+        "use_uv",
+        "venv.backend",
+        "venv.in_project",
+        "venv.location",
+        "venv.prompt",
+        "venv.with_pip",
+        "theme.error",
+        "theme.info",
+        "theme.primary",
+        "theme.req",
+        "theme.success",
+        "theme.warning",
+    ]
+)
+#: ``Config._config_map`` keys per pdm version (``pdm/project/config.py``), oldest first:
+#: read from 2.22.4, 2.26.9 and 2.29.4 installed and from the 2.23.0, 2.24.0, 2.25.0,
+#: 2.27.0, 2.28.0, 2.29.0 wheels (one key added in 2.24.0, 2.25.0 and 2.27.0).
+KNOWN_KEYS: tuple[tuple[tuple[int, ...], frozenset[str]], ...] = (
+    ((2, 22), _KEYS_2_22),
+    ((2, 24), _KEYS_2_22 | {"python.use_python_version"}),
+    ((2, 25), _KEYS_2_22 | {"python.use_python_version", "lock.format"}),
+    ((2, 27), _KEYS_2_22 | {"python.use_python_version", "lock.format", "strategy.exclude-newer"}),
+)
+
+
+def known_keys(version: str | None) -> frozenset[str]:
+    """The config keys pdm ``version`` knows (None: the newest)."""
+    found = KNOWN_KEYS[-1][1]
+    if version is not None:
+        for since, keys in KNOWN_KEYS:
+            if version_key(version) >= since:
+                found = keys
+            else:
+                break
+        if version_key(version) < KNOWN_KEYS[0][0]:
+            found = KNOWN_KEYS[0][1]
+    return found
 
 
 def _flatten(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -68,9 +149,16 @@ def resolve_pdm(
     user: User,
     env: Mapping[str, str],
     project_dir: str | None = None,
+    version: str | None = None,
 ) -> Resolution:
     """The cache directory pdm uses when ``user`` runs it with variables ``env`` in
-    ``project_dir`` (its working directory; None: ``$PWD`` or the home)."""
+    ``project_dir`` (its working directory; None: ``$PWD`` or the home). ``version``: the
+    pdm whose rules apply (None: the one on the user's ``PATH``)."""
+    how = "given"
+    if version is None:
+        version, how = installed_version(host, env, "pdm")
+    note = rules_note("pdm", version, how, NEWEST)
+    known = known_keys(version)
     dirs = UserDirs(host, user, env)
     cwd = project_dir or env.get("PWD") or user.home
     default_dir, default_how = dirs.user_cache_dir("pdm")
@@ -88,7 +176,14 @@ def resolve_pdm(
             problems.append(doc.error)
             error = error or doc.error
             continue
-        layers.append((doc, _flatten(doc.data)))
+        flat = _flatten(doc.data)
+        for key in flat:
+            if key not in known and not key.startswith(("repository.", "pypi.")):
+                top = key.split(".", 1)[0]
+                message = f"{doc.where(top)}: unknown config key '{key}': pdm fails (NoConfigError)"
+                problems.append(message)
+                error = error or message
+        layers.append((doc, flat))
     global_values: dict[str, Any] = {}
     for _, flat in layers:
         global_values.update(flat)
@@ -124,6 +219,7 @@ def resolve_pdm(
         reason = "set by the environment (PDM_CACHE_DIR)"
     else:
         reason = f"set by a config file ({winner.where})"
+    reason += f"; {note}"
     return Resolution("pdm", "default", cache_dir, False, reason, marked, tuple(problems), None)
 
 

@@ -4,7 +4,9 @@ pip builds its options from defaults, then configuration (``cli/parser.py``
 ``_update_defaults``): the items of section ``[global]``, then of the running command's
 section (``[install]``, ``[cache]``, ``[download]``, ``[wheel]``), then ``PIP_*`` variables,
 each section's value being the last file's (files in the order of
-:func:`~cachecensus.resolve.pipconfig.config_files`), empty values dropped.
+:func:`~cachecensus.resolve.pipconfig.config_files`), empty values dropped (how a later or
+empty value counts depends on the pip version: :mod:`~cachecensus.resolve.pipversions`,
+whose rules are those of the pip ``python -m pip`` imports).
 ``cache-dir`` is a path option (``~`` expanded); ``no-cache-dir`` is a callback option that
 disables the cache for *any* valid boolean, and, being evaluated late, wins over every
 ``cache-dir`` wherever it stands; an invalid boolean is an error pip exits with.
@@ -21,7 +23,8 @@ from collections.abc import Mapping
 
 from cachecensus.host import Host
 from cachecensus.models import Decision, Resolution, User
-from cachecensus.resolve.pipconfig import LoadedConfig, PipEnv, Setting, load
+from cachecensus.resolve.pipconfig import LoadedConfig, PipEnv, Setting, load, pip_env
+from cachecensus.resolve.pipversions import Merge
 
 VIEWS = ("install", "cache", "download", "wheel")
 _TRUE = ("y", "yes", "t", "true", "on", "1")
@@ -41,14 +44,19 @@ def strtobool(value: str) -> bool:
 _KEYS = ("cache-dir", "no-cache-dir")
 
 
-def ordered_items(config: LoadedConfig, view: str) -> list[Setting]:
+def ordered_items(config: LoadedConfig, view: str, merge: Merge = Merge.LAST) -> list[Setting]:
     """pip's ``_get_ordered_configuration_items`` for the command ``view``: per section
-    (``global``, ``view``, then variables) each key's last value, empty ones dropped."""
-    per_section: dict[str, dict[str, Setting]] = {"global": {}, view: {}, ":env:": {}}
+    (``global``, ``view``, then variables) each key's last value, empty ones dropped; pip
+    25.2 and 25.3 (``Merge.EVERY``) pass every non-empty value instead, in file order."""
+    per_section: dict[str, list[Setting]] = {"global": [], view: [], ":env:": []}
     for setting in config.settings:
-        if setting.section in per_section:
-            per_section[setting.section][setting.key] = setting  # the later file wins
-    return [s for section in per_section.values() for s in section.values() if s.value]
+        if setting.section not in per_section:
+            continue
+        items = per_section[setting.section]
+        if merge is not Merge.EVERY:  # the later file's value replaces (empty too)
+            items[:] = [s for s in items if s.key != setting.key]
+        items.append(setting)
+    return [s for section in per_section.values() for s in section if s.value]
 
 
 def _layers(config: LoadedConfig, view: str) -> list[Setting]:
@@ -66,7 +74,7 @@ def _groups(host: Host, uid: int) -> set[int]:
     user = host.user_by_uid(uid)
     gids = {user.gid} if user else set()
     try:
-        text = host.read_text("/etc/group")
+        text = host.read_database("/etc/group")
     except OSError:
         return gids
     for line in text.splitlines():
@@ -136,7 +144,7 @@ def resolve_pip(
     when ``user`` runs ``pip VIEW`` with variables ``env`` in ``cwd``; see module doc."""
     if view not in VIEWS:
         raise ValueError(f"view must be one of {', '.join(VIEWS)}")
-    penv = PipEnv(host, user, env, pip_version, cwd, prefix)
+    penv = pip_env(host, user, env, pip_version, cwd, prefix)
     config = load(penv, prefix)
     default_dir, default_where = penv.user_cache_dir()
     layers = _layers(config, view)
@@ -144,7 +152,11 @@ def resolve_pip(
     cache_dir = default_dir
     winner: Setting | None = None  # the cache-dir that decided
     disabled_by: Setting | None = None
-    for setting in ordered_items(config, view):  # what pip's _update_defaults does
+    if view == "cache" and penv.no_pip:
+        error = error or "No module named pip (no pip on this interpreter's sys.path)"
+    elif view == "cache" and not penv.rules.cache_command:
+        error = error or f"pip {penv.rules.pip} has no 'cache' command (added in pip 20.1)"
+    for setting in ordered_items(config, view, penv.rules.merge):  # pip's _update_defaults
         if setting.key == "cache-dir":
             cache_dir, winner = penv.expanduser(setting.value), setting
         elif setting.key == "no-cache-dir":
@@ -164,8 +176,19 @@ def resolve_pip(
     problems = config.problems
     if disabled_by is not None:
         reason = f"disabled by no-cache-dir = {disabled_by.value} ({disabled_by.where})"
-        return Resolution("pip", view, None, True, reason, tuple(decisions), problems, error)
+        return Resolution(
+            "pip",
+            view,
+            None,
+            True,
+            reason,
+            tuple(decisions),
+            problems,
+            error,
+            tool_version=penv.rules.pip,
+        )
     normalized = normalize_path(penv, cache_dir)
+    named = penv.absolute(penv.expanduser(cache_dir))
     runs_as = user.uid if euid is None else euid
     ok, judged = check_path_owner(host, normalized, runs_as)
     if not ok:
@@ -176,10 +199,31 @@ def resolve_pip(
         reason = f"disabled: {judged} {fault} (pip's ownership check; cache-dir {normalized})"
         check = Decision("check", "pip's check_path_owner", "cache-dir", judged, True)
         demoted = tuple(Decision(d.source, d.where, d.key, d.value, False) for d in decisions)
-        return Resolution("pip", view, None, True, reason, (*demoted, check), problems, error)
+        return Resolution(
+            "pip",
+            view,
+            None,
+            True,
+            reason,
+            (*demoted, check),
+            problems,
+            error,
+            tool_version=penv.rules.pip,
+        )
     chosen = decisions[0] if winner is None else next(d for d in decisions if d.effective)
     reason = f"{_describe(chosen)} ({chosen.where})"
-    return Resolution("pip", view, normalized, False, reason, tuple(decisions), problems, error)
+    return Resolution(
+        "pip",
+        view,
+        normalized,
+        False,
+        reason,
+        tuple(decisions),
+        problems,
+        error,
+        named=named if named != normalized else None,
+        tool_version=penv.rules.pip,
+    )
 
 
 def _source(setting: Setting) -> str:

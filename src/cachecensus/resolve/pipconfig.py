@@ -1,23 +1,11 @@
-"""pip's configuration files and variables, loaded the way pip loads them.
+"""pip's configuration files and variables, loaded the way one pip version loads them.
 
 Mirrors ``pip/_internal/configuration.py`` (which files, in which order, PIP_CONFIG_FILE,
-``os.devnull``), ``utils/appdirs.py`` and the vendored platformdirs (``XDG_*`` handling,
-which changed between pip 23 and pip 26, and macOS), but reads through
-:class:`~cachecensus.host.Host` and remembers where every value came from (file, line,
-section, or variable).
-
-Version differences mirrored (``pip_version`` None means the newest behaviour):
-
-* pip >= 26 (platformdirs >= 4.12): ``XDG_*`` values count only when absolute (stripped, no
-  ``~``), an empty ``HOME`` counts as unset, and on macOS ``XDG_CACHE_HOME``,
-  ``XDG_DATA_HOME`` and ``XDG_DATA_DIRS`` override the ``~/Library`` locations.  Older pips
-  take any non-blank value as it is (a relative one against the working directory).
-* pip >= 26: key names are normalised while the file is parsed, so ``cache_dir`` and
-  ``cache-dir`` in one section are a duplicate option (pip refuses the file); older pips
-  only lower-case them there and the later spelling wins.
-* pip >= 23.3 merges configuration per *file name*: a file loaded twice (PIP_CONFIG_FILE
-  naming a global or site file) keeps the position of its first load.  Older pips merge per
-  kind of file, so the PIP_CONFIG_FILE load counts last.
+``os.devnull``), ``utils/appdirs.py`` and the vendored appdirs or platformdirs (``XDG_*``,
+``HOME``, macOS), but reads through :class:`~cachecensus.host.Host` and remembers where
+every value came from (file, line, section, or variable). Whatever differs between pip
+versions is looked up in :mod:`~cachecensus.resolve.pipversions`, where each rule is
+stated once with the source it was read from.
 """
 
 from __future__ import annotations
@@ -29,11 +17,20 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from packaging.version import InvalidVersion, Version
-
 from cachecensus.host import Host
 from cachecensus.models import User
+from cachecensus.resolve.pipversions import (
+    Homebrew,
+    Merge,
+    XdgDirs,
+    XdgHome,
+    rules,
+)
+from cachecensus.resolve.pipversions import (
+    _at_least as _at_least,  # caches/pip.py's version checks
+)
 from cachecensus.resolve.platform import expanduser
+from cachecensus.userfile import Refused
 
 CONFIG_BASENAME = "pip.conf"
 DEVNULL = "/dev/null"
@@ -70,26 +67,10 @@ def normalize_name(name: str) -> str:
     return name[2:] if name.startswith("--") else name
 
 
-def parse_version(text: str | None) -> Version | None:
-    try:
-        return Version(text) if text else None
-    except InvalidVersion:
-        return None
-
-
-def _at_least(pip_version: str | None, minimum: str) -> bool:
-    version = parse_version(pip_version)
-    return version is None or version >= Version(minimum)
-
-
-def strict_xdg(pip_version: str | None) -> bool:
-    """pip >= 26 vendors platformdirs >= 4.12: XDG_* must be absolute, an empty HOME is
-    unset, macOS honours XDG_*. Older pips take any non-blank XDG_* value as it is."""
-    return _at_least(pip_version, "26")
-
-
 class PipEnv:
-    """The variables and home a pip process sees; ``expanduser`` as ``os.path`` does it."""
+    """The variables and home a pip process sees, and the rules of that pip version
+    (:func:`~cachecensus.resolve.pipversions.rules`); ``expanduser`` as ``os.path`` does
+    it."""
 
     def __init__(
         self,
@@ -99,15 +80,15 @@ class PipEnv:
         pip_version: str | None,
         cwd: str | None = None,
         prefix: str | None = None,
+        dirs: str | None = None,
     ):
         self.host = host
         self.user = user
         self.env = env
-        self.strict = strict_xdg(pip_version)
-        self.normalizing_parser = _at_least(pip_version, "26")
-        self.merge_per_file = _at_least(pip_version, "23.3")
+        self.rules = rules(pip_version, dirs)
         self.cwd = cwd or env.get("PWD") or user.home
         self.prefix = prefix
+        self.no_pip = False  # PREFIX/bin/python has no pip on its path (pip_env)
 
     def absolute(self, path: str) -> str:
         """A relative path as pip's process (working in ``cwd``) would open it."""
@@ -117,35 +98,47 @@ class PipEnv:
         """``os.path.expanduser`` with this environment's HOME (passwd home when unset)."""
         return expanduser(self.host, self.user, self.env, path)
 
-    def _platformdirs_expand(self, path: str) -> str:
-        """platformdirs' own ``~`` expansion: 4.12 treats an empty HOME as unset."""
-        if self.strict and "HOME" in self.env and not self.env["HOME"]:
+    def _dirs_expand(self, path: str) -> str:
+        """The directory library's own ``~``: ``os.path.expanduser``, except that
+        platformdirs >= 4.12 takes an empty HOME as unset (``_xdg._expand_user``)."""
+        if self.rules.empty_home_is_unset and self.env.get("HOME", None) == "":
             return (self.user.home.rstrip("/") + path[1:]) or "/"
         return self.expanduser(path)
 
     def xdg(self, name: str, default: str) -> tuple[str, bool]:
         """(base dir, whether the variable decided) for an XDG_*_HOME variable."""
-        raw = self.env.get(name, "")
-        if self.strict:
+        how = self.rules.xdg_home
+        raw = self.env.get(name)
+        if raw is not None:
+            if how is XdgHome.SET:
+                return raw, True
+            if how is XdgHome.NONBLANK and raw.strip():
+                return raw, True
             value = raw.strip()
-            if posixpath.isabs(value):
+            if (how is XdgHome.STRIPPED and value) or posixpath.isabs(value):
                 return value, True
-        elif raw.strip():
-            return raw, True
-        return self._platformdirs_expand(default), False
+        return self._dirs_expand(default), False
 
-    def _xdg_list(self, name: str) -> list[str]:
-        """platformdirs 4.12's ``_xdg_dir_list``: the absolute entries, stripped."""
+    def _xdg_dirs(self, name: str) -> list[str] | None:
+        """The directories an XDG_*_DIRS variable names, ``pip`` appended; None when it
+        names none and the default applies."""
+        how = self.rules.xdg_dirs
         raw = self.env.get(name, "")
-        return [p.strip() for p in raw.split(":") if posixpath.isabs(p.strip())]
-
-    def xdg_config_dirs(self) -> list[str]:
-        if self.strict:
-            return self._xdg_list("XDG_CONFIG_DIRS") or ["/etc/xdg"]
-        raw = self.env.get("XDG_CONFIG_DIRS", "")
+        if how is XdgDirs.APPDIRS:
+            if not raw:
+                return None
+            return [
+                posixpath.join(self.expanduser(x.rstrip("/")), "pip") for x in raw.split(":") if x
+            ]
+        if how is XdgDirs.ABSOLUTE:
+            absolute = [p.strip() for p in raw.split(":") if posixpath.isabs(p.strip())]
+            return [posixpath.join(p, "pip") for p in absolute] or None
         if not raw.strip():
-            return ["/etc/xdg"]
-        return [self.expanduser(p) for p in raw.split(":")]
+            return None
+        if how is XdgDirs.NONBLANK:
+            return [posixpath.join(p, "pip") for p in raw.strip().split(":") if p.strip()]
+        expand = self.expanduser if how is XdgDirs.EXPANDED else str
+        return [posixpath.join(expand(p), "pip") for p in raw.split(":")]
 
     # ------------------------------------------------------------------ locations
 
@@ -155,24 +148,24 @@ class PipEnv:
 
     def user_cache_dir(self) -> tuple[str, str]:
         """pip's default cache dir and a description of where it comes from."""
-        if self.darwin:
-            if self.strict:
-                base, from_env = self.xdg("XDG_CACHE_HOME", "~/Library/Caches")
-                if from_env:
-                    return posixpath.join(base, "pip"), "$XDG_CACHE_HOME/pip"
-            return self._platformdirs_expand("~/Library/Caches") + "/pip", "~/Library/Caches/pip"
-        base, from_env = self.xdg("XDG_CACHE_HOME", "~/.cache")
-        return posixpath.join(base, "pip"), ("$XDG_CACHE_HOME/pip" if from_env else "~/.cache/pip")
+        if self.darwin and not self.rules.macos_xdg:
+            return self._dirs_expand("~/Library/Caches") + "/pip", "~/Library/Caches/pip"
+        default = "~/Library/Caches" if self.darwin else "~/.cache"
+        base, from_env = self.xdg("XDG_CACHE_HOME", default)
+        return posixpath.join(base, "pip"), (
+            "$XDG_CACHE_HOME/pip" if from_env else f"{default}/pip"
+        )
 
     def user_config_dir(self) -> str:
-        if self.darwin:  # pip's _macos_user_config_dir
-            if self.strict:
-                base, _ = self.xdg("XDG_DATA_HOME", "~/Library/Application Support")
+        if self.darwin:  # pip's _macos_user_config_dir (appdirs era: user_config_dir)
+            support = "~/Library/Application Support"
+            if self.rules.macos_xdg:
+                base, _ = self.xdg("XDG_DATA_HOME", support)
             else:
-                base = self.expanduser("~/Library/Application Support")
-            support = posixpath.join(base, "pip")
-            if self.host.is_dir(self.absolute(support)):
-                return support
+                base = self._dirs_expand(support)
+            path = posixpath.join(base, "pip")
+            if self.host.is_dir(self.absolute(path)):
+                return path
             return self.expanduser("~/.config/pip")
         base, _ = self.xdg("XDG_CONFIG_HOME", "~/.config")
         return posixpath.join(base, "pip")
@@ -191,18 +184,63 @@ class PipEnv:
                 return posixpath.dirname(value.strip().rstrip("/"))
         return self.prefix
 
+    def _homebrew(self) -> str | None:
+        """The Homebrew prefix platformdirs on macOS sees in this Python, if any."""
+        how, prefix, base = self.rules.homebrew, self.prefix, self._base_prefix()
+        if how is Homebrew.OPT_HOMEBREW:
+            return "/opt/homebrew" if prefix and prefix.startswith("/opt/homebrew") else None
+        if how in (Homebrew.PREFIX, Homebrew.BASE_PREFIX):
+            seen = prefix if how is Homebrew.PREFIX else base
+            return seen.split("/opt/python")[0] if seen and "/opt/python" in seen else None
+        if how is Homebrew.FRAMEWORK:
+            match = _HOMEBREW_PYTHON.fullmatch(base) if base else None
+            return match["prefix"] if match else None
+        return None
+
     def site_config_dirs(self) -> list[str]:
+        """pip's ``site_config_dirs``: the library's multi-path string, split again (so no
+        directory at all is one entry ``""``, the working directory)."""
         if self.darwin:  # site_data_dir(multipath=True)
-            if self.strict:
-                data_dirs = self._xdg_list("XDG_DATA_DIRS")
-                if data_dirs:
-                    return [posixpath.join(d, "pip") for d in data_dirs]
-                base = self._base_prefix()
-                match = _HOMEBREW_PYTHON.fullmatch(base) if base else None
-                brew = [f"{match['prefix']}/share/pip"] if match else []
-                return [*brew, "/Library/Application Support/pip"]
-            return ["/Library/Application Support/pip"]
-        return [posixpath.join(d, "pip") for d in self.xdg_config_dirs()] + ["/etc"]
+            found = self._xdg_dirs("XDG_DATA_DIRS") if self.rules.macos_xdg else None
+            if found is None:
+                brew = self._homebrew()
+                found = [f"{brew}/share/pip"] if brew else []
+                found.append("/Library/Application Support/pip")
+            joined = ":".join(found)
+            return joined.split(":") if self.rules.macos_split_site_dirs else [joined]
+        found = self._xdg_dirs("XDG_CONFIG_DIRS")
+        return [*":".join(["/etc/xdg/pip"] if found is None else found).split(":"), "/etc"]
+
+
+def pip_env(
+    host: Host,
+    user: User,
+    env: Mapping[str, str],
+    pip_version: str | None,
+    cwd: str | None = None,
+    prefix: str | None = None,
+) -> PipEnv:
+    """The :class:`PipEnv` of ``PREFIX/bin/python -m pip``: the rules are those of the pip
+    that command imports with these variables (a user-site, ``PYTHONPATH`` or base pip
+    may shadow the environment's own, :mod:`~cachecensus.discover.syspath`); of
+    ``pip_version`` when that is not known, or without ``prefix``. ``no_pip``: its path
+    has no pip at all."""
+    from cachecensus.discover.syspath import effective_pip
+
+    found = None
+    if prefix is not None:
+        home = expanduser(host, user, env, "~")
+        where = cwd or env.get("PWD") or user.home
+        found = effective_pip(host, prefix, env=env, home=home, cwd=where)
+    if found is None or found.version is None:
+        penv = PipEnv(host, user, env, pip_version, cwd, prefix)
+    else:
+        penv = PipEnv(host, user, env, found.version, cwd, prefix, found.dirs)
+    # no pip package on the path *and* none installed in the environment (a dist-info
+    # without its package may still be importable by means we do not follow: an import
+    # hook of an editable install, a zipped egg; so only then is pip said to be missing)
+    penv.no_pip = found is not None and found.path is None and pip_version is None
+    return penv
 
 
 def config_files(penv: PipEnv, prefix: str | None) -> list[tuple[str, str]]:
@@ -272,8 +310,15 @@ def _parse(penv: PipEnv, variant: str, path: str) -> tuple[list[Setting], str | 
         return [], None, None
     try:
         raw = host.read_bytes(real)
+    except Refused as exc:  # pip would block on a FIFO, read /dev/zero until it dies...
+        if not host.is_dir(real):
+            return [], f"{real}: {exc.strerror}", None
+        return [], f"{real}: unreadable, pip skips it ({exc.strerror})", None
     except OSError as exc:  # configparser.read() skips files it cannot open
         return [], f"{real}: unreadable, pip skips it ({exc.strerror or exc})", None
+    if b"\0" in raw:  # configparser takes it; pip then dies on a path holding it
+        bad_line = raw[: raw.index(b"\0")].count(b"\n") + 1
+        return [], f"{real}:{bad_line}: a NUL byte; file not read", None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -281,7 +326,7 @@ def _parse(penv: PipEnv, variant: str, path: str) -> tuple[list[Setting], str | 
         problem = f"{real}:{bad_line}: invalid utf-8; pip refuses to start"
         return [], problem, f"Configuration file {real} contains invalid utf-8 characters"
     parser = configparser.RawConfigParser()
-    if penv.normalizing_parser:
+    if penv.rules.normalizing_parser:
         parser.optionxform = normalize_name  # type: ignore[assignment,method-assign]
     try:
         parser.read_file(io.StringIO(text, newline=None), source=real)
@@ -312,9 +357,9 @@ def env_settings(env: Mapping[str, str]) -> Iterator[Setting]:
 
 def _load_order(penv: PipEnv, files: list[tuple[str, str]]) -> list[int]:
     """Indexes of ``files`` in the order pip reads them (so: whose error it exits with).
-    Before pip 23.3, ``iter_config_files`` yielded the PIP_CONFIG_FILE file first."""
+    Before pip 24.0, ``iter_config_files`` yielded the PIP_CONFIG_FILE file first."""
     order = list(range(len(files)))
-    if not penv.merge_per_file:
+    if penv.rules.env_file_first:
         order.sort(key=lambda i: files[i][0] != "env")
     return order
 
@@ -322,9 +367,9 @@ def _load_order(penv: PipEnv, files: list[tuple[str, str]]) -> list[int]:
 def load(penv: PipEnv, prefix: str | None) -> LoadedConfig:
     """Every file pip would load, and the PIP_* variables, in pip's merge order.
 
-    pip >= 23.3 keeps one slot per file name (a file loaded twice keeps its first place);
-    older pips update one flat dictionary per kind of file, so a file loaded again within a
-    kind (``XDG_CONFIG_DIRS=/a:/b:/a``) overrides the files loaded in between.
+    Before pip 25.2 a file loaded again (``XDG_CONFIG_DIRS=/a:/b:/a``, PIP_CONFIG_FILE
+    naming a global file) counts where it was loaded last; from 25.2 on pip keeps one
+    slot per file name, so it keeps its first place (:class:`~.pipversions.Merge`).
     """
     files = config_files(penv, prefix)
     present = tuple((v, p, penv.host.exists(penv.absolute(p)) if p else False) for v, p in files)
@@ -339,9 +384,10 @@ def load(penv: PipEnv, prefix: str | None) -> LoadedConfig:
         error = error or err  # pip exits on the first such file; we go on with the rest
         parsed[index] = found
     per_file: dict[tuple[str, int], list[Setting]] = {}
+    by_name = penv.rules.merge is not Merge.FLAT
     for index, found in sorted(parsed.items()):
         path = files[index][1]
-        per_file[(path, -1) if penv.merge_per_file else (path, index)] = found
+        per_file[(path, -1) if by_name else (path, index)] = found
     settings = [s for group in per_file.values() for s in group]
     settings.extend(env_settings(penv.env))
     return LoadedConfig(present, tuple(settings), tuple(problems), error, skipped)

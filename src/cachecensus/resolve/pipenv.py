@@ -21,7 +21,23 @@ From pipenv's source (``environments.py``, ``utils/pip.py``, ``utils/resolver.py
    says. So the cache is never wholly disabled; a disabled pip only stops ``sync`` from
    adding to it (reported in ``reason`` and as a non-effective ``check``/``env`` layer).
 
-Proven against a real pipenv 2026.10.3 (``tests/test_pipenv.py``).
+Version rules (the version is read from the pipenv on the user's ``PATH``, see
+:mod:`cachecensus.resolve.toolversion`; unknown: the newest's rules, said in the reason):
+
+- every version: ``~`` is ``os.path.expanduser``'s: ``HOME=""`` gives ``/.cache/pipenv``;
+  the project is the directory of the first ``Pipfile`` from the working dir up, at most
+  ``PIPENV_MAX_DEPTH`` (10) directories (``pipenv/utils/pipfile.py``: ``find_pipfile``;
+  ``PIPENV_PIPFILE`` overrides), and its ``.env`` is loaded (``pipenv/utils/environment.py``);
+  the vendored python-dotenv (``pipenv/vendor/dotenv/main.py``: ``resolve_variables``)
+  expands ``${VAR}`` and ``${VAR:-default}`` in every value, single-quoted ones too;
+- pipenv before 2026.8.0 (``pipenv/patched/pip/_vendor/platformdirs/unix.py``; read in
+  2024.4.1, 2025.0.0, 2025.1.3, 2026.0.0, 2026.5.0 .. 2026.7.1, platformdirs up to 4.5.1):
+  ``XDG_CACHE_HOME`` is used verbatim when it is not blank (surrounding spaces kept);
+- pipenv 2026.8.0 and later (read in 2026.8.0 .. 2026.10.3: platformdirs 4.10's
+  ``platformdirs/_xdg.py``, ``os.environ.get("XDG_CACHE_HOME", "").strip()``): stripped.
+
+Proven against real pipenv 2024.4.1 and 2026.10.3 (``tests/test_pipenv.py``,
+``tests/test_tool_versions.py``).
 """
 
 from __future__ import annotations
@@ -34,10 +50,20 @@ from cachecensus.host import Host
 from cachecensus.models import Decision, Resolution, User
 from cachecensus.resolve.pip import normalize_path, resolve_pip
 from cachecensus.resolve.pipconfig import PipEnv
+from cachecensus.resolve.toolversion import installed_version, rules_note, version_key
+
+NEWEST = "2026.10.3"
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+# python-dotenv's parser.py: a quoted value, then an optional comment
+_DQ = re.compile(r'"((?:\\"|[^"])*)"(?:[ \t]*#.*)?[ \t]*')
+_SQ = re.compile(r"'((?:\\'|[^'])*)'(?:[ \t]*#.*)?[ \t]*")
+_DQ_ESCAPES = re.compile(r"\\[\\'\"abfnrtv]")
+_SQ_ESCAPES = re.compile(r"\\[\\']")
+_ESCAPED = {"\\": "\\", "'": "'", '"': '"', "a": "\a", "b": "\b", "f": "\f", "n": "\n"}
+_ESCAPED |= {"r": "\r", "t": "\t", "v": "\v"}
+_VAR = re.compile(r"\$\{([^}:]*)(?::-([^}]*))?\}")  # python-dotenv's _posix_variable
 
 
 def _boolish(value: str) -> bool | None:
@@ -52,7 +78,8 @@ def _boolish(value: str) -> bool | None:
 def parse_dotenv(text: str, env: Mapping[str, str]) -> list[tuple[str, str, int]]:
     """``(key, value, line)`` of a ``.env`` file, as python-dotenv reads it: ``KEY=VALUE``,
     an optional ``export``, quotes, ``#`` comments, ``${VAR}``/``${VAR:-default}``
-    interpolation (not in single quotes), earlier keys of the file visible to later ones."""
+    interpolation (in single quotes too: pipenv's vendored python-dotenv), earlier keys of
+    the file visible to later ones."""
     out: list[tuple[str, str, int]] = []
     seen: dict[str, str] = {}
     for number, raw in enumerate(text.splitlines(), 1):
@@ -66,36 +93,60 @@ def parse_dotenv(text: str, env: Mapping[str, str]) -> list[tuple[str, str, int]
         if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.\-]*", key):
             continue
         value = value.strip()
-        interpolate = True
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            interpolate = value[0] == '"'
-            value = value[1:-1]
-            if interpolate:
-                value = value.replace('\\"', '"').replace("\\\\", "\\")
+        if value[:1] in ("'", '"'):
+            quoted = (_DQ if value[0] == '"' else _SQ).fullmatch(value)
+            if quoted is None:
+                continue  # python-dotenv skips a line it cannot parse
+            escapes = _DQ_ESCAPES if value[0] == '"' else _SQ_ESCAPES
+            value = escapes.sub(lambda m: _ESCAPED[m.group()[1]], quoted.group(1))
         else:
             value = re.split(r"\s+#", value, maxsplit=1)[0].rstrip()
-        if interpolate:
 
-            def sub(match: re.Match[str]) -> str:
-                name, default = match.group(1), match.group(2)
-                found = seen.get(name, env.get(name))
-                return found if found else (default or "")
+        def sub(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            found = seen.get(name, env.get(name))
+            return found if found is not None else (default or "")
 
-            value = _VAR.sub(sub, value)
+        value = _VAR.sub(sub, value)
         seen[key] = value
         out.append((key, value, number))
     return out
 
 
-def default_cache_dir(host: Host, user: User, env: Mapping[str, str]) -> tuple[str, str]:
+def default_cache_dir(
+    host: Host, user: User, env: Mapping[str, str], version: str | None = None
+) -> tuple[str, str]:
     """pip's vendored platformdirs ``user_cache_dir("pipenv")``: (path, how it was made)."""
-    xdg = env.get("XDG_CACHE_HOME", "").strip()
-    if xdg:
+    raw = env.get("XDG_CACHE_HOME", "")
+    if raw.strip():
+        old = version is not None and version_key(version) < (2026, 8)
+        xdg = raw if old else raw.strip()
         return posixpath.join(xdg, "pipenv"), "$XDG_CACHE_HOME/pipenv"
-    home = env.get("HOME") or user.home
+    home = (env.get("HOME", user.home)).rstrip("/")  # os.path.expanduser
     if host.platform == "darwin":
-        return posixpath.join(home, "Library", "Caches", "pipenv"), "~/Library/Caches/pipenv"
-    return posixpath.join(home, ".cache", "pipenv"), "~/.cache/pipenv"
+        return f"{home}/Library/Caches/pipenv", "~/Library/Caches/pipenv"
+    return f"{home}/.cache/pipenv", "~/.cache/pipenv"
+
+
+def find_project(host: Host, env: Mapping[str, str], cwd: str) -> str:
+    """pipenv's project directory: ``PIPENV_PIPFILE``'s, else that of the first ``Pipfile``
+    from ``cwd`` up (``PIPENV_MAX_DEPTH`` levels), else ``cwd``."""
+    explicit = env.get("PIPENV_PIPFILE")
+    if explicit:
+        return posixpath.dirname(posixpath.join(cwd, explicit))
+    try:
+        depth = int(env.get("PIPENV_MAX_DEPTH", "10")) + 1
+    except ValueError:
+        depth = 11
+    path = posixpath.normpath(cwd)
+    for _ in range(1, depth):
+        if host.is_file(posixpath.join(path, "Pipfile")):
+            return path
+        parent = posixpath.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    return posixpath.normpath(cwd)
 
 
 def resolve_pipenv(
@@ -104,15 +155,23 @@ def resolve_pipenv(
     user: User,
     env: Mapping[str, str],
     project_dir: str | None = None,
+    version: str | None = None,
 ) -> Resolution:
     """The directory pipenv's pip cache lives in for ``user`` with variables ``env``, run in
-    ``project_dir`` (its ``.env`` is read; relative paths are taken from there)."""
+    ``project_dir`` (the ``.env`` of the project found from there is read; relative paths
+    are taken from there). ``version``: the pipenv whose rules apply (None: the one on the
+    user's ``PATH``)."""
+    how = "given"
+    if version is None:
+        version, how = installed_version(host, env, "pipenv")
+    note = rules_note("pipenv", version, how, NEWEST)
     merged = dict(env)
     decisions: list[Decision] = []
     problems: list[str] = []
     from_file: dict[str, str] = {}
     if project_dir is not None and _boolish(env.get("PIPENV_DONT_LOAD_ENV", "")) is not True:
-        location = env.get("PIPENV_DOTENV_LOCATION") or posixpath.join(project_dir, ".env")
+        project = find_project(host, env, project_dir)
+        location = env.get("PIPENV_DOTENV_LOCATION") or posixpath.join(project, ".env")
         if not posixpath.isabs(location):
             location = posixpath.join(project_dir, location)
         try:
@@ -125,7 +184,7 @@ def resolve_pipenv(
         for key, value, number in parse_dotenv(text or "", env):
             merged[key] = value
             from_file[key] = f"{location}:{number}"
-    default_dir, default_how = default_cache_dir(host, user, merged)
+    default_dir, default_how = default_cache_dir(host, user, merged, version)
     raw = merged.get("PIPENV_CACHE_DIR")
     where = from_file.get("PIPENV_CACHE_DIR", "PIPENV_CACHE_DIR")
     source = "config" if "PIPENV_CACHE_DIR" in from_file else "env"
@@ -167,6 +226,7 @@ def resolve_pipenv(
         reason = f"set by the project's .env ({first.where})"
     if pip.disabled:
         reason += f"; pip in `pipenv sync` does not cache ({pip.reason}), locking still writes here"
+    reason += f"; {note}"
     return Resolution(
         "pipenv",
         "default",

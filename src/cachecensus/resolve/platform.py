@@ -92,12 +92,6 @@ class UserDirs:
     def user_data_dir(self, app: str) -> tuple[str, str]:
         return self._pick("XDG_DATA_HOME", "~/.local/share", "~/Library/Application Support", app)
 
-    def user_log_dir(self, app: str) -> str:
-        if self.darwin:
-            return posixpath.join(self.expand_user("~/Library/Logs"), app)
-        state = self.xdg("XDG_STATE_HOME") or self.expand_user("~/.local/state")
-        return posixpath.join(state, app, "log")
-
     def site_config_dir(self, app: str) -> str:
         """``site_config_path(app)`` (multipath off: the first directory)."""
         dirs = [p for p in self.env.get("XDG_CONFIG_DIRS", "").split(":") if posixpath.isabs(p)]
@@ -141,7 +135,7 @@ def read_toml(host: Host, path: str) -> TomlFile:
             return TomlFile(path, True, {}, error=f"{path}: not a regular file")
         return TomlFile(path, False, {})
     try:
-        text = host.read_text(path, limit=4 << 20)
+        text = host.read_text(path)
     except OSError as exc:
         return TomlFile(path, True, {}, error=f"{path}: {exc.strerror or exc}")
     try:

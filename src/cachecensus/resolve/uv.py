@@ -27,6 +27,8 @@ Mirrors uv 0.13 (``crates/uv/src/lib.rs`` settings discovery, ``crates/uv/src/se
    - system (unless ``UV_NO_SYSTEM_CONFIG``): the first ``DIR/uv/uv.toml`` that is a file,
      DIR taken from ``XDG_CONFIG_DIRS`` (default ``/etc/xdg``; empty items skipped,
      relative ones taken against the working directory), else ``/etc/uv/uv.toml``.
+   - a ``required-version`` (the first file that sets one) the running uv does not
+     satisfy: uv refuses to run.
 
 4. Default: ``$XDG_CACHE_HOME/uv`` (an absolute value only), else ``~/.cache/uv`` with
    ``~`` from ``HOME`` (an empty ``HOME``: the passwd home). On macOS an existing
@@ -38,6 +40,11 @@ relative to the *working directory*, not to the file. ``uv cache dir`` prints th
 given; the directory uv really uses is that value made absolute (``std::path::absolute``:
 ``.`` components and repeated slashes dropped, ``..`` kept), which is what
 :func:`resolve_uv` returns.
+
+That is the newest uv's behaviour; older uvs differ (no ``UV_NO_SYSTEM_CONFIG`` before 0.11.16,
+an empty ``HOME`` taken as is before 0.8.19, fewer known keys...): :func:`resolve_uv` takes
+the version of the uv that runs and follows its rules, tabled once, each with its source, in
+:mod:`cachecensus.resolve.uvrules`.
 """
 
 from __future__ import annotations
@@ -49,8 +56,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+
 from cachecensus.host import Host
 from cachecensus.models import Decision, Resolution, User
+from cachecensus.resolve.uvrules import UvRules, rules_for
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -59,108 +70,6 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 _TRUE = ("y", "yes", "t", "true", "on", "1")
 _FALSE = ("n", "no", "f", "false", "off", "0")
-
-#: Every key uv 0.13 accepts at the top of ``uv.toml`` / in ``[tool.uv]`` (its own error
-#: message lists them); an unknown key makes a ``uv.toml`` an error.
-KNOWN_KEYS = frozenset(
-    [
-        "required-version",
-        "system-certs",
-        "native-tls",
-        "offline",
-        "no-cache",
-        "cache-dir",
-        "preview",
-        "preview-features",
-        "python-preference",
-        "python-downloads",
-        "concurrent-downloads",
-        "concurrent-builds",
-        "concurrent-installs",
-        "index",
-        "index-url",
-        "extra-index-url",
-        "no-index",
-        "find-links",
-        "index-strategy",
-        "keyring-provider",
-        "http-proxy",
-        "https-proxy",
-        "no-proxy",
-        "allow-insecure-host",
-        "resolution",
-        "prerelease",
-        "prerelease-package",
-        "fork-strategy",
-        "dependency-metadata",
-        "config-settings",
-        "config-settings-package",
-        "no-build-isolation",
-        "require-build-hashes",
-        "no-build-isolation-package",
-        "extra-build-dependencies",
-        "extra-build-variables",
-        "exclude-newer",
-        "exclude-newer-package",
-        "link-mode",
-        "compile-bytecode",
-        "no-sources",
-        "no-sources-package",
-        "upgrade",
-        "upgrade-package",
-        "reinstall",
-        "reinstall-package",
-        "no-build",
-        "no-build-package",
-        "no-binary",
-        "no-binary-package",
-        "torch-backend",
-        "python-install-mirror",
-        "pypy-install-mirror",
-        "graalpy-install-mirror",
-        "pyodide-install-mirror",
-        "python-downloads-json-url",
-        "publish-url",
-        "trusted-publishing",
-        "check-url",
-        "add-bounds",
-        "audit",
-        "pip",
-        "cache-keys",
-        "override-dependencies",
-        "exclude-dependencies",
-        "constraint-dependencies",
-        "build-constraint-dependencies",
-        "environments",
-        "required-environments",
-        "minimum-libc-version",
-        "conflicts",
-        "workspace",
-        "sources",
-        "managed",
-        "package",
-        "default-groups",
-        "dependency-groups",
-        "dev-dependencies",
-        "build-backend",
-    ]
-)
-#: Keys allowed in ``[tool.uv]`` but refused in a ``uv.toml`` (``validate_uv_toml``).
-PYPROJECT_ONLY = frozenset(
-    [
-        "conflicts",
-        "workspace",
-        "sources",
-        "dev-dependencies",
-        "default-groups",
-        "dependency-groups",
-        "managed",
-        "package",
-        "build-backend",
-        "environments",
-        "required-environments",
-    ]
-)
 
 
 class UvConfigError(Exception):
@@ -236,7 +145,19 @@ def key_lines(text: str, table: list[str], keys: tuple[str, ...]) -> dict[str, i
     return found
 
 
-_CACHE_KEYS = ("cache-dir", "no-cache")
+_CACHE_KEYS = ("cache-dir", "no-cache", "required-version")
+
+
+def _required(value: str) -> SpecifierSet | None:
+    """uv's ``RequiredVersion``: a bare version means ``==``; None when it is neither."""
+    try:
+        return SpecifierSet(f"=={Version(value)}")
+    except InvalidVersion:
+        pass
+    try:
+        return SpecifierSet(value)
+    except InvalidSpecifier:
+        return None
 
 
 def _check_types(values: Mapping[str, Any], path: str) -> None:
@@ -244,19 +165,25 @@ def _check_types(values: Mapping[str, Any], path: str) -> None:
         raise UvConfigError(f"Failed to parse: {path}: `cache-dir`: expected a string")
     if "no-cache" in values and not isinstance(values["no-cache"], bool):
         raise UvConfigError(f"Failed to parse: {path}: `no-cache`: expected a boolean")
+    if "required-version" in values:
+        value = values["required-version"]
+        if not isinstance(value, str) or _required(value) is None:
+            raise UvConfigError(f"Failed to parse: {path}: `required-version`: not a specifier")
 
 
-def _load_uv_toml(host: Host, path: str, origin: str) -> ConfigFile:
+def _load_uv_toml(host: Host, path: str, origin: str, rules: UvRules) -> ConfigFile:
     """A ``uv.toml``; raises OSError (cannot be read) or UvConfigError (uv refuses it)."""
     text = host.read_text(path)
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UvConfigError(f"Failed to parse: {path}: {exc}") from exc
-    unknown = sorted(k for k in doc if k not in KNOWN_KEYS)
+    unknown = sorted(k for k in doc if k not in rules.keys)
     if unknown:
-        raise UvConfigError(f"Failed to parse: {path}: unknown field `{unknown[0]}`")
-    only = sorted(k for k in doc if k in PYPROJECT_ONLY)
+        raise UvConfigError(
+            f"Failed to parse: {path}: unknown field `{unknown[0]}` (for uv {rules.version})"
+        )
+    only = sorted(k for k in doc if k in rules.pyproject_only)
     if only:
         raise UvConfigError(
             f"Failed to parse: {path}: `{only[0]}` is only allowed in a `pyproject.toml`"
@@ -281,13 +208,15 @@ def _tool_uv(doc: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return uv if isinstance(uv, dict) else None
 
 
-def _from_directory(host: Host, directory: str, warnings: list[str]) -> ConfigFile | None:
+def _from_directory(
+    host: Host, directory: str, warnings: list[str], rules: UvRules
+) -> ConfigFile | None:
     """uv's ``FilesystemOptions::from_directory``: ``uv.toml`` first, then a
     ``pyproject.toml`` with ``[tool.uv]``; None to go on upwards."""
     uv_toml = posixpath.join(directory, "uv.toml")
     if host.lexists(uv_toml):
         try:
-            return _load_uv_toml(host, uv_toml, "project")
+            return _load_uv_toml(host, uv_toml, "project", rules)
         except FileNotFoundError:
             pass  # a dangling symlink: NotFound, as for uv
         except OSError as exc:
@@ -307,7 +236,7 @@ def _from_directory(host: Host, directory: str, warnings: list[str]) -> ConfigFi
     uv = _tool_uv(doc)
     if uv is None:
         return None
-    unknown = sorted(k for k in uv if k not in KNOWN_KEYS)
+    unknown = sorted(k for k in uv if k not in rules.keys)
     values = {k: uv[k] for k in _CACHE_KEYS if k in uv}
     try:
         if unknown:
@@ -321,11 +250,13 @@ def _from_directory(host: Host, directory: str, warnings: list[str]) -> ConfigFi
     )
 
 
-def find_project_config(host: Host, start: str, warnings: list[str]) -> ConfigFile | None:
+def find_project_config(
+    host: Host, start: str, warnings: list[str], rules: UvRules | None = None
+) -> ConfigFile | None:
     """uv's ``FilesystemOptions::find``: every ancestor of ``start``, nearest first."""
     directory = start
     while True:
-        found = _from_directory(host, directory, warnings)
+        found = _from_directory(host, directory, warnings, rules or rules_for(None))
         if found is not None:
             return found
         if directory == "/":
@@ -436,11 +367,17 @@ class UvEnv:
     host: Host
     user: User
     env: Mapping[str, str]
+    rules: UvRules
+    cwd: str  # uv's working directory (a relative home, config dir or TMPDIR starts there)
 
     @property
     def home(self) -> str:
-        """Rust's ``home_dir``: ``HOME`` when set and non-empty, else the passwd home."""
-        return self.env.get("HOME") or self.user.home
+        """Rust's ``home_dir``: ``HOME`` when set (and, from uv 0.8.19, non-empty), else the
+        passwd home. An empty ``HOME`` before that is taken as is: ``~/.cache/uv`` is then
+        ``.cache/uv`` in the working directory."""
+        if self.rules.empty_home_is_passwd or "HOME" not in self.env:
+            return self.env.get("HOME") or self.user.home
+        return self.env["HOME"]
 
     def xdg(self, name: str) -> str | None:
         """etcetera's ``env_var_or_none``: the value only when absolute (no trimming)."""
@@ -448,15 +385,21 @@ class UvEnv:
         return value if value and value.startswith("/") else None
 
     def user_config(self) -> str:
-        base = self.xdg("XDG_CONFIG_HOME") or posixpath.join(self.home, ".config")
-        return posixpath.join(base, "uv", "uv.toml")
+        if self.rules.config_home_like_cache:
+            home = self.home
+        else:  # uv 0.4: dirs_sys::home_dir, an empty HOME meaning the passwd home
+            home = self.env.get("HOME") or self.user.home
+        base = self.xdg("XDG_CONFIG_HOME") or posixpath.join(home, ".config")
+        return absolute(posixpath.join(base, "uv", "uv.toml"), self.cwd)
 
     def system_config(self, cwd: str) -> str | None:
         """``uv_dirs::system_config_file``: the first ``DIR/uv/uv.toml`` that is a file."""
         raw = self.env.get("XDG_CONFIG_DIRS") or "/etc/xdg"
         for directory in raw.split(":"):
             if not directory:
-                continue  # uv 0.13.9 skips empty items (its source once stopped there)
+                if self.rules.skips_empty_config_dirs:
+                    continue  # uv 0.12.20 on
+                break  # before: take_while(non-empty) ends the search
             candidate = absolute(posixpath.join(directory, "uv", "uv.toml"), cwd)
             if self.host.is_file(candidate):
                 return candidate
@@ -496,7 +439,7 @@ def load_files(
             raise UvConfigError("a value is required for '--config-file' (UV_CONFIG_FILE)")
         path = absolute(raw, cwd)
         try:
-            return [_load_uv_toml(host, path, "file")]
+            return [_load_uv_toml(host, path, "file", uvenv.rules)]
         except OSError as exc:
             raise UvConfigError(f"failed to open file `{raw}`: {exc.strerror or exc}") from exc
     if _boolish_var(env, "UV_NO_CONFIG"):
@@ -505,27 +448,43 @@ def load_files(
     if project_dir is not None:
         start = absolute(project_dir, cwd)
         root = workspace_root(host, start)
-        found = find_project_config(host, root or start, warnings)
+        found = find_project_config(host, root or start, warnings, uvenv.rules)
         if found is not None:
             files.append(found)
     user_file = uvenv.user_config()
     if host.lexists(user_file):
         try:
-            files.append(_load_uv_toml(host, user_file, "user"))
+            files.append(_load_uv_toml(host, user_file, "user", uvenv.rules))
         except (FileNotFoundError, NotADirectoryError, PermissionError):
             pass  # uv: NotFound, NotADirectory, PermissionDenied count as absent
         except OSError as exc:
             raise UvConfigError(f"failed to read `{user_file}`: {exc.strerror or exc}") from exc
-    if not _boolish_var(env, "UV_NO_SYSTEM_CONFIG"):
+    # UV_NO_SYSTEM_CONFIG exists from uv 0.11.16; before, it is not read at all
+    if not (uvenv.rules.no_system_config_var and _boolish_var(env, "UV_NO_SYSTEM_CONFIG")):
         system_file = uvenv.system_config(cwd)
         if system_file is not None:
             try:
-                files.append(_load_uv_toml(host, system_file, "system"))
+                files.append(_load_uv_toml(host, system_file, "system", uvenv.rules))
             except OSError as exc:
                 raise UvConfigError(
                     f"failed to read `{system_file}`: {exc.strerror or exc}"
                 ) from exc
     return files
+
+
+def _check_required_version(files: list[ConfigFile], rules: UvRules) -> None:
+    """uv's ``required-version`` check (from 0.5.14): the first file that sets one decides;
+    raises UvConfigError when the running uv does not satisfy it (never for an unknown
+    version: there is nothing to check)."""
+    found = next((f for f in files if "required-version" in f.values), None)
+    if found is None or not rules.enforces_required_version:
+        return
+    wanted = _required(str(found.values["required-version"]))
+    if wanted is not None and not wanted.contains(rules.version, prereleases=True):
+        raise UvConfigError(
+            f"Required uv version `{found.values['required-version']}` does not match the "
+            f"running version `{rules.version}` ({found.where('required-version')})"
+        )
 
 
 def resolve_uv(
@@ -535,24 +494,29 @@ def resolve_uv(
     env: Mapping[str, str],
     project_dir: str | None = None,
     cwd: str | None = None,
+    version: str | None = None,
 ) -> Resolution:
-    """The cache directory uv uses when ``user`` runs it with variables ``env`` in
-    ``project_dir`` (its working directory; None: no project configuration is searched and
-    relative paths are taken against ``cwd``, ``PWD`` or the home). See the module doc."""
-    uvenv = UvEnv(host, user, env)
-    work = env.get("UV_WORKING_DIRECTORY")
-    base = cwd or project_dir or env.get("PWD") or uvenv.home
-    if work:
-        base = absolute(work, base)  # uv changes directory before anything else
-        project_dir = base
+    """The cache directory uv ``version`` (None: the newest uv cachecensus knows) uses when
+    ``user`` runs it with variables ``env`` in ``project_dir`` (its working directory; None:
+    no project configuration is searched and relative paths are taken against ``cwd``,
+    ``PWD`` or the home). See the module doc."""
+    rules = rules_for(version)
+    base = cwd or project_dir or env.get("PWD") or env.get("HOME") or user.home
+    for name in rules.working_directory:  # uv changes directory before anything else
+        if env.get(name):
+            base = absolute(env[name], base)
+            project_dir = base
+            break
+    uvenv = UvEnv(host, user, env, rules, base)
     default_dir, default_where = uvenv.default_cache()
-    warnings: list[str] = []
+    warnings: list[str] = [rules.note] if rules.note else []
     decisions: list[Decision] = []
     try:
         no_cache_var = _boolish_var(env, "UV_NO_CACHE")
         if "UV_CACHE_DIR" in env and not env["UV_CACHE_DIR"]:
             raise UvConfigError("a value is required for '--cache-dir' (UV_CACHE_DIR is empty)")
         files = load_files(uvenv, base, project_dir, warnings)
+        _check_required_version(files, rules)
     except UvConfigError as exc:
         message = str(exc)
         decisions.append(Decision("default", f"default: {default_where}", "cache-dir", default_dir))
@@ -616,7 +580,20 @@ def resolve_uv(
     decisions.extend(no_cache_layers)
     problems = tuple(warnings)
     if disabled_by is not None:
-        tmp = env.get("TMPDIR") or "/tmp"
+        # Rust's temp_dir: TMPDIR when set, even empty (relative, or empty: the working dir)
+        tmp = absolute(env.get("TMPDIR", "/tmp"), base)
+        if not host.is_dir(tmp):
+            message = f"no-cache: the temporary directory {tmp} does not exist"
+            return Resolution(
+                "uv",
+                "default",
+                None,
+                True,
+                f"uv would refuse to start: {message}",
+                tuple(decisions),
+                problems,
+                message,
+            )
         reason = (
             f"disabled by no-cache = {disabled_by.value} ({disabled_by.where}): uv uses a fresh "
             f"temporary directory under {tmp} and removes it when done"
@@ -631,6 +608,8 @@ def resolve_uv(
         reason = f"set by a config file ({file_dir.where('cache-dir')})"
     else:
         chosen, reason = default_dir, f"uv's default ({default_where})"
+    if rules.known:
+        reason += f", by uv {rules.version}'s rules"
     return Resolution(
         "uv", "default", absolute(chosen, base), False, reason, tuple(decisions), problems
     )
